@@ -1,0 +1,105 @@
+// Environment -> one typed, validated configuration object (DESIGN.md "Style": validated at start-up).
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+const bool = (dflt: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? dflt : ['true', '1', 'yes'].includes(v)));
+
+export const SMI_CUTOFF_SETS = ['carey-2017', 'martin-2013', 'prado-2008', 'zeng-2021-china'] as const;
+export type SmiCutoffSet = (typeof SMI_CUTOFF_SETS)[number];
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  /** The URL clients call; JWT `aud` is checked against it plus the route path. */
+  PUBLIC_BASE_URL: z.url().optional(),
+  /** JSON file of trusted CDS clients: [{ iss, jwks?, jwksUri?, fhirServers: [] }]. */
+  CDS_CLIENTS_FILE: z.string().optional(),
+  CORS_ORIGINS: csv,
+  /** PostgreSQL connection string; without it an embedded PGlite database lives in DATA_DIR. */
+  DATABASE_URL: z.string().optional(),
+  DATA_DIR: z.string().default('./data'),
+  /** One time budget for all backend fetches of one hook call (ms). */
+  FETCH_BUDGET_MS: z.coerce.number().int().min(100).max(60000).default(3000),
+  /** MODELS.md: labs for the MELD family, most recent within 30 days by default. */
+  LAB_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Look-back for body measurements (height, weight) and CT body composition. */
+  BODY_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  SMI_CUTOFF_SET: z.enum(SMI_CUTOFF_SETS).default('carey-2017'),
+  /** Acute MI window for GRACE/TIMI (issue 3): days since onset. */
+  ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  BODY_LIMIT: z.string().default('1mb'),
+  /** The embedded demo (in-process FHIR server, demo EHR page, demo client key). */
+  DEMO: bool(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** CSP frame-ancestors for the SMART app (the EHR may frame it). */
+  FRAME_ANCESTORS: csv,
+  /** Allowed clock skew for JWT exp/nbf/iat, seconds. */
+  JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
+});
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  cdsClientsFile?: string;
+  corsOrigins: string[];
+  databaseUrl?: string;
+  dataDir: string;
+  fetchBudgetMs: number;
+  labLookbackDays: number;
+  bodyLookbackDays: number;
+  smiCutoffSet: SmiCutoffSet;
+  acuteMiWindowDays: number;
+  bodyLimit: string;
+  demo: boolean;
+  logLevel: string;
+  frameAncestors: string[];
+  jwtClockSkewS: number;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if (!e.DEMO && !e.CDS_CLIENTS_FILE) {
+    throw new ConfigError('Invalid configuration: CDS_CLIENTS_FILE is required when DEMO=false');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicBaseUrl,
+    cdsClientsFile: e.CDS_CLIENTS_FILE,
+    corsOrigins: e.CORS_ORIGINS,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    fetchBudgetMs: e.FETCH_BUDGET_MS,
+    labLookbackDays: e.LAB_LOOKBACK_DAYS,
+    bodyLookbackDays: e.BODY_LOOKBACK_DAYS,
+    smiCutoffSet: e.SMI_CUTOFF_SET,
+    acuteMiWindowDays: e.ACUTE_MI_WINDOW_DAYS,
+    bodyLimit: e.BODY_LIMIT,
+    demo: e.DEMO,
+    logLevel: e.LOG_LEVEL,
+    frameAncestors: e.FRAME_ANCESTORS,
+    jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
+  };
+}
+
+/** Config for tests: defaults plus overrides, no environment read. */
+export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return { ...loadConfig({ DEMO: 'true', LOG_LEVEL: 'silent' }), ...overrides };
+}

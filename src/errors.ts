@@ -1,0 +1,33 @@
+// One error type for the whole service; app.ts maps it to HTTP in one place (an OperationOutcome body).
+// Messages must be safe to show to a client: never include tokens, patient names or identifiers.
+
+export type IssueCode =
+  | 'invalid' | 'structure' | 'required' | 'value' | 'security' | 'login' | 'forbidden'
+  | 'not-found' | 'too-costly' | 'exception' | 'timeout' | 'transient' | 'incomplete' | 'conflict';
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: IssueCode;
+
+  constructor(status: number, code: IssueCode, message: string) {
+    super(message);
+    this.name = 'HttpError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const badRequest = (message: string): HttpError => new HttpError(400, 'invalid', message);
+export const notFound = (message: string): HttpError => new HttpError(404, 'not-found', message);
+/** CDS Hooks 2.0 §"Prefetch": 412 when the service cannot obtain data it requires. */
+export const preconditionFailed = (message: string): HttpError => new HttpError(412, 'incomplete', message);
+export const unauthorized = (): HttpError => new HttpError(401, 'login', 'Unauthorized');
+
+export interface OperationOutcome {
+  resourceType: 'OperationOutcome';
+  issue: Array<{ severity: 'error' | 'fatal' | 'warning' | 'information'; code: IssueCode; diagnostics: string }>;
+}
+
+export function operationOutcome(code: IssueCode, diagnostics: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics }] };
+}

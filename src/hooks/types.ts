@@ -1,0 +1,75 @@
+// CDS Hooks 2.0 wire types (https://cds-hooks.hl7.org/2.0/).
+import type { FhirResource, Coding } from 'fhir/r4.js';
+
+export interface CdsServiceDescription {
+  hook: string;
+  id: string;
+  title: string;
+  description: string;
+  prefetch?: Record<string, string>;
+  usageRequirements?: string;
+}
+
+export interface FhirAuthorization {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  subject: string;
+  patient?: string;
+}
+
+export interface CdsRequest {
+  hook: string;
+  hookInstance: string;
+  fhirServer?: string;
+  fhirAuthorization?: FhirAuthorization;
+  context: { userId: string; patientId: string; encounterId?: string } & Record<string, unknown>;
+  prefetch?: Record<string, FhirResource | null | undefined>;
+}
+
+export interface CardSource {
+  label: string;
+  url?: string;
+  icon?: string;
+  topic?: Coding;
+}
+
+export interface Action {
+  type: 'create' | 'update' | 'delete';
+  description: string;
+  resource?: FhirResource;
+  resourceId?: string;
+}
+
+export interface Suggestion {
+  label: string;
+  uuid?: string;
+  isRecommended?: boolean;
+  actions?: Action[];
+}
+
+export interface Link {
+  label: string;
+  url: string;
+  type: 'absolute' | 'smart';
+  appContext?: string;
+}
+
+export interface Card {
+  uuid: string;
+  summary: string;
+  detail?: string;
+  indicator: 'info' | 'warning' | 'critical';
+  source: CardSource;
+  suggestions?: Suggestion[];
+  selectionBehavior?: 'at-most-one' | 'any';
+  overrideReasons?: Coding[];
+  links?: Link[];
+  extension?: Record<string, unknown>;
+}
+
+export interface CdsResponse {
+  cards: Card[];
+  systemActions?: Action[];
+}

@@ -1,0 +1,69 @@
+// Shared shapes of the pure scoring models (MODELS.md "General rules for every model").
+// Models never import fhir/, imaging/ or hooks/: they receive typed, unit-normalised inputs.
+
+export type ModelId =
+  | 'meld-3.0' | 'meld-na' | 'meld' | 'child-pugh' | 'albi' | 'smi' | 'meld-sarcopenia'
+  | 'grace-in-hospital' | 'timi-stemi' | 'cmr-risk-score' | 'cmr-mass-score';
+
+export type InputValue = number | boolean | string;
+
+/** One observed fact fed to a model, with provenance (shown on cards and in extension.scores). */
+export interface Input<V extends InputValue = InputValue> {
+  name: string;
+  value: V;
+  /** UCUM unit of `value` after normalisation (e.g. 'mg/dL'), absent for booleans/codes. */
+  unit?: string;
+  /** ISO date (or dateTime) the value was observed. */
+  date?: string;
+  /** 'Observation/<id>' | 'Condition/<id>' | 'Procedure/<id>' | 'Patient/<id>' | 'dicom:<SOP Instance UID>' | 'derived' */
+  source: string;
+  /** Value and unit as recorded, when a unit conversion happened (for the "why" view). */
+  original?: { value: number; unit: string };
+}
+
+export type Evidence = 'primary' | 'secondary';
+
+export interface ModelMetadata {
+  id: ModelId | string;
+  version: string;
+  title: string;
+  citation: string;
+  /** DOI or URL of the paper (or the owner's page); the card's source.url. */
+  url: string;
+  evidence: Evidence;
+  population: string;
+  /** Conventions chosen where sources differ (e.g. Child-Pugh albumin 2.8 g/dL). */
+  notes?: string[];
+}
+
+/** What one input added to the score: points for point scores, the term for regression scores. */
+export interface Contribution {
+  input: string;
+  points?: number;
+  term?: number;
+  /** Human-readable band or rule that applied, e.g. '2.0–3.0 mg/dL'. */
+  band?: string;
+}
+
+export interface ModelResult {
+  model: ModelId | string;
+  /** The (unrounded) score; null when the model declined for lack of data. */
+  value: number | null;
+  unit: string;
+  /** Display value as the source rounds it (e.g. MELD 3.0 to the nearest integer). */
+  display?: string;
+  tier?: string;
+  /** Probability of the model's outcome (0..1) where the source defines one. */
+  probability?: number;
+  /** Outcome the probability / tier refers to, e.g. '90-day mortality'. */
+  outcome?: string;
+  /** When some inputs are missing and the source allows it: the range the full score can take. */
+  range?: { min: number; max: number };
+  contributions: Contribution[];
+  /** Names of inputs that were needed but absent (never assumed normal). */
+  missing: string[];
+  inputs: Input[];
+  metadata: ModelMetadata;
+  /** Short statements the card should carry (caps applied, variant used, ...). */
+  notes?: string[];
+}
