@@ -1,5 +1,6 @@
 // Environment -> one typed, validated configuration object (DESIGN.md "Style": validated at start-up).
 import { z } from 'zod';
+import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
 
 const csv = z
   .string()
@@ -12,8 +13,15 @@ const bool = (dflt: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? dflt : ['true', '1', 'yes'].includes(v)));
 
-export const SMI_CUTOFF_SETS = ['carey-2017', 'martin-2013', 'prado-2008', 'zeng-2021-china'] as const;
-export type SmiCutoffSet = (typeof SMI_CUTOFF_SETS)[number];
+
+const range = z
+  .string()
+  .regex(/^\d+(\.\d+)?-\d+(\.\d+)?$/, 'expected "low-high", e.g. "950-1050"')
+  .transform((s) => {
+    const [low, high] = s.split('-').map(Number) as [number, number];
+    return { low, high };
+  })
+  .refine((r) => r.low < r.high, 'low must be below high');
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -32,9 +40,12 @@ const EnvSchema = z.object({
   LAB_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Look-back for body measurements (height, weight) and CT body composition. */
   BODY_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
-  SMI_CUTOFF_SET: z.enum(SMI_CUTOFF_SETS).default('carey-2017'),
+  SMI_CUTOFF_SET: z.enum(Object.keys(SMI_CUTOFF_SETS) as [SmiCutoffSetName, ...SmiCutoffSetName[]]).default(DEFAULT_SMI_CUTOFF_SET),
   /** Acute MI window for GRACE/TIMI (issue 3): days since onset. */
   ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Site reference ranges for CMR native T1 / T2 (ms, "low-high"); no universal cut-off exists (MODELS.md 1d). */
+  CMR_T1_REFERENCE_MS: range.optional(),
+  CMR_T2_REFERENCE_MS: range.optional(),
   BODY_LIMIT: z.string().default('1mb'),
   /** The embedded demo (in-process FHIR server, demo EHR page, demo client key). */
   DEMO: bool(true),
@@ -56,8 +67,10 @@ export interface AppConfig {
   fetchBudgetMs: number;
   labLookbackDays: number;
   bodyLookbackDays: number;
-  smiCutoffSet: SmiCutoffSet;
+  smiCutoffSet: SmiCutoffSetName;
   acuteMiWindowDays: number;
+  /** Site reference ranges (ms) for CMR native T1 and T2; absent = values shown without a flag. */
+  cmrReferenceRanges: { nativeT1?: { low: number; high: number }; t2?: { low: number; high: number } };
   bodyLimit: string;
   demo: boolean;
   logLevel: string;
@@ -91,6 +104,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     bodyLookbackDays: e.BODY_LOOKBACK_DAYS,
     smiCutoffSet: e.SMI_CUTOFF_SET,
     acuteMiWindowDays: e.ACUTE_MI_WINDOW_DAYS,
+    cmrReferenceRanges: {
+      ...(e.CMR_T1_REFERENCE_MS ? { nativeT1: e.CMR_T1_REFERENCE_MS } : {}),
+      ...(e.CMR_T2_REFERENCE_MS ? { t2: e.CMR_T2_REFERENCE_MS } : {}),
+    },
     bodyLimit: e.BODY_LIMIT,
     demo: e.DEMO,
     logLevel: e.LOG_LEVEL,

@@ -1,0 +1,185 @@
+// Shared card construction for every service: the CDS Hooks 2.0 card rules (uuid, summary < 140
+// chars, source with topic, overrideReasons, smart link, one "Save to chart" suggestion creating
+// RiskAssessments) and the machine-readable `extension.scores` contract of DESIGN.md.
+import { randomUUID } from 'node:crypto';
+import type { RiskAssessment, Reference } from 'fhir/r4.js';
+import type { Card, Link, Suggestion } from '../hooks/types.ts';
+import type { Input, ModelResult } from '../models/types.ts';
+import type { EvaluationContext } from './types.ts';
+import type { CardTemplate, CardWording } from './card-wording.ts';
+import {
+  CARD_TOPIC_CODESYSTEM, MODEL_CODESYSTEM, OVERRIDE_REASON_CODESYSTEM, structureDefinitionUrl,
+} from '../fhir/canonical.ts';
+import { SMART_LAUNCH_PATH } from '../smart/routes.ts';
+import { md, table } from './markdown.ts';
+
+/** CDS Hooks 2.0: "summary ... SHOULD be <140 characters". */
+export const MAX_SUMMARY = 139;
+
+export interface ScoreEntry {
+  model: string;
+  value: number;
+  unit: string;
+  tier?: string;
+  probability?: number;
+  missing: string[];
+  inputs: Array<{ name: string; value: number | boolean | string; unit?: string; date?: string; source: string }>;
+}
+
+/** DESIGN.md "Machine-readable results": one entry per computed score (declined models are absent). */
+export function scoreEntries(results: ModelResult[]): ScoreEntry[] {
+  return results
+    .filter((r): r is ModelResult & { value: number } => r.value !== null)
+    .map((r) => ({
+      model: r.model,
+      value: r.value,
+      unit: r.unit,
+      ...(r.tier !== undefined ? { tier: r.tier } : {}),
+      ...(r.probability !== undefined ? { probability: r.probability } : {}),
+      missing: r.missing,
+      inputs: r.inputs.map((i) => ({
+        name: i.name,
+        value: i.value,
+        ...(i.unit !== undefined ? { unit: i.unit } : {}),
+        ...(i.date !== undefined ? { date: i.date } : {}),
+        source: i.source,
+      })),
+    }));
+}
+
+export interface CardSpec {
+  ctx: EvaluationContext;
+  wording: CardWording;
+  template: CardTemplate;
+  summary: string;
+  detail: string;
+  indicator: Card['indicator'];
+  /** Results this card reports: extension.scores, the RiskAssessments, the appContext. */
+  results: ModelResult[];
+  /** Whether to offer "Save to chart" (only when at least one score was computed). */
+  offerSave?: boolean;
+}
+
+export function buildCard(spec: CardSpec): Card {
+  const { ctx, wording, template, results } = spec;
+  const computed = results.filter((r) => r.value !== null);
+  const summary = spec.summary.length > MAX_SUMMARY ? `${spec.summary.slice(0, MAX_SUMMARY - 1)}…` : spec.summary;
+  const card: Card = {
+    uuid: randomUUID(),
+    summary,
+    indicator: spec.indicator,
+    source: {
+      label: template.source.label,
+      url: template.source.url,
+      topic: { system: CARD_TOPIC_CODESYSTEM, code: template.topic.code, display: template.topic.display },
+    },
+    overrideReasons: wording.overrideReasons.map((r) => ({ system: OVERRIDE_REASON_CODESYSTEM, code: r.code, display: r.display })),
+    links: [smartLink(ctx, template.topic.code, computed)],
+  };
+  if (spec.detail.trim().length > 0) card.detail = spec.detail;
+  if ((spec.offerSave ?? true) && computed.length > 0) {
+    card.suggestions = [saveToChart(ctx, computed)];
+    card.selectionBehavior = 'at-most-one';
+  }
+  if (results.length > 0) card.extension = { scores: scoreEntries(results) };
+  return card;
+}
+
+/**
+ * The `smart` link with a compact appContext (CDS Hooks 2.0 §"Link"): the service, the card topic
+ * and the scores, so the detail app can open on the right view without a second computation.
+ */
+function smartLink(ctx: EvaluationContext, topic: string, results: ModelResult[]): Link {
+  const scores: Record<string, number> = {};
+  for (const r of results) if (r.value !== null) scores[r.model] = Math.round(r.value * 100) / 100;
+  return {
+    label: 'Open the detail view',
+    url: `${ctx.publicBaseUrl}${SMART_LAUNCH_PATH}`,
+    type: 'smart',
+    appContext: JSON.stringify({ s: topic, h: ctx.hookInstance, v: scores }),
+  };
+}
+
+/** One suggestion, one RiskAssessment per computed score (method = the model, basis = resources used). */
+function saveToChart(ctx: EvaluationContext, results: ModelResult[]): Suggestion {
+  return {
+    label: 'Save to chart',
+    uuid: randomUUID(),
+    actions: results.map((r) => ({
+      type: 'create' as const,
+      description: `Record ${r.metadata.title} in the patient's chart`,
+      resource: riskAssessment(ctx, r),
+    })),
+  };
+}
+
+export function riskAssessment(ctx: EvaluationContext, r: ModelResult): RiskAssessment {
+  const basis: Reference[] = [];
+  const seen = new Set<string>();
+  for (const i of r.inputs) {
+    // Only FHIR references belong in basis; DICOM and derived inputs are described in the note.
+    if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(i.source) && !seen.has(i.source)) {
+      seen.add(i.source);
+      basis.push({ reference: i.source });
+    }
+  }
+  const ra: RiskAssessment = {
+    resourceType: 'RiskAssessment',
+    meta: { profile: [structureDefinitionUrl('cds-risk-assessment')] },
+    status: 'final',
+    subject: { reference: `Patient/${ctx.patientId}` },
+    occurrenceDateTime: ctx.now.toISOString(),
+    method: { coding: [{ system: MODEL_CODESYSTEM, code: r.model, display: r.metadata.title }], text: r.metadata.title },
+    note: [{ text: `${r.metadata.title}: ${r.display ?? String(r.value)} ${r.unit}${r.tier ? ` (${r.tier})` : ''}. Source: ${r.metadata.citation}` }],
+  };
+  if (basis.length > 0) ra.basis = basis;
+  if (r.outcome !== undefined) {
+    ra.prediction = [{
+      outcome: { text: r.outcome },
+      ...(r.probability !== undefined ? { probabilityDecimal: round(r.probability, 4) } : {}),
+      ...(r.tier !== undefined ? { qualitativeRisk: { text: r.tier } } : {}),
+    }];
+  }
+  return ra;
+}
+
+/** Markdown table of the inputs a card used, with their dates and sources (untrusted text escaped). */
+export function inputsTable(inputs: Input[], labels: Record<string, string> = {}): string {
+  const rows = dedupeInputs(inputs).map((i) => [
+    md(labels[i.name] ?? i.name),
+    md(formatValue(i)),
+    md(i.date ? i.date.slice(0, 10) : '—'),
+    md(i.source),
+  ]);
+  return table(['Input', 'Value', 'Date', 'Source'], rows);
+}
+
+function dedupeInputs(inputs: Input[]): Input[] {
+  const byName = new Map<string, Input>();
+  for (const i of inputs) if (!byName.has(i.name)) byName.set(i.name, i);
+  return [...byName.values()];
+}
+
+/** UCUM codes as clinicians read them. */
+const DISPLAY_UNITS: Record<string, string> = { a: 'years', '1': '', 'cm2/m2': 'cm²/m²', cm2: 'cm²', 'kg/m2': 'kg/m²', umol: 'µmol', 'umol/L': 'µmol/L' };
+
+export function displayUnit(unit: string | undefined): string {
+  if (unit === undefined) return '';
+  return DISPLAY_UNITS[unit] ?? unit;
+}
+
+function formatValue(i: Input): string {
+  const value = typeof i.value === 'number' ? String(round(i.value, 2)) : typeof i.value === 'boolean' ? (i.value ? 'yes' : 'no') : i.value;
+  const unit = displayUnit(i.unit) ? ` ${displayUnit(i.unit)}` : '';
+  const original = i.original ? ` (recorded ${round(i.original.value, 2)} ${displayUnit(i.original.unit)})` : '';
+  return `${value}${unit}${original}`;
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function percent(p: number, digits = 1): string {
+  return `${round(p * 100, digits)} %`;
+}

@@ -1,0 +1,40 @@
+// The cirrhosis-sarcopenia CDS service: MELD 3.0 family, Child-Pugh, ALBI, L3 SMI and MELD-Sarcopenia
+// (MODELS.md section 3). Data in, cards out; no I/O.
+import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../types.ts';
+import type { Card } from '../../hooks/types.ts';
+import { computeMeld3 } from '../../models/meld3.ts';
+import { computeMeld, computeMeldNa } from '../../models/meld.ts';
+import { computeChildPugh } from '../../models/child-pugh.ts';
+import { computeAlbi } from '../../models/albi.ts';
+import { computeSmi } from '../../models/smi.ts';
+import { computeMeldSarcopenia } from '../../models/meld-sarcopenia.ts';
+import { cirrhosisDescription, PREFETCH_KEYS } from './definition.ts';
+import { gatherCirrhosisInputs } from './inputs.ts';
+import { cirrhosisCards, type CirrhosisResults } from './cards.ts';
+
+export function evaluateCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext): Card[] {
+  const i = gatherCirrhosisInputs(data, ctx);
+  if (!i.cirrhosis) return []; // Not applicable: nothing to say (DESIGN.md, Clinicians).
+  const labs = { bilirubin: i.bilirubin, creatinine: i.creatinine, inr: i.inr, dialysis: i.dialysis };
+  const meld = computeMeld(labs);
+  const smi = computeSmi({ smi: i.smi, muscleArea: i.muscleArea, height: i.height, sex: i.sex, bmi: i.bmi }, ctx.config.smiCutoffSet);
+  const results: CirrhosisResults = {
+    meld3: computeMeld3({ ...labs, sodium: i.sodium, albumin: i.albumin, sex: i.sex, age: i.age }),
+    meldNa: computeMeldNa({ ...labs, sodium: i.sodium }),
+    meld,
+    childPugh: computeChildPugh({ bilirubin: i.bilirubin, albumin: i.albumin, inr: i.inr, ascites: i.ascites, encephalopathy: i.encephalopathy }),
+    albi: computeAlbi({ bilirubin: i.bilirubin, albumin: i.albumin }),
+    smi,
+    meldSarcopenia: computeMeldSarcopenia({ meld, smi }),
+    missingReasons: i.missingReasons,
+  };
+  return cirrhosisCards(results, ctx);
+}
+
+export const cirrhosisSarcopenia: CdsService = {
+  description: cirrhosisDescription(),
+  // Without the patient and their conditions the service cannot tell whether it applies; without
+  // observations it would report labs as missing that may well exist: 412 rather than a wrong card.
+  requiredPrefetch: [PREFETCH_KEYS.patient, PREFETCH_KEYS.conditions, PREFETCH_KEYS.observations],
+  evaluate: evaluateCirrhosis,
+};

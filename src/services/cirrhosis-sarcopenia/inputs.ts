@@ -1,0 +1,173 @@
+// Typed, unit-normalised inputs of the cirrhosis-sarcopenia service, read from the resolved prefetch.
+// Pure: no I/O. Look-backs from config (MODELS.md "Time windows": labs 30 days by default).
+import type { Patient } from 'fhir/r4.js';
+import type { Input } from '../../models/types.ts';
+import type { ResolvedPrefetch, EvaluationContext } from '../types.ts';
+import { findConditions, proceduresWithin, type ConditionMatch } from '../../fhir/conditions.ts';
+import { latestCode, latestInteger, latestQuantity, resourcesOf, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
+import { SNOMED } from '../../fhir/canonical.ts';
+import { PREFETCH_KEYS } from './definition.ts';
+
+export interface CirrhosisInputs {
+  /** Cirrhosis recorded and not refuted: the service applies. */
+  cirrhosis?: ConditionMatch;
+  sex?: Input<string>;
+  age?: Input<number>;
+  bilirubin?: Input<number>; // mg/dL
+  creatinine?: Input<number>; // mg/dL
+  sodium?: Input<number>; // mmol/L
+  albumin?: Input<number>; // g/dL
+  inr?: Input<number>;
+  /** undefined = procedures could not be read; false = read, none qualifying. */
+  dialysis?: Input<boolean>;
+  ascites?: Input<string>;
+  encephalopathy?: Input<string>;
+  height?: Input<number>; // m
+  weight?: Input<number>; // kg
+  bmi?: Input<number>; // kg/m2
+  smi?: Input<number>; // cm2/m2
+  muscleArea?: Input<number>; // cm2
+  /** Input name -> why it is missing (shown on the card). */
+  missingReasons: Record<string, string>;
+}
+
+/** MELD 3.0 and OPTN policy 9.1.D: dialysis "in the prior 7 days" (MODELS.md 3a, 3b). */
+const DIALYSIS_WINDOW_DAYS = 7;
+const DIALYSIS_TREATMENTS = 2;
+const CVVHD_HOURS = 24;
+
+// SNOMED CT severity qualifiers (Condition.severity): mild 255604002, moderate 6736007, severe 24484000.
+const SEVERITY_TO_ASCITES: Record<string, string> = {
+  '255604002': 'slight',
+  '6736007': 'moderate-severe',
+  '24484000': 'moderate-severe',
+};
+
+export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationContext): CirrhosisInputs {
+  const { now, config } = ctx;
+  const conditions = data[PREFETCH_KEYS.conditions];
+  const observations = data[PREFETCH_KEYS.observations];
+  const missingReasons: Record<string, string> = {};
+  const out: CirrhosisInputs = { missingReasons };
+
+  out.cirrhosis = findConditions(conditions, 'cirrhosis', { now }).find((c) => c.active);
+  if (!out.cirrhosis) return out;
+
+  const patient = resourcesOf(data[PREFETCH_KEYS.patient]).find((r): r is Patient => r.resourceType === 'Patient');
+  Object.assign(out, patientFacts(patient, now, missingReasons));
+
+  const labs = { now, lookbackDays: config.labLookbackDays };
+  const take = <V extends number | string>(lookup: Lookup<V>): Input<V> | undefined => {
+    if (lookup.found) return lookup.input;
+    missingReasons[lookup.name] = lookup.reason;
+    return undefined;
+  };
+  out.bilirubin = take(latestQuantity(observations, { ...labs, valueSet: 'bilirubin-total', name: 'bilirubin', unit: 'mg/dL', analyte: 'bilirubin' }));
+  out.creatinine = take(latestQuantity(observations, { ...labs, valueSet: 'creatinine', name: 'creatinine', unit: 'mg/dL', analyte: 'creatinine' }));
+  out.sodium = take(latestQuantity(observations, { ...labs, valueSet: 'sodium', name: 'sodium', unit: 'mmol/L', analyte: 'sodium' }));
+  out.albumin = take(latestQuantity(observations, { ...labs, valueSet: 'albumin', name: 'albumin', unit: 'g/dL' }));
+  out.inr = take(latestQuantity(observations, { ...labs, valueSet: 'inr', name: 'inr', unit: '1' }));
+
+  const body = { now, lookbackDays: config.bodyLookbackDays };
+  out.height = take(latestQuantity(observations, { ...body, valueSet: 'body-height', name: 'height', unit: 'm' }));
+  out.weight = take(latestQuantity(observations, { ...body, valueSet: 'body-weight', name: 'weight', unit: 'kg' }));
+  out.bmi = take(latestQuantity(observations, { ...body, valueSet: 'bmi', name: 'bmi', unit: 'kg/m2' })) ?? derivedBmi(out.weight, out.height);
+  if (out.bmi) delete missingReasons.bmi;
+  out.smi = take(latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', unit: 'cm2/m2' }));
+  out.muscleArea = take(latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', unit: 'cm2' }));
+
+  out.ascites = ascites(conditions, observations, ctx, missingReasons);
+  out.encephalopathy = encephalopathy(conditions, observations, ctx, missingReasons);
+  out.dialysis = dialysis(data, ctx, missingReasons);
+  return out;
+}
+
+function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<string, string>): Pick<CirrhosisInputs, 'sex' | 'age'> {
+  const source = patient?.id ? `Patient/${patient.id}` : 'Patient';
+  const facts: Pick<CirrhosisInputs, 'sex' | 'age'> = {};
+  // Administrative gender stands in for sex; 'other'/'unknown' are passed on and the models list sex as missing.
+  if (patient?.gender) facts.sex = { name: 'sex', value: patient.gender, source };
+  else reasons.sex = 'not recorded on the Patient resource';
+  const age = patient?.birthDate ? ageInYears(patient.birthDate, now) : undefined;
+  if (age !== undefined) facts.age = { name: 'age', value: age, unit: 'a', source, date: patient?.birthDate };
+  else reasons.age = 'no usable birth date';
+  return facts;
+}
+
+export function ageInYears(birthDate: string, now: Date): number | undefined {
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(birthDate);
+  if (!m) return undefined;
+  const [y, mo, d] = [Number(m[1]), Number(m[2] ?? 1), Number(m[3] ?? 1)];
+  let age = now.getUTCFullYear() - y;
+  if (now.getUTCMonth() + 1 < mo || (now.getUTCMonth() + 1 === mo && now.getUTCDate() < d)) age -= 1;
+  return age >= 0 ? age : undefined;
+}
+
+function derivedBmi(weight?: Input<number>, height?: Input<number>): Input<number> | undefined {
+  if (!weight || !height || height.value <= 0) return undefined;
+  return { name: 'bmi', value: weight.value / (height.value * height.value), unit: 'kg/m2', source: 'derived', date: weight.date };
+}
+
+/**
+ * Ascites for Child-Pugh: the newest of a coded assessment (project code ascites-severity) and an
+ * ascites Condition. Absent from the record = missing, never "none" (MODELS.md 3c).
+ */
+function ascites(conditions: ResourceSource, observations: ResourceSource, ctx: EvaluationContext, reasons: Record<string, string>): Input<string> | undefined {
+  const assessed = latestCode(observations, { valueSet: 'ascites-severity', name: 'ascites', now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
+  const condition = findConditions(conditions, 'ascites', { now: ctx.now })[0];
+  const fromCondition = condition ? conditionFinding('ascites', condition, (sev) => (sev ? SEVERITY_TO_ASCITES[sev] : undefined) ?? 'present-severity-unknown', 'none') : undefined;
+  return newest(assessed.found ? assessed.input : undefined, fromCondition, reasons, 'ascites', 'no ascites assessment or diagnosis in the record');
+}
+
+/** Encephalopathy: a West Haven grade (project code) or a Condition (grade unknown). */
+function encephalopathy(conditions: ResourceSource, observations: ResourceSource, ctx: EvaluationContext, reasons: Record<string, string>): Input<string> | undefined {
+  const graded = latestInteger(observations, { valueSet: 'hepatic-encephalopathy-grade', name: 'encephalopathy', now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
+  const fromGrade: Input<string> | undefined = graded.found && graded.input.value >= 0 && graded.input.value <= 4
+    ? { ...graded.input, value: graded.input.value === 0 ? 'none' : graded.input.value <= 2 ? 'grade-1-2' : 'grade-3-4', unit: undefined }
+    : undefined;
+  const condition = findConditions(conditions, 'hepatic-encephalopathy', { now: ctx.now })[0];
+  const fromCondition = condition ? conditionFinding('encephalopathy', condition, () => 'present-grade-unknown', 'none') : undefined;
+  return newest(fromGrade, fromCondition, reasons, 'encephalopathy', 'no encephalopathy grade or diagnosis in the record');
+}
+
+/** A Condition as a finding: active → present (severity-specific when coded); resolved → none. */
+function conditionFinding(name: string, c: ConditionMatch, present: (severity?: string) => string, resolved: string): Input<string> {
+  const severity = c.severity?.system === SNOMED ? c.severity.code : undefined;
+  return {
+    name,
+    value: c.active ? present(severity) : resolved,
+    source: c.source,
+    date: c.active ? (c.recordedDate ?? c.onset) : (c.abatement ?? c.recordedDate ?? c.onset),
+  };
+}
+
+function newest(a: Input<string> | undefined, b: Input<string> | undefined, reasons: Record<string, string>, name: string, reason: string): Input<string> | undefined {
+  if (a && b) return (Date.parse(b.date ?? '') || 0) > (Date.parse(a.date ?? '') || 0) ? b : a;
+  const found = a ?? b;
+  if (!found) reasons[name] = reason;
+  return found;
+}
+
+/**
+ * "≥ 2 dialysis treatments or 24 h of CVVHD in the prior 7 days" (MELD 3.0, OPTN 9.1.D). When the
+ * procedures could not be read the answer is unknown (undefined), not "no".
+ */
+function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Record<string, string>): Input<boolean> | undefined {
+  if (ctx.unavailable.includes(PREFETCH_KEYS.procedures)) {
+    reasons.dialysis = 'procedures could not be retrieved';
+    return undefined;
+  }
+  const runs = proceduresWithin(data[PREFETCH_KEYS.procedures], 'dialysis', { now: ctx.now, days: DIALYSIS_WINDOW_DAYS });
+  const longRun = runs.find((p) => {
+    const end = p.end ? Date.parse(p.end) : p.status === 'in-progress' ? ctx.now.getTime() : NaN;
+    return Number.isFinite(end) && (end - Date.parse(p.date)) / 3_600_000 >= CVVHD_HOURS;
+  });
+  const qualifies = runs.length >= DIALYSIS_TREATMENTS || longRun !== undefined;
+  const newestRun = runs[0];
+  return {
+    name: 'dialysis',
+    value: qualifies,
+    source: qualifies && newestRun ? newestRun.source : 'derived',
+    ...(newestRun ? { date: newestRun.date } : {}),
+  };
+}

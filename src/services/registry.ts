@@ -1,0 +1,8 @@
+// The registry of CDS services: discovery and routing are built from this list. Each service
+// declares itself next to its code (services/<id>/index.ts).
+import type { CdsService } from './types.ts';
+import { cirrhosisSarcopenia } from './cirrhosis-sarcopenia/index.ts';
+
+export function allServices(): CdsService[] {
+  return [cirrhosisSarcopenia];
+}

@@ -1,0 +1,201 @@
+import type { FhirResource } from 'fhir/r4.js';
+import { evaluateCirrhosis, cirrhosisSarcopenia } from '../../../src/services/cirrhosis-sarcopenia/index.ts';
+import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
+import type { Card } from '../../../src/hooks/types.ts';
+import { testConfig } from '../../../src/config.ts';
+import { ICD10CM, SNOMED } from '../../../src/fhir/canonical.ts';
+import { NOW, daysAgo, loinc, patient, procedure, projectQuantity, projectValue, snomedCondition, condition } from '../../support/fhir-builders.ts';
+
+const PID = 'p1';
+
+function ctx(overrides: Partial<EvaluationContext> = {}): EvaluationContext {
+  return {
+    hookInstance: 'hi-1', patientId: PID, userId: 'Practitioner/1', now: NOW,
+    config: testConfig(), publicBaseUrl: 'https://cds.example.org', unavailable: [], ...overrides,
+  };
+}
+
+function data(resources: { patient?: FhirResource; conditions?: FhirResource[]; observations?: FhirResource[]; procedures?: FhirResource[] }): ResolvedPrefetch {
+  return {
+    patient: resources.patient ?? patient(PID, 'female', '1970-03-01'),
+    conditions: resources.conditions ?? [],
+    observations: resources.observations ?? [],
+    procedures: resources.procedures ?? [],
+  };
+}
+
+type ScoreMap = Record<string, { value: number; tier?: string; probability?: number; missing: string[] }>;
+function scores(cards: Card[]): ScoreMap {
+  const out: ScoreMap = {};
+  for (const c of cards) for (const s of ((c.extension?.scores ?? []) as Array<{ model: string } & ScoreMap[string]>)) out[s.model] = s;
+  return out;
+}
+
+const cirrhosis = () => snomedCondition(PID, '19943007');
+
+// MODELS.md 3a vector 4 (female: bili 4.0, Na 128, INR 1.8, Cr 1.9, Alb 2.8 -> 31.00) and 3b check
+// (Cr 1.9, bili 4.0, INR 1.8, Na 128 -> MELD(i) 24.0, MELD-Na 28.75), in conventional units ...
+const conventionalLabs = () => [
+  loinc(PID, '1975-2', 4.0, 'mg/dL', daysAgo(2)),
+  loinc(PID, '2160-0', 1.9, 'mg/dL', daysAgo(2)),
+  loinc(PID, '2951-2', 128, 'mmol/L', daysAgo(2)),
+  loinc(PID, '1751-7', 2.8, 'g/dL', daysAgo(2)),
+  loinc(PID, '6301-6', 1.8, '{INR}', daysAgo(2)),
+];
+// ... and the same patient in SI units (MODELS.md factors: ×17.1, ×88.42, ×10).
+const siLabs = () => [
+  loinc(PID, '14631-6', 4.0 * 17.1, 'umol/L', daysAgo(2)),
+  loinc(PID, '14682-9', 1.9 * 88.42, 'umol/L', daysAgo(2)),
+  loinc(PID, '2951-2', 128, 'mmol/L', daysAgo(2)),
+  loinc(PID, '1751-7', 28, 'g/L', daysAgo(2)),
+  loinc(PID, '6301-6', 1.8, '{INR}', daysAgo(2)),
+];
+const decompensation = () => [
+  projectValue(PID, 'ascites-severity', { valueCodeableConcept: { coding: [{ system: 'https://fhir.imaging-cds.example.org/CodeSystem/imaging-cds', code: 'moderate-severe' }] } }, daysAgo(3)),
+  projectValue(PID, 'hepatic-encephalopathy-grade', { valueInteger: 2 }, daysAgo(3)),
+];
+
+describe('cirrhosis-sarcopenia service', () => {
+  test('declares itself for patient-view with CDS Hooks 2.0 prefetch tokens only', () => {
+    const d = cirrhosisSarcopenia.description;
+    expect(d.hook).toBe('patient-view');
+    for (const t of Object.values(d.prefetch)) {
+      const tokens = t.match(/\{\{[^}]+\}\}/g) ?? [];
+      for (const tok of tokens) expect(tok).toBe('{{context.patientId}}');
+    }
+    expect(d.prefetch.observations).toContain('http://loinc.org|2160-0');
+    expect(d.prefetch.observations).toContain('http://loinc.org|14682-9');
+  });
+
+  test('no card without cirrhosis, even with abnormal labs', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [snomedCondition(PID, '38341003')], observations: conventionalLabs() }), ctx());
+    expect(cards).toEqual([]);
+  });
+
+  test('refuted cirrhosis does not make the service apply', () => {
+    const refuted = snomedCondition(PID, '19943007', {
+      verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'refuted' }] },
+    });
+    expect(evaluateCirrhosis(data({ conditions: [refuted], observations: conventionalLabs() }), ctx())).toEqual([]);
+  });
+
+  test('computes the MODELS.md vectors and Child-Pugh C for a decompensated patient', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: [...conventionalLabs(), ...decompensation()] }), ctx());
+    const s = scores(cards);
+    expect(s['meld-3.0']?.value).toBeCloseTo(31.0, 2);
+    expect(s['meld-na']?.value).toBeCloseTo(28.75, 2);
+    expect(s.meld?.value).toBe(24);
+    // Child-Pugh: bili 4.0 (3) + albumin 2.8 (2) + INR 1.8 (2) + ascites mod-severe (3) + grade 2 (2) = 12 -> C
+    expect(s['child-pugh']?.value).toBe(12);
+    expect(s['child-pugh']?.tier).toBe('C');
+    expect(s.albi).toBeDefined();
+    const liver = cards[0]!;
+    expect(liver.indicator).toBe('critical'); // MELD 3.0 band 30–39 (display choice in cards/)
+    expect(liver.summary).toMatch(/^Cirrhosis: MELD 3\.0 31 \(/);
+    expect(liver.summary.length).toBeLessThan(140);
+  });
+
+  test('the same patient in SI and conventional units gives the same scores', () => {
+    const conv = scores(evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx()));
+    const si = scores(evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: siLabs() }), ctx()));
+    for (const model of ['meld-3.0', 'meld-na', 'meld', 'albi', 'child-pugh']) {
+      expect(si[model]?.value).toBeCloseTo(conv[model]!.value, 6);
+    }
+  });
+
+  test('ICD-10-CM coded cirrhosis applies too', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [condition(PID, ICD10CM, 'K74.60')], observations: conventionalLabs() }), ctx());
+    expect(cards.length).toBeGreaterThan(0);
+  });
+
+  test('one clear card when labs are missing; old results outside the look-back are not used', () => {
+    const old = loinc(PID, '2160-0', 1.2, 'mg/dL', daysAgo(31));
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: [old] }), ctx());
+    expect(cards).toHaveLength(1);
+    const card = cards[0]!;
+    expect(card.summary).toMatch(/no prognostic score, missing/);
+    expect(card.summary).toMatch(/Creatinine/);
+    expect(card.indicator).toBe('info');
+    expect(card.suggestions).toBeUndefined();
+    expect(card.detail).toMatch(/last 30 days/);
+  });
+
+  test('partial labs: Child-Pugh as a range, MELD 3.0 declined and the card says what it needs', () => {
+    const obs = [loinc(PID, '1975-2', 2.5, 'mg/dL', daysAgo(1)), loinc(PID, '6301-6', 1.5, '{INR}', daysAgo(1)), loinc(PID, '1751-7', 3.0, 'g/dL', daysAgo(1))];
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: obs }), ctx());
+    const s = scores(cards);
+    expect(s['meld-3.0']).toBeUndefined();
+    expect(s['child-pugh']?.missing.sort()).toEqual(['ascites', 'encephalopathy']);
+    expect(cards[0]!.summary).toMatch(/MELD 3\.0 needs/);
+    expect(cards[0]!.detail).toMatch(/### Not available/);
+  });
+
+  test('dialysis twice in 7 days sets creatinine to 3.0 (MELD 3.0) and says so', () => {
+    const runs = [1, 3].map((d) => procedure(PID, SNOMED, '302497006', { performedDateTime: daysAgo(d) }));
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs(), procedures: runs }), ctx());
+    expect(cards[0]!.detail).toMatch(/creatinine set to 3\.0/);
+  });
+
+  test('procedures that could not be read leave dialysis unknown: MELD 3.0 becomes a lower bound', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx({ unavailable: ['procedures'] }));
+    const s = scores(cards);
+    expect(s['meld-3.0']?.missing).toContain('dialysis');
+    expect(cards[0]!.summary).toMatch(/MELD 3\.0 ≥ 31/);
+  });
+
+  test('sarcopenia on CT adds a sarcopenia card with MELD-Sarcopenia = MELD + 10.35', () => {
+    const obs = [...conventionalLabs(), projectQuantity(PID, 'l3-smi', 35, 'cm2/m2', daysAgo(20))];
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: obs }), ctx());
+    expect(cards).toHaveLength(2);
+    const sarc = cards[1]!;
+    expect(sarc.summary).toMatch(/Sarcopenia on CT: L3 SMI 35 cm²\/m² \(cut-off < 39, Carey 2017\); MELD-Sarcopenia 34\.35/);
+    expect(sarc.indicator).toBe('warning');
+    expect(scores([sarc])['meld-sarcopenia']?.value).toBeCloseTo(24 + 10.35, 6);
+  });
+
+  test('SMI derived from muscle area and height; no sarcopenia stays on the liver card', () => {
+    // 130 cm2 / (1.65 m)^2 = 47.75 cm2/m2 >= 39 (Carey, women)
+    const obs = [...conventionalLabs(), projectQuantity(PID, 'l3-skeletal-muscle-area', 130, 'cm2', daysAgo(20)), loinc(PID, '8302-2', 165, 'cm', daysAgo(20))];
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: obs }), ctx());
+    expect(cards).toHaveLength(1);
+    const s = scores(cards);
+    expect(s.smi?.value).toBeCloseTo(130 / 1.65 ** 2, 6);
+    expect(s.smi?.tier).toBe('no sarcopenia');
+  });
+
+  test('every card follows the CDS Hooks card rules', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: [...siLabs(), ...decompensation(), projectQuantity(PID, 'l3-smi', 35, 'cm2/m2', daysAgo(20))] }), ctx());
+    for (const c of cards) {
+      expect(c.uuid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(c.summary.length).toBeLessThan(140);
+      expect(['info', 'warning', 'critical']).toContain(c.indicator);
+      expect(c.source.label).toBeTruthy();
+      expect(c.source.url).toMatch(/^https:\/\//);
+      expect(c.source.topic?.code).toBeTruthy();
+      expect(c.overrideReasons?.length).toBeGreaterThan(0);
+      expect(c.links?.[0]?.type).toBe('smart');
+      expect(JSON.parse(c.links![0]!.appContext!)).toMatchObject({ h: 'hi-1' });
+      expect(c.selectionBehavior).toBe('at-most-one');
+      const actions = c.suggestions?.[0]?.actions ?? [];
+      expect(actions.length).toBeGreaterThan(0);
+      for (const a of actions) {
+        expect(a.type).toBe('create');
+        expect(a.resource).toMatchObject({ resourceType: 'RiskAssessment', status: 'final', subject: { reference: `Patient/${PID}` } });
+      }
+      // The detail lists inputs with dates and their source resources.
+      expect(c.detail).toMatch(/\| Input \| Value \| Date \| Source \|/);
+      expect(c.detail).toMatch(/Observation\/obs-\d+/);
+    }
+  });
+
+  test('RiskAssessment basis lists the Observations used and the prediction carries the probability', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx());
+    const ra = cards[0]!.suggestions![0]!.actions!.find((a) => (a.resource as { method?: { coding?: Array<{ code?: string }> } }).method?.coding?.[0]?.code === 'meld-3.0')!.resource as {
+      basis: Array<{ reference: string }>; prediction: Array<{ probabilityDecimal?: number; outcome: { text: string } }>;
+    };
+    expect(ra.basis.map((b) => b.reference).every((r) => r.startsWith('Observation/') || r.startsWith('Patient/') || r.startsWith('Procedure/'))).toBe(true);
+    expect(ra.basis.length).toBeGreaterThanOrEqual(5);
+    expect(ra.prediction[0]!.outcome.text).toBe('90-day mortality');
+    expect(ra.prediction[0]!.probabilityDecimal).toBeGreaterThan(0);
+  });
+});
