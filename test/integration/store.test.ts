@@ -1,0 +1,472 @@
+// The feedback and issued-card store against both real backends: embedded PGlite and a real
+// PostgreSQL server (started from Debian's binaries by test/support/postgres-server.ts). The same
+// suite runs on both, as the same SQL does in production.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store, type StoreOptions, type IssuedCardRow } from '../../src/store/store.ts';
+import { FeedbackRequestSchema, type FeedbackItem } from '../../src/store/feedback-schema.ts';
+import { IssuedCardWriter, type IssuedCardWriterOptions } from '../../src/store/issued-card-writer.ts';
+import { startPostgres, type PostgresServer } from '../support/postgres-server.ts';
+
+interface LogLine {
+  level: 'warn' | 'error';
+  obj: object;
+  msg?: string;
+}
+
+function memoryLogger(): { lines: LogLine[]; warn: (obj: object, msg?: string) => void; error: (obj: object, msg?: string) => void } {
+  const lines: LogLine[] = [];
+  return {
+    lines,
+    warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
+    error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
+  };
+}
+
+async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const serviceId = (): string => `svc-${randomUUID().slice(0, 8)}`;
+
+function card(svc: string, cardKind: string, issuedAt = new Date()): IssuedCardRow {
+  return { uuid: randomUUID(), serviceId: svc, cardKind, indicator: 'warning', hookInstance: randomUUID(), issuedAt };
+}
+
+/** Goes through the request schema, as the route does: the store sees parsed items only. */
+function items(raw: unknown[]): FeedbackItem[] {
+  return FeedbackRequestSchema.parse({ feedback: raw }).feedback;
+}
+
+const OVERRIDE_SYSTEM = 'https://example.org/CodeSystem/cds-override-reason';
+const overridden = (uuid: string, code: string | undefined, at: string, extra: Record<string, unknown> = {}) => ({
+  card: uuid,
+  outcome: 'overridden',
+  overrideReason: code ? { reason: { system: OVERRIDE_SYSTEM, code, ...extra } } : { userComment: 'other plan' },
+  outcomeTimestamp: at,
+});
+const accepted = (uuid: string, at: string) => ({
+  card: uuid,
+  outcome: 'accepted',
+  acceptedSuggestions: [{ id: randomUUID() }],
+  outcomeTimestamp: at,
+});
+
+const BACKENDS = [{ backend: 'pglite' as const }, { backend: 'postgres' as const }];
+
+describe.each(BACKENDS)('store on $backend', ({ backend }) => {
+  let server: PostgresServer | undefined;
+  let dataDir: string;
+  let target: Pick<StoreOptions, 'databaseUrl' | 'dataDir'>;
+  let store: Store;
+  const logger = memoryLogger();
+  // Large interval: a flush here is caused by batch size or flush(), which the tests control.
+  const tuning = { batchSize: 5, flushIntervalMs: 60_000 };
+  const open = () => openStore({ ...target, logger, issuedCards: tuning });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cds-store-'));
+    if (backend === 'postgres') {
+      const t0 = Date.now();
+      server = await startPostgres();
+      process.stdout.write(`real PostgreSQL started in ${Date.now() - t0} ms\n`);
+    }
+    target = { databaseUrl: server?.url, dataDir };
+    store = await open();
+  }, 120_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('migrates on first open and applies nothing when opened again', async () => {
+    expect(store.backend).toBe(backend);
+    expect(store.migrationsApplied).toEqual([1]);
+    await store.close();
+    store = await open();
+    expect(store.migrationsApplied).toEqual([]);
+  });
+
+  it('answers ping', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('stores feedback idempotently on (card, outcome, outcomeTimestamp)', async () => {
+    const svc = serviceId();
+    const uuid = randomUUID();
+    const item = overridden(uuid, 'not-relevant', '2026-03-01T10:00:00.000Z');
+
+    await expect(store.recordFeedback(svc, items([item]))).resolves.toEqual({ stored: 1, duplicates: 0 });
+    await expect(store.recordFeedback(svc, items([item]))).resolves.toEqual({ stored: 0, duplicates: 1 });
+    // The same instant spelled with an offset is the same outcome.
+    const sameInstant = { ...item, outcomeTimestamp: '2026-03-01T11:00:00+01:00' };
+    await expect(store.recordFeedback(svc, items([sameInstant]))).resolves.toEqual({ stored: 0, duplicates: 1 });
+    // A repeat inside one request is a duplicate too; a later outcome on the same card is new.
+    const later = { ...item, outcomeTimestamp: '2026-03-01T10:05:00Z' };
+    await expect(store.recordFeedback(svc, items([later, later]))).resolves.toEqual({ stored: 1, duplicates: 1 });
+    // Another outcome at the same instant is another key.
+    await expect(store.recordFeedback(svc, items([accepted(uuid, '2026-03-01T10:00:00Z')]))).resolves.toEqual({
+      stored: 1,
+      duplicates: 0,
+    });
+  });
+
+  it('accepts the HL7 Sandbox shape: a reason Coding without display', async () => {
+    const svc = serviceId();
+    const c = card(svc, 'meld');
+    store.recordIssuedCards([c]);
+    await store.flush();
+    const body = {
+      feedback: [
+        {
+          card: c.uuid,
+          outcome: 'overridden',
+          overrideReason: { reason: { code: 'patient-declined', system: OVERRIDE_SYSTEM } },
+          outcomeTimestamp: new Date().toISOString(),
+        },
+      ],
+    };
+    const parsed = FeedbackRequestSchema.safeParse(body);
+    expect(parsed.success).toBe(true);
+    await expect(store.recordFeedback(svc, parsed.data!.feedback)).resolves.toEqual({ stored: 1, duplicates: 0 });
+    const [row] = await store.overrideRates({ serviceId: svc });
+    expect(row!.topReasons).toEqual([{ code: 'patient-declined', system: OVERRIDE_SYSTEM, count: 1 }]);
+  });
+
+  it('buffers issued cards off the hot path and writes them in batches', async () => {
+    const svc = serviceId();
+    const before = store.stats().issuedCards.written;
+    const first = [card(svc, 'meld'), card(svc, 'meld'), card(svc, 'albi'), card(svc, 'albi')];
+
+    expect(store.recordIssuedCards(first)).toBeUndefined(); // synchronous, nothing to await
+    expect(store.stats().issuedCards.buffered).toBe(4);
+    await sleep(150);
+    expect(store.stats().issuedCards.written).toBe(before); // under batch size, interval far away
+
+    store.recordIssuedCards([card(svc, 'meld')]); // reaches batchSize (5): written without flush()
+    await until(() => store.stats().issuedCards.written === before + 5);
+    expect(store.stats().issuedCards.buffered).toBe(0);
+
+    const dup = first[0]!;
+    store.recordIssuedCards([card(svc, 'albi'), { ...dup, cardKind: 'changed' }]); // re-recorded uuid: first write wins
+    await store.flush();
+    expect(store.stats().issuedCards.buffered).toBe(0);
+    const rates = await store.overrideRates({ serviceId: svc });
+    expect(rates.map((r) => [r.cardKind, r.issued])).toEqual([
+      ['albi', 3],
+      ['meld', 3],
+    ]);
+  });
+
+  it('reports override rates per card kind, latest outcome per card, with top reasons', async () => {
+    const svc = serviceId();
+    const other = serviceId();
+    const a = [card(svc, 'meld-sarcopenia'), card(svc, 'meld-sarcopenia'), card(svc, 'meld-sarcopenia'), card(svc, 'meld-sarcopenia')];
+    const b = [card(svc, 'child-pugh'), card(svc, 'child-pugh')];
+    const old = card(svc, 'child-pugh', new Date('2020-01-01T00:00:00Z'));
+    const elsewhere = card(other, 'meld-sarcopenia');
+    store.recordIssuedCards([...a, ...b, old, elsewhere]);
+    await store.flush();
+
+    const unknownUuid = randomUUID();
+    await store.recordFeedback(
+      svc,
+      items([
+        overridden(a[0]!.uuid, 'not-relevant', '2026-03-01T10:00:00Z', { display: 'Not relevant for this patient' }),
+        overridden(a[1]!.uuid, 'not-relevant', '2026-03-01T10:01:00Z'),
+        overridden(a[2]!.uuid, 'data-outdated', '2026-03-01T10:02:00Z'),
+        accepted(a[3]!.uuid, '2026-03-01T10:03:00Z'),
+        // b[0]: accepted, then overridden later: the latest outcome counts, once.
+        accepted(b[0]!.uuid, '2026-03-01T10:00:00Z'),
+        overridden(b[0]!.uuid, 'already-addressed', '2026-03-01T12:00:00Z'),
+        // b[1]: overridden with a comment only: counted, no coded reason.
+        overridden(b[1]!.uuid, undefined, '2026-03-01T10:00:00Z'),
+        overridden(old.uuid, 'not-relevant', '2026-03-01T10:00:00Z'),
+        overridden(unknownUuid, 'not-relevant', '2026-03-01T10:00:00Z'),
+      ]),
+    );
+    await store.recordFeedback(other, items([overridden(elsewhere.uuid, 'not-relevant', '2026-03-01T10:00:00Z')]));
+
+    const rates = await store.overrideRates({ serviceId: svc, since: new Date('2025-01-01T00:00:00Z') });
+    expect(rates).toEqual([
+      {
+        serviceId: svc,
+        cardKind: 'child-pugh',
+        issued: 2,
+        accepted: 0,
+        overridden: 2,
+        overrideRate: 1,
+        topReasons: [{ code: 'already-addressed', system: OVERRIDE_SYSTEM, count: 1 }],
+      },
+      {
+        serviceId: svc,
+        cardKind: 'meld-sarcopenia',
+        issued: 4,
+        accepted: 1,
+        overridden: 3,
+        overrideRate: 0.75,
+        topReasons: [
+          { code: 'not-relevant', system: OVERRIDE_SYSTEM, display: 'Not relevant for this patient', count: 2 },
+          { code: 'data-outdated', system: OVERRIDE_SYSTEM, count: 1 },
+        ],
+      },
+      {
+        serviceId: svc,
+        cardKind: 'unknown',
+        issued: 0,
+        accepted: 0,
+        overridden: 1,
+        overrideRate: 1,
+        topReasons: [{ code: 'not-relevant', system: OVERRIDE_SYSTEM, count: 1 }],
+      },
+    ]);
+
+    // Without `since`, the 2020 card joins its kind; without serviceId, other services appear.
+    const all = await store.overrideRates({ serviceId: svc });
+    expect(all.find((r) => r.cardKind === 'child-pugh')).toMatchObject({ issued: 3, overridden: 3 });
+    const everything = await store.overrideRates();
+    expect(everything.filter((r) => r.serviceId === other)).toEqual([
+      expect.objectContaining({ cardKind: 'meld-sarcopenia', issued: 1, overridden: 1, overrideRate: 1 }),
+    ]);
+  });
+
+  it('survives NUL characters in client-supplied text (PostgreSQL text cannot hold them)', async () => {
+    const svc = serviceId();
+    const c = { ...card(svc, 'meld'), hookInstance: 'abc\u0000def' };
+    store.recordIssuedCards([c]);
+    await store.flush();
+    const item = { ...overridden(c.uuid, 'x', '2026-03-01T10:00:00Z'), overrideReason: { reason: { code: 'x', display: 'a\u0000b' }, userComment: 'c\u0000d' } };
+    await expect(store.recordFeedback(svc, items([item]))).resolves.toEqual({ stored: 1, duplicates: 0 });
+    expect(store.stats().issuedCards.dropped).toBe(0);
+    expect((await store.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 1, topReasons: [{ code: 'x', display: 'ab', count: 1 }] });
+  });
+
+  it('gives a null rate to card kinds without feedback', async () => {
+    const svc = serviceId();
+    store.recordIssuedCards([card(svc, 'albi')]);
+    await store.flush();
+    expect(await store.overrideRates({ serviceId: svc })).toEqual([
+      { serviceId: svc, cardKind: 'albi', issued: 1, accepted: 0, overridden: 0, overrideRate: null, topReasons: [] },
+    ]);
+  });
+
+  it('keeps its data across close and reopen', async () => {
+    const svc = serviceId();
+    const c = card(svc, 'timi-stemi');
+    store.recordIssuedCards([c]); // still buffered: close() must flush it
+    await store.recordFeedback(svc, items([overridden(c.uuid, 'not-relevant', '2026-03-02T08:00:00Z')]));
+    await store.close();
+
+    store = await open();
+    expect(store.migrationsApplied).toEqual([]);
+    expect(await store.overrideRates({ serviceId: svc })).toEqual([
+      expect.objectContaining({ cardKind: 'timi-stemi', issued: 1, overridden: 1, overrideRate: 1 }),
+    ]);
+    // And the idempotency key survived too.
+    await expect(
+      store.recordFeedback(svc, items([overridden(c.uuid, 'not-relevant', '2026-03-02T08:00:00Z')])),
+    ).resolves.toEqual({ stored: 0, duplicates: 1 });
+  });
+
+  if (backend === 'postgres') {
+    it('lets replicas that start together migrate a fresh database exactly once', async () => {
+      const url = await server!.createDatabase(`cds_fresh_${randomUUID().slice(0, 8)}`);
+      const stores = await Promise.all([1, 2, 3].map(() => openStore({ databaseUrl: url, dataDir, logger })));
+      try {
+        expect(stores.map((s) => s.migrationsApplied.length).sort()).toEqual([0, 0, 1]);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+  }
+
+  if (backend === 'pglite') {
+    it('refuses a second handle on the same embedded database', async () => {
+      await expect(openStore({ dataDir, logger })).rejects.toThrow(/already open in this process/);
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('takes over a lock left by a process that died', async () => {
+      await store.close();
+      const lockPath = join(dataDir, 'pglite.lock');
+      expect(existsSync(lockPath)).toBe(false); // close() released it
+      // Above Linux's largest pid_max (2^22): no such process can exist.
+      writeFileSync(lockPath, JSON.stringify({ pid: 4_194_305, host: hostname(), since: '2026-01-01T00:00:00Z' }));
+      store = await open();
+      expect(logger.lines.some((l) => l.msg === 'Taking over a stale embedded-database lock')).toBe(true);
+      expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
+    });
+  }
+});
+
+describe('feedback request schema', () => {
+  const ok = { card: randomUUID(), outcome: 'accepted', acceptedSuggestions: [{ id: 'save' }], outcomeTimestamp: '2026-03-01T10:00:00Z' };
+  const messages = (body: unknown): string[] => {
+    const r = FeedbackRequestSchema.safeParse(body);
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+
+  it('accepts CDS Hooks 2.0 items, null optionals and unknown properties', () => {
+    const parsed = FeedbackRequestSchema.parse({
+      feedback: [
+        { ...ok, overrideReason: null, extension: { 'org.example': 1 } },
+        { card: randomUUID(), outcome: 'overridden', overrideReason: { reason: { code: 'x', display: null }, userComment: 'later' }, outcomeTimestamp: '2026-03-01T10:00:00.123456+02:00' },
+      ],
+    });
+    expect(parsed.feedback[0]).toEqual({ ...ok, overrideReason: undefined, acceptedSuggestions: [{ id: 'save' }] });
+    expect(parsed.feedback[1]!.overrideReason).toEqual({ reason: { code: 'x', system: undefined, display: undefined }, userComment: 'later' });
+  });
+
+  it('rejects bad items with readable messages', () => {
+    expect(messages(null)).toEqual([': the body must be a JSON object with a feedback array']);
+    expect(messages({ feedback: [] })).toEqual(['feedback: feedback must contain at least one item']);
+    expect(messages({ feedback: Array.from({ length: 101 }, () => ok) })).toEqual([
+      'feedback: feedback may contain at most 100 items per request',
+    ]);
+    expect(messages({ feedback: [{ ...ok, card: undefined }] })).toEqual(['feedback.0.card: card is required']);
+    expect(messages({ feedback: [{ ...ok, card: '<script>' }] })).toEqual([
+      "feedback.0.card: card may contain only letters, digits, '.', '_', ':' and '-'",
+    ]);
+    expect(messages({ feedback: [{ ...ok, outcome: 'ignored' }] })).toEqual([
+      "feedback.0.outcome: outcome must be 'accepted' or 'overridden'",
+    ]);
+    const tsMessage = 'outcomeTimestamp must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T09:30:00Z';
+    for (const bad of ['2026-03-01T10:00:00', '2026-02-30T10:00:00Z', 'yesterday', '2026-03-01']) {
+      expect(messages({ feedback: [{ ...ok, outcomeTimestamp: bad }] })).toEqual([`feedback.0.outcomeTimestamp: ${tsMessage}`]);
+    }
+    expect(
+      messages({ feedback: [{ card: ok.card, outcome: 'overridden', overrideReason: { reason: { display: 'x' } }, outcomeTimestamp: ok.outcomeTimestamp }] }),
+    ).toEqual(['feedback.0.overrideReason.reason.code: code is required']);
+    expect(messages({ feedback: [{ ...ok, overrideReason: { userComment: 'x'.repeat(2001) } }] })).toEqual([
+      'feedback.0.overrideReason.userComment: userComment must be at most 2000 characters',
+      "feedback.0.overrideReason: overrideReason is only allowed when outcome is 'overridden'",
+    ]);
+    expect(messages({ feedback: [{ ...ok, outcome: 'overridden' }] })).toEqual([
+      "feedback.0.acceptedSuggestions: acceptedSuggestions is only allowed when outcome is 'accepted'",
+    ]);
+  });
+});
+
+describe('issued-card writer', () => {
+  const row = (n: number): IssuedCardRow => ({
+    uuid: `c${n}`,
+    serviceId: 's',
+    cardKind: 'k',
+    indicator: 'info',
+    hookInstance: 'h',
+    issuedAt: new Date(0),
+  });
+  const setup = (opts: Partial<IssuedCardWriterOptions>, insert: (rows: IssuedCardRow[]) => Promise<void>) => {
+    const logger = memoryLogger();
+    const writer = new IssuedCardWriter(insert, { batchSize: 3, flushIntervalMs: 20, maxBuffered: 6, maxBackoffMs: 40, logger, ...opts });
+    return { writer, logger };
+  };
+
+  it('does no I/O on record and flushes on the interval in batches', async () => {
+    const batches: string[][] = [];
+    const { writer } = setup({ batchSize: 2, flushIntervalMs: 30 }, async (rows) => {
+      batches.push(rows.map((r) => r.uuid));
+    });
+    writer.record([row(1)]);
+    expect(batches).toEqual([]); // nothing happened synchronously
+    await until(() => batches.length === 1);
+    expect(batches).toEqual([['c1']]);
+    writer.record([row(2), row(3), row(4)]);
+    await until(() => writer.stats().buffered === 0);
+    expect(batches.slice(1)).toEqual([['c2', 'c3'], ['c4']]);
+    expect(writer.stats()).toEqual({ buffered: 0, written: 4, dropped: 0, failedFlushes: 0 });
+    await writer.close();
+  });
+
+  it('keeps a bounded buffer while the database is down, drops the oldest, and recovers', async () => {
+    let down = true;
+    const written: string[] = [];
+    const { writer, logger } = setup({ flushIntervalMs: 10_000 }, async (rows) => {
+      if (down) throw new Error('connect ECONNREFUSED');
+      written.push(...rows.map((r) => r.uuid));
+    });
+    writer.record([row(1), row(2), row(3)]); // a full batch: immediate attempt, which fails
+    await until(() => writer.stats().failedFlushes === 1);
+    writer.record([row(4), row(5), row(6), row(7), row(8)]); // capacity 6: c1 and c2 go
+    expect(writer.stats()).toMatchObject({ buffered: 6, dropped: 2 });
+    await expect(writer.flush()).rejects.toThrow('ECONNREFUSED');
+    expect(logger.lines.map((l) => l.msg)).toEqual(['Issued-card write failed; keeping rows in memory', 'Issued-card rows dropped']);
+    expect(JSON.stringify(logger.lines)).not.toContain('c3'); // rows are never logged
+
+    down = false;
+    // Retried on the back-off timer (max 40 ms here) without anyone calling flush().
+    await until(() => writer.stats().buffered === 0);
+    expect(written).toEqual(['c3', 'c4', 'c5', 'c6', 'c7', 'c8']);
+    expect(writer.stats()).toMatchObject({ written: 6, dropped: 2 });
+    expect(logger.lines.at(-1)?.msg).toBe('Issued-card writes recovered');
+    await writer.close();
+  });
+
+  it('counts rows evicted during a failing insert as dropped, once', async () => {
+    let release: (err?: Error) => void = () => undefined;
+    const { writer } = setup({ batchSize: 3, maxBuffered: 3, flushIntervalMs: 10_000 }, () =>
+      new Promise<void>((resolve, reject) => {
+        release = (err) => (err ? reject(err) : resolve());
+      }),
+    );
+    writer.record([row(1), row(2), row(3)]);
+    await until(() => writer.stats().buffered === 3 && release.length === 1);
+    await sleep(5);
+    writer.record([row(4)]); // evicts c1, which is inside the in-flight insert: not lost yet
+    expect(writer.stats().dropped).toBe(0);
+    release(new Error('boom'));
+    await until(() => writer.stats().failedFlushes === 1);
+    expect(writer.stats()).toMatchObject({ dropped: 1, buffered: 3 });
+    const closing = writer.close(); // flushes: one more insert, which fails; close never throws
+    release(new Error('still down'));
+    await closing;
+    expect(writer.stats()).toMatchObject({ dropped: 4, buffered: 0 });
+  });
+
+  it('drops a batch the database rejects as bad data instead of retrying it forever', async () => {
+    const written: string[] = [];
+    const { writer, logger } = setup({ batchSize: 2, flushIntervalMs: 10_000, isPermanent: (e) => (e as { code?: string }).code === '22P02' }, async (rows) => {
+      if (rows.some((r) => r.uuid === 'c1')) throw Object.assign(new Error('invalid input syntax'), { code: '22P02' });
+      written.push(...rows.map((r) => r.uuid));
+    });
+    writer.record([row(1), row(2), row(3)]);
+    await writer.flush();
+    expect(written).toEqual(['c3']);
+    expect(writer.stats()).toEqual({ buffered: 0, written: 1, dropped: 2, failedFlushes: 0 });
+    expect(logger.lines.map((l) => l.level)).toContain('error');
+    await writer.close();
+  });
+
+  it('writes what is left on close and ignores rows after it', async () => {
+    const written: string[] = [];
+    const { writer } = setup({ flushIntervalMs: 10_000 }, async (rows) => {
+      written.push(...rows.map((r) => r.uuid));
+    });
+    writer.record([row(1)]);
+    await writer.close();
+    expect(written).toEqual(['c1']);
+    writer.record([row(2)]);
+    expect(writer.stats()).toMatchObject({ buffered: 0, written: 1, dropped: 1 });
+  });
+
+  it('records 10,000 rows in a few milliseconds', () => {
+    const { writer } = setup({ batchSize: 200, maxBuffered: 20_000, flushIntervalMs: 10_000 }, async () => undefined);
+    const rows = Array.from({ length: 10_000 }, (_, i) => row(i));
+    const t0 = performance.now();
+    for (const r of rows) writer.record([r]);
+    const ms = performance.now() - t0;
+    expect(writer.stats().buffered).toBe(10_000);
+    expect(ms).toBeLessThan(100); // typically ~2 ms; generous for a loaded CI machine
+    void writer.close();
+  });
+});
