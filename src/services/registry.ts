@@ -2,7 +2,8 @@
 // declares itself next to its code (services/<id>/index.ts).
 import type { CdsService } from './types.ts';
 import { cirrhosisSarcopenia } from './cirrhosis-sarcopenia/index.ts';
+import { cmrCardiacMass } from './cmr-cardiac-mass/index.ts';
 
 export function allServices(): CdsService[] {
-  return [cirrhosisSarcopenia];
+  return [cirrhosisSarcopenia, cmrCardiacMass];
 }

@@ -1,0 +1,215 @@
+// Typed inputs of the cmr-cardiac-mass service, read from the resolved prefetch. Pure: no I/O.
+//
+// When the service applies (MODELS.md 2, issue cmr-cardiac-mass):
+//   - an active, non-refuted Condition coded in ValueSet cardiac-mass that names the heart (project
+//     code cardiac-mass, ICD-10-CM D15.1, C38.0). SNOMED CT 396339007 |Thrombus| does not name the
+//     heart (profiles/README.md): a thrombus Condition alone never makes the service apply;
+//   - or the most recent CMR `cardiac-mass` finding within the look-back is true.
+//
+// CMR diagnosis category for the Shenoy 2022 prognosis (never derived from the score):
+//   1. a `mass-diagnosis` Observation (answer in ValueSet mass-diagnosis-answers), the latest within
+//      the look-back and not older than the CMR study used for the features;
+//   2. otherwise an active Condition with verificationStatus confirmed (or none recorded) that states
+//      the category: ValueSet mass-diagnosis-malignant-conditions (C38.0) → malignant,
+//      mass-diagnosis-benign-conditions (D15.1) → benign, mass-diagnosis-thrombus-conditions
+//      (396339007) → thrombus, the last only when a true CMR cardiac-mass finding within the
+//      look-back confirms the cardiac site. Conditions stating different categories → none.
+import type { Observation } from 'fhir/r4.js';
+import type { Input } from '../../models/types.ts';
+import type { CmrMassScoreInputs } from '../../models/cmr-mass-score.ts';
+import type { ThrombusFeatureInputs } from '../../models/thrombus-features.ts';
+import { DIAGNOSES } from '../../models/mass-prognosis.ts';
+import type { EvaluationContext, ResolvedPrefetch } from '../types.ts';
+import { findConditions, type ConditionMatch } from '../../fhir/conditions.ts';
+import {
+  inWindow, latestBoolean, latestCode, latestQuantity, observationDate, resourcesOf, type DateRange, type Lookup,
+} from '../../fhir/observations.ts';
+import { valueSetContains } from '../../fhir/terminology.ts';
+import { PREFETCH_KEYS } from './definition.ts';
+import { chooseStudy, dayOf, type MassStudy } from './study.ts';
+
+export interface CardiacMassInputs {
+  applies: boolean;
+  /** Active Conditions that state a cardiac mass (heart-specific codes). */
+  massConditions: Array<Input<string>>;
+  /** The most recent cardiac-mass CMR finding within the look-back. */
+  finding?: Input<boolean>;
+  study?: Omit<MassStudy, 'observations'>;
+  noMassOnLatestCmr: boolean;
+  score: CmrMassScoreInputs;
+  thrombus: ThrombusFeatureInputs;
+  location?: Input<string>;
+  /** Shenoy 2022 category (one of DIAGNOSES), with its source. */
+  diagnosis?: Input<string>;
+  diagnosisFrom?: 'observation' | 'condition';
+  /** Conditions stating different categories: no category is used. */
+  diagnosisConflict?: string[];
+  lookbackDays: number;
+  /** Input name -> why it is missing (shown on the card). */
+  missingReasons: Record<string, string>;
+}
+
+const BOOLEAN_FEATURES = {
+  infiltration: 'mass-infiltration',
+  firstPassPerfusion: 'mass-first-pass-perfusion',
+  sessile: 'mass-sessile',
+  polylobate: 'mass-polylobate',
+  pericardialEffusion: 'mass-pericardial-effusion',
+  heterogeneousEnhancement: 'mass-heterogeneous-enhancement',
+  tiScoutTypical: 'mass-ti-scout-thrombus-pattern',
+  lgePresent: 'mass-lge',
+  homogeneous: 'mass-homogeneous',
+} as const;
+
+const CATEGORY_CONDITIONS = [
+  ['malignant', 'mass-diagnosis-malignant-conditions'],
+  ['benign', 'mass-diagnosis-benign-conditions'],
+  ['thrombus', 'mass-diagnosis-thrombus-conditions'],
+] as const;
+
+const isObservation = (r: { resourceType: string }): r is Observation => r.resourceType === 'Observation';
+
+export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationContext): CardiacMassInputs {
+  const { now } = ctx;
+  const lookbackDays = ctx.config.bodyLookbackDays;
+  const observations = resourcesOf(data[PREFETCH_KEYS.observations]).filter(isObservation);
+  const conditions = findConditions(data[PREFETCH_KEYS.conditions], 'cardiac-mass', { now }).filter((c) => c.active);
+  const heartSpecific = conditions.filter((c) => !valueSetContains('mass-diagnosis-thrombus-conditions', c.resource.code));
+
+  const choice = chooseStudy(observations, now, lookbackDays);
+  const massFinding = choice.finding?.value === true;
+  const missingReasons: Record<string, string> = {};
+  const out: CardiacMassInputs = {
+    applies: heartSpecific.length > 0 || massFinding,
+    massConditions: heartSpecific.map(conditionInput),
+    noMassOnLatestCmr: choice.noMassOnLatestCmr,
+    score: {},
+    thrombus: {},
+    lookbackDays,
+    missingReasons,
+  };
+  if (!out.applies) return out;
+  if (choice.finding) out.finding = choice.finding;
+  const study = choice.study;
+  if (study) out.study = { day: study.day, linked: study.linked, ...(study.report ? { report: study.report } : {}) };
+
+  // Features: from the chosen study only; a missing feature is unknown, never absent (MODELS.md 2).
+  const pool = study?.observations ?? [];
+  const window = { now, lookbackDays };
+  const why = (vs: string, lookup: Lookup<boolean | number | string>): string => {
+    if (lookup.found) return '';
+    if (choice.noMassOnLatestCmr) return 'the most recent CMR records no mass';
+    if (!study) return reasonWithoutStudy(observations, vs, lookbackDays, now);
+    return pool.some((o) => valueSetContains(vs, o.code)) ? lookup.reason : `not reported in the CMR of ${study.day}`;
+  };
+  const take = <V extends boolean | number | string>(name: string, vs: string, lookup: Lookup<V>): Input<V> | undefined => {
+    if (lookup.found) return { ...lookup.input, name };
+    missingReasons[name] = why(vs, lookup);
+    return undefined;
+  };
+  const flags: Partial<Record<keyof typeof BOOLEAN_FEATURES, Input<boolean>>> = {};
+  for (const [name, vs] of Object.entries(BOOLEAN_FEATURES) as Array<[keyof typeof BOOLEAN_FEATURES, string]>) {
+    const input = take(name, vs, latestBoolean(pool, { ...window, valueSet: vs, name }));
+    if (input) flags[name] = input;
+  }
+  const area = take('areaCm2', 'mass-area', latestQuantity(pool, { ...window, valueSet: 'mass-area', name: 'areaCm2', unit: 'cm2' }));
+  const diameter = take('diameterCm', 'mass-diameter', latestQuantity(pool, { ...window, valueSet: 'mass-diameter', name: 'diameterCm', unit: 'cm' }));
+  const t1Pool = study?.linked ? pool : [];
+  const t1 = latestQuantity(t1Pool, { ...window, valueSet: 'native-t1', name: 'nativeT1', unit: 'ms' });
+  const nativeT1 = t1.found ? t1.input : undefined;
+  if (!nativeT1) {
+    // A T1 outside a mass report is never used (study.ts): say so rather than "no usable result".
+    const linkedOnly = 'only read from the members of a cardiac-mass report (hasMember), so that a myocardial T1 is never used';
+    const r = study?.linked || choice.noMassOnLatestCmr ? why('native-t1', t1) : study ? linkedOnly : reasonWithoutStudy(observations, 'native-t1', lookbackDays, now);
+    missingReasons.nativeT1 = r === 'not recorded' || r.startsWith('no result within') || study?.linked || choice.noMassOnLatestCmr ? r : linkedOnly;
+  }
+  const location = latestCode(pool, { ...window, valueSet: 'mass-location', name: 'location' });
+  if (location.found) out.location = location.input;
+
+  out.score = pickDefined({
+    infiltration: flags.infiltration,
+    firstPassPerfusion: flags.firstPassPerfusion,
+    sessile: flags.sessile,
+    polylobate: flags.polylobate,
+    pericardialEffusion: flags.pericardialEffusion,
+    heterogeneousEnhancement: flags.heterogeneousEnhancement,
+  });
+  out.thrombus = pickDefined({
+    tiScoutTypical: flags.tiScoutTypical,
+    lgePresent: flags.lgePresent,
+    firstPassPerfusionPresent: flags.firstPassPerfusion,
+    areaCm2: area,
+    diameterCm: diameter,
+    homogeneous: flags.homogeneous,
+    nativeT1,
+  });
+
+  Object.assign(out, diagnosisOf(observations, conditions, { ...window, studyDay: study?.day, massFinding }, missingReasons));
+  return out;
+}
+
+function conditionInput(c: ConditionMatch): Input<string> {
+  const code = c.resource.code;
+  const coding = code?.coding?.find((x) => x.display || x.code);
+  const text = code?.text ?? coding?.display ?? coding?.code ?? 'cardiac mass';
+  const date = c.onset ?? c.recordedDate;
+  return { name: 'massCondition', value: text, source: c.source, ...(date ? { date } : {}) };
+}
+
+/** Why a feature is missing when no CMR study qualified: never recorded, or only older results. */
+function reasonWithoutStudy(observations: Observation[], vs: string, lookbackDays: number, now: Date): string {
+  let newest: DateRange | undefined;
+  let matched = false;
+  for (const o of observations) {
+    if (!valueSetContains(vs, o.code)) continue;
+    matched = true;
+    const d = observationDate(o);
+    if (d && (!newest || d.start > newest.start)) newest = d;
+  }
+  if (!matched) return 'not recorded';
+  if (newest && inWindow(newest, now, lookbackDays) === 'old') return `no result within ${lookbackDays} days (latest ${newest.text})`;
+  return `no usable result within ${lookbackDays} days`;
+}
+
+function diagnosisOf(
+  observations: Observation[],
+  conditions: ConditionMatch[],
+  opts: { now: Date; lookbackDays: number; studyDay?: string; massFinding: boolean },
+  reasons: Record<string, string>,
+): Pick<CardiacMassInputs, 'diagnosis' | 'diagnosisFrom' | 'diagnosisConflict'> {
+  const recorded = latestCode(observations, { valueSet: 'mass-diagnosis', name: 'diagnosis', now: opts.now, lookbackDays: opts.lookbackDays });
+  if (recorded.found) {
+    const day = dayOf(recorded.resource);
+    const known = recorded.coding !== undefined && valueSetContains('mass-diagnosis-answers', [recorded.coding]) &&
+      (DIAGNOSES as readonly string[]).includes(recorded.input.value);
+    if (!known) reasons.diagnosis = `${recorded.input.source}: answer not in ValueSet mass-diagnosis-answers`;
+    else if (opts.studyDay !== undefined && day !== undefined && day < opts.studyDay) reasons.diagnosis = `${recorded.input.source} (${day}) is older than the CMR of ${opts.studyDay}`;
+    else return { diagnosis: recorded.input, diagnosisFrom: 'observation' };
+  }
+  const stated = new Map<string, Input<string>>();
+  for (const [category, vs] of CATEGORY_CONDITIONS) {
+    if (category === 'thrombus' && !opts.massFinding) continue; // site not confirmed by CMR
+    const c = conditions.find((x) => confirmed(x) && valueSetContains(vs, x.resource.code));
+    if (!c) continue;
+    const date = c.onset ?? c.recordedDate;
+    stated.set(category, { name: 'diagnosis', value: category, source: c.source, ...(date ? { date } : {}) });
+  }
+  if (stated.size > 1) {
+    reasons.diagnosis ??= 'conditions state different categories';
+    return { diagnosisConflict: [...stated.keys()] };
+  }
+  const only = [...stated.values()][0];
+  if (only) {
+    delete reasons.diagnosis;
+    return { diagnosis: only, diagnosisFrom: 'condition' };
+  }
+  reasons.diagnosis ??= 'no CMR diagnosis of the mass recorded';
+  return {};
+}
+
+/** Confirmed, or no verification status recorded (R4 allows it); provisional/differential are not a diagnosis. */
+const confirmed = (c: ConditionMatch): boolean => c.verificationStatus === undefined || c.verificationStatus === 'confirmed';
+
+function pickDefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
