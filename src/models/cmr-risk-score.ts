@@ -1,0 +1,120 @@
+// CMR risk score after reperfused STEMI: Marcos-Garcés V, Perez N, Gavara J, … Bodi V.
+// Int J Cardiol 2022;349:150–154 (MODELS.md 1a) [P, abstract]. Items, points, tiers and event
+// rates are from the abstract. MODELS.md: the DOI is NOT verified, so none is given here.
+import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+
+export const metadata: ModelMetadata = {
+  id: 'cmr-risk-score',
+  version: '1.0.0',
+  title: 'CMR risk score after STEMI (MACE)',
+  citation:
+    'Marcos-Garcés V, Perez N, Gavara J, … Bodi V. Risk score for early risk prediction by cardiac magnetic resonance after acute myocardial infarction. Int J Cardiol 2022;349:150–154.',
+  url: 'https://pubmed.ncbi.nlm.nih.gov/?term=Marcos-Garc%C3%A9s+Bodi+risk+score+cardiac+magnetic+resonance+Int+J+Cardiol+2022',
+  evidence: 'primary',
+  population:
+    'Reperfused STEMI with CMR about one week after the infarction (1,118 patients, median follow-up 5.5 years); MACE = cardiovascular death, non-fatal MI or heart-failure readmission',
+  notes: [
+    'Time to reperfusion is in decimal hours: 4.15 h = 4 h 9 min, not 4 h 15 min.',
+    'MVO is counted in segments of the AHA 17-segment model; in whole segments "> 1.5" means ≥ 2.',
+  ],
+};
+
+export interface CmrRiskScoreInputs {
+  /** symptom onset to reperfusion, hours (decimal) */
+  timeToReperfusion?: Input<number>;
+  /** GRACE in-hospital score, points (the complete score; see grace.ts) */
+  graceScore?: Input<number>;
+  /** LVEF by CMR, % */
+  lvef?: Input<number>;
+  /** microvascular obstruction, number of AHA segments */
+  mvoSegments?: Input<number>;
+}
+
+export type CmrRiskTier = 'low' | 'intermediate' | 'high';
+
+/** Tiers and MACE rates per 100 person-years (MODELS.md 1a). Not a probability: a rate. */
+export const CMR_RISK_TIERS: ReadonlyArray<{ tier: CmrRiskTier; min: number; max: number; macePer100PersonYears: number }> = [
+  { tier: 'low', min: 0, max: 2, macePer100PersonYears: 1.96 },
+  { tier: 'intermediate', min: 3, max: 5, macePer100PersonYears: 5.44 },
+  { tier: 'high', min: 6, max: 8, macePer100PersonYears: 19.7 },
+];
+
+export const OUTCOME = 'MACE per 100 person-years';
+
+interface ItemSpec {
+  key: keyof CmrRiskScoreInputs;
+  points: number;
+  /** true when the item applies; the published rule is a strict ">" or "<". */
+  applies: (v: number) => boolean;
+  yes: string;
+  no: string;
+}
+
+// MODELS.md 1a item table.
+const ITEMS: readonly ItemSpec[] = [
+  { key: 'timeToReperfusion', points: 1, applies: (v) => v > 4.15, yes: '> 4.15 h', no: '≤ 4.15 h' },
+  { key: 'graceScore', points: 3, applies: (v) => v > 155, yes: 'GRACE > 155', no: 'GRACE ≤ 155' },
+  { key: 'lvef', points: 3, applies: (v) => v < 40, yes: 'LVEF < 40 %', no: 'LVEF ≥ 40 %' },
+  { key: 'mvoSegments', points: 1, applies: (v) => v > 1.5, yes: 'MVO > 1.5 segments', no: 'MVO ≤ 1.5 segments' },
+];
+
+export function cmrRiskTier(points: number): (typeof CMR_RISK_TIERS)[number] {
+  return CMR_RISK_TIERS.find((t) => points <= t.max) ?? CMR_RISK_TIERS[CMR_RISK_TIERS.length - 1]!;
+}
+
+/** ModelResult plus the tier's published event rate (only when the tier is determinate). */
+export interface CmrRiskScoreResult extends ModelResult {
+  macePer100PersonYears?: number;
+}
+
+export function computeCmrRiskScore(inputs: CmrRiskScoreInputs): CmrRiskScoreResult {
+  const contributions: Contribution[] = [];
+  const missing: string[] = [];
+  const notes: string[] = [];
+  let known = 0;
+  let missingMax = 0;
+
+  for (const item of ITEMS) {
+    const input = inputs[item.key];
+    const v = input?.value;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) {
+      const pts = item.applies(v) ? item.points : 0;
+      known += pts;
+      contributions.push({ input: item.key, points: pts, band: pts ? item.yes : item.no });
+      continue;
+    }
+    // Missing or unusable: never assumed absent; the item's points widen the range.
+    if (input !== undefined) notes.push(`${item.key}: value ${String(v)} is not usable; treated as missing.`);
+    missing.push(item.key);
+    missingMax += item.points;
+  }
+
+  const echoed = Object.values(inputs).filter((i): i is Input => i !== undefined);
+  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: echoed, metadata };
+  if (contributions.length === 0) {
+    return { ...base, value: null, notes: [...notes, 'No CMR risk score item available.'] };
+  }
+
+  const range = { min: known, max: known + missingMax };
+  const lo = cmrRiskTier(range.min);
+  const hi = cmrRiskTier(range.max);
+  const tier = lo.tier === hi.tier ? lo : undefined;
+  if (tier) {
+    notes.push(`${tier.tier} risk (${tier.min}–${tier.max} points): ${tier.macePer100PersonYears} MACE per 100 person-years.`);
+  } else {
+    notes.push(
+      `Tier undetermined: ${range.min}–${range.max} points spans ${lo.tier} (${lo.macePer100PersonYears}) to ${hi.tier} (${hi.macePer100PersonYears} MACE per 100 person-years).`,
+    );
+  }
+  if (missing.length > 0) {
+    notes.unshift(`Score ≥ ${range.min}, ${missing.length} input(s) missing: ${missing.join(', ')}.`);
+  }
+  return {
+    ...base,
+    value: known,
+    display: missing.length > 0 ? `${range.min}–${range.max}` : String(known),
+    ...(missing.length > 0 ? { range } : {}),
+    ...(tier ? { tier: tier.tier, macePer100PersonYears: tier.macePer100PersonYears } : {}),
+    notes,
+  };
+}

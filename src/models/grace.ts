@@ -1,0 +1,246 @@
+// GRACE risk score for in-hospital death (Granger CB et al., Arch Intern Med 2003;163:2345–53).
+// Every constant below is from MODELS.md 1b: point tables [S, two secondary sources agree],
+// STEMI in-hospital death bands [P, GRACE owners' table], logistic form [P, owners' methods page].
+import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+
+export const metadata: ModelMetadata = {
+  id: 'grace-in-hospital',
+  version: '1.0.0',
+  title: 'GRACE risk score: in-hospital death',
+  citation: 'Granger CB et al., Arch Intern Med 2003;163:2345–53',
+  // MODELS.md gives no DOI for Granger 2003: link a PubMed search rather than guess one.
+  url: 'https://pubmed.ncbi.nlm.nih.gov/?term=Granger+CB+Arch+Intern+Med+2003+163+2345',
+  // The points are only in secondary sources (two agree): flagged until someone checks the paper.
+  evidence: 'secondary',
+  population: 'Adults with an acute coronary syndrome (the tiers below are the STEMI in-hospital death bands)',
+  notes: [
+    'Points per item [S]: two secondary sources agree (MODELS.md 1b).',
+    "Tiers [P]: GRACE owners' STEMI in-hospital death table, 49–125 low (<2 %), 126–154 intermediate (2–5 %), 155–319 high (>5 %).",
+    "Probability [P]: logistic form of the GRACE owners' methods page, computed from the raw values (not from the points).",
+  ],
+};
+
+export interface GraceInputs {
+  /** years */
+  age?: Input<number>;
+  /** heart rate, bpm */
+  heartRate?: Input<number>;
+  /** systolic blood pressure, mmHg */
+  systolicBp?: Input<number>;
+  /** serum creatinine, mg/dL (convert µmol/L ÷ 88.42 before calling) */
+  creatinine?: Input<number>;
+  /** Killip class as a number 1–4 (I–IV) */
+  killipClass?: Input<number>;
+  /** cardiac arrest at admission */
+  cardiacArrest?: Input<boolean>;
+  /** ST-segment deviation */
+  stDeviation?: Input<boolean>;
+  /** elevated cardiac enzymes / markers */
+  elevatedEnzymes?: Input<boolean>;
+}
+
+export type GraceItem = keyof GraceInputs;
+
+/** A band holds values strictly below `below` (and at or above the previous band's `below`). */
+interface Band {
+  below: number;
+  points: number;
+  label: string;
+}
+
+// MODELS.md 1b point tables [S].
+export const AGE_BANDS: readonly Band[] = [
+  { below: 30, points: 0, label: '<30 years' },
+  { below: 40, points: 8, label: '30–39 years' },
+  { below: 50, points: 25, label: '40–49 years' },
+  { below: 60, points: 41, label: '50–59 years' },
+  { below: 70, points: 58, label: '60–69 years' },
+  { below: 80, points: 75, label: '70–79 years' },
+  { below: 90, points: 91, label: '80–89 years' },
+  { below: Infinity, points: 100, label: '≥90 years' },
+];
+export const HEART_RATE_BANDS: readonly Band[] = [
+  { below: 50, points: 0, label: '<50 bpm' },
+  { below: 70, points: 3, label: '50–69 bpm' },
+  { below: 90, points: 9, label: '70–89 bpm' },
+  { below: 110, points: 15, label: '90–109 bpm' },
+  { below: 150, points: 24, label: '110–149 bpm' },
+  { below: 200, points: 38, label: '150–199 bpm' },
+  { below: Infinity, points: 46, label: '≥200 bpm' },
+];
+export const SBP_BANDS: readonly Band[] = [
+  { below: 80, points: 58, label: '<80 mmHg' },
+  { below: 100, points: 53, label: '80–99 mmHg' },
+  { below: 120, points: 43, label: '100–119 mmHg' },
+  { below: 140, points: 34, label: '120–139 mmHg' },
+  { below: 160, points: 24, label: '140–159 mmHg' },
+  { below: 200, points: 10, label: '160–199 mmHg' },
+  { below: Infinity, points: 0, label: '≥200 mmHg' },
+];
+export const CREATININE_BANDS: readonly Band[] = [
+  { below: 0.4, points: 1, label: '<0.40 mg/dL' },
+  { below: 0.8, points: 4, label: '0.40–0.79 mg/dL' },
+  { below: 1.2, points: 7, label: '0.80–1.19 mg/dL' },
+  { below: 1.6, points: 10, label: '1.20–1.59 mg/dL' },
+  { below: 2.0, points: 13, label: '1.60–1.99 mg/dL' },
+  { below: 4.0, points: 21, label: '2.00–3.99 mg/dL' },
+  { below: Infinity, points: 28, label: '≥4.00 mg/dL' },
+];
+/** Killip I 0, II 20, III 39, IV 59 (index = class − 1). */
+export const KILLIP_POINTS: readonly number[] = [0, 20, 39, 59];
+export const CARDIAC_ARREST_POINTS = 39;
+export const ST_DEVIATION_POINTS = 28;
+export const ELEVATED_ENZYMES_POINTS = 14;
+
+/** Logistic coefficients [P, GRACE owners' methods page] (MODELS.md 1b). */
+export const LOGISTIC = {
+  intercept: -7.7035,
+  age: 0.0531,
+  pulse: 0.0087,
+  sbp: -0.0168,
+  creatinine: 0.1823,
+  killip: 0.6931,
+  arrest: 1.4586,
+  enzymes: 0.47,
+  stDeviation: 0.8755,
+} as const;
+
+/** STEMI in-hospital death tiers [P]: 49–125 low, 126–154 intermediate, 155–319 high. */
+export function graceTier(points: number): 'low' | 'intermediate' | 'high' {
+  if (points <= 125) return 'low';
+  if (points <= 154) return 'intermediate';
+  return 'high';
+}
+
+const TIER_TEXT = { low: '<2 %', intermediate: '2–5 %', high: '>5 %' } as const;
+
+const ROMAN = ['I', 'II', 'III', 'IV'] as const;
+
+interface Scored {
+  points: number;
+  band: string;
+}
+
+function bandOf(value: number, bands: readonly Band[]): Scored {
+  const band = bands.find((b) => value < b.below) ?? bands[bands.length - 1]!;
+  return { points: band.points, band: band.label };
+}
+
+/** ModelResult plus the logit of the owners' logistic form (present only with the probability). */
+export interface GraceResult extends ModelResult {
+  logit?: number;
+}
+
+export function computeGrace(inputs: GraceInputs): GraceResult {
+  const notes: string[] = [];
+  const contributions: Contribution[] = [];
+  const missing: string[] = [];
+  let known = 0;
+  let missingMin = 0;
+  let missingMax = 0;
+
+  // A provided but unusable value is reported and treated as missing, never as normal.
+  const num = (key: GraceItem, ok: (v: number) => boolean = (v) => v >= 0): number | undefined => {
+    const input = inputs[key];
+    if (input === undefined) return undefined;
+    if (typeof input.value === 'number' && Number.isFinite(input.value) && ok(input.value)) return input.value;
+    notes.push(`${key}: value ${String(input.value)} is not usable; treated as missing.`);
+    return undefined;
+  };
+  const bool = (key: GraceItem): boolean | undefined => {
+    const input = inputs[key];
+    if (input === undefined) return undefined;
+    if (typeof input.value === 'boolean') return input.value;
+    notes.push(`${key}: value ${String(input.value)} is not yes/no; treated as missing.`);
+    return undefined;
+  };
+  const add = (key: GraceItem, scored: Scored | undefined, minPts: number, maxPts: number): void => {
+    if (scored) {
+      known += scored.points;
+      contributions.push({ input: key, points: scored.points, band: scored.band });
+    } else {
+      missing.push(key);
+      missingMin += minPts;
+      missingMax += maxPts;
+    }
+  };
+  const flag = (v: boolean | undefined, pts: number, yes: string, no: string): Scored | undefined =>
+    v === undefined ? undefined : { points: v ? pts : 0, band: v ? yes : no };
+
+  const age = num('age');
+  const hr = num('heartRate');
+  const sbp = num('systolicBp');
+  const creat = num('creatinine');
+  const killip = num('killipClass', (v) => Number.isInteger(v) && v >= 1 && v <= 4);
+  const arrest = bool('cardiacArrest');
+  const st = bool('stDeviation');
+  const enzymes = bool('elevatedEnzymes');
+
+  // Missing items widen the range by their smallest and largest possible points (creatinine ≥ 1).
+  add('age', age === undefined ? undefined : bandOf(age, AGE_BANDS), 0, 100);
+  add('heartRate', hr === undefined ? undefined : bandOf(hr, HEART_RATE_BANDS), 0, 46);
+  add('systolicBp', sbp === undefined ? undefined : bandOf(sbp, SBP_BANDS), 0, 58);
+  add('creatinine', creat === undefined ? undefined : bandOf(creat, CREATININE_BANDS), 1, 28);
+  add(
+    'killipClass',
+    killip === undefined ? undefined : { points: KILLIP_POINTS[killip - 1]!, band: `Killip ${ROMAN[killip - 1]!}` },
+    0,
+    59,
+  );
+  add('cardiacArrest', flag(arrest, CARDIAC_ARREST_POINTS, 'cardiac arrest at admission', 'no cardiac arrest'), 0, 39);
+  add('stDeviation', flag(st, ST_DEVIATION_POINTS, 'ST-segment deviation', 'no ST-segment deviation'), 0, 28);
+  add('elevatedEnzymes', flag(enzymes, ELEVATED_ENZYMES_POINTS, 'elevated cardiac enzymes', 'enzymes not elevated'), 0, 14);
+
+  const echoed = Object.values(inputs).filter((i): i is Input => i !== undefined);
+  const base = { model: metadata.id, unit: 'points', contributions, missing, inputs: echoed, metadata };
+
+  if (contributions.length === 0) {
+    return { ...base, value: null, outcome: 'in-hospital death', notes: [...notes, 'No GRACE item available.'] };
+  }
+
+  const range = { min: known + missingMin, max: known + missingMax };
+  const minTier = graceTier(range.min);
+  const maxTier = graceTier(range.max);
+  const tier = minTier === maxTier ? minTier : undefined;
+
+  if (missing.length > 0) {
+    notes.push(`GRACE ${range.min}–${range.max} points, ${missing.length} input(s) missing: ${missing.join(', ')}.`);
+    if (tier === undefined) notes.push(`Tier undetermined: the range spans ${minTier} to ${maxTier}.`);
+    return {
+      ...base,
+      value: known,
+      display: `${range.min}–${range.max}`,
+      range,
+      ...(tier ? { tier } : {}),
+      outcome: 'in-hospital death',
+      notes,
+    };
+  }
+
+  // All inputs present: points, tier and the owners' logistic probability.
+  const logit =
+    LOGISTIC.intercept +
+    LOGISTIC.age * age! +
+    LOGISTIC.pulse * hr! +
+    LOGISTIC.sbp * sbp! +
+    LOGISTIC.creatinine * creat! +
+    LOGISTIC.killip * killip! +
+    LOGISTIC.arrest * (arrest ? 1 : 0) +
+    LOGISTIC.enzymes * (enzymes ? 1 : 0) +
+    LOGISTIC.stDeviation * (st ? 1 : 0);
+  const probability = 1 / (1 + Math.exp(-logit));
+  if (known < 49 || known > 319) {
+    notes.push(`${known} points lies outside the owners' band table (49–319); tier by the nearest band.`);
+  }
+  notes.push(`STEMI in-hospital death band: ${tier} (${TIER_TEXT[tier!]}).`);
+  return {
+    ...base,
+    value: known,
+    display: String(known),
+    tier,
+    probability,
+    logit,
+    outcome: 'in-hospital death',
+    notes,
+  };
+}

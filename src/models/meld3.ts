@@ -1,0 +1,208 @@
+// MELD 3.0 — Kim WR et al., Gastroenterology 2021;161:1887–1895.e4, doi:10.1053/j.gastro.2021.08.050.
+// Every constant below is from MODELS.md 3a ([P] abstract; formula [S], two secondary sources agree).
+import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+import { bound, declined, fmt, numeric, present, sexOf } from './cirrhosis-common.ts';
+import type { Bounded } from './cirrhosis-common.ts';
+
+export const metadata: ModelMetadata = {
+  id: 'meld-3.0',
+  version: '1.0.0',
+  title: 'MELD 3.0',
+  citation: 'Kim WR et al., Gastroenterology 2021;161:1887–1895.e4',
+  url: 'https://doi.org/10.1053/j.gastro.2021.08.050',
+  // The formula was read only in secondary sources (MODELS.md 3a tags it [S]).
+  evidence: 'secondary',
+  population: 'Patients ≥ 12 years with cirrhosis / end-stage liver disease (adult formula from 18; OPTN adolescent variant 12–17; PELD under 12)',
+  notes: [
+    'Formula and 90-day survival equation from secondary sources that agree; to be checked against the paper.',
+    'Bounds: bilirubin, INR and creatinine floor 1.0; creatinine cap 3.0 mg/dL, and 3.0 after ≥ 2 dialysis treatments or 24 h of CVVHD in the prior 7 days; albumin 1.5–3.5 g/dL; sodium 125–137 mmol/L.',
+    'Ages 12–17: OPTN variant, intercept 7.33 without the sex term. Under 12 the OPTN uses PELD.',
+    'The OPTN allocation policy bounds MELD 3.0 to 6–40; values above 40 are shown as computed.',
+    '90-day mortality by band: MSD Manual table adapted from Kim 2021 (secondary).',
+  ],
+};
+
+// Coefficients (MODELS.md 3a).
+const FEMALE = 1.33;
+const BILI = 4.56;
+const NA = 0.82;
+const NA_X_BILI = -0.24;
+const INR = 9.09;
+const CR = 11.14;
+const ALB = 1.85;
+const ALB_X_CR = -1.83;
+const INTERCEPT = 6;
+// OPTN variant for ages 12–17: intercept 7.33, no sex term (MODELS.md 3a, OPTN policy [S]).
+const ADOLESCENT_INTERCEPT = 7.33;
+const ADOLESCENT_MIN_AGE = 12;
+const ADULT_MIN_AGE = 18;
+// Bounds (MODELS.md 3a).
+const LAB_FLOOR = 1.0;
+const CR_CAP = 3.0;
+const ALB_MIN = 1.5;
+const ALB_MAX = 3.5;
+const NA_MIN = 125;
+const NA_MAX = 137;
+// OPTN allocation cap (MODELS.md 3a: shown as computed, the card says the cap is 40).
+const ALLOCATION_CAP = 40;
+// 90-day survival S = 0.946 ^ exp(0.17698 × rounded MELD 3.0 − 3.56) (MODELS.md 3a, [S] several agree).
+const S0 = 0.946;
+const SURVIVAL_SLOPE = 0.17698;
+const SURVIVAL_OFFSET = 3.56;
+
+export interface Meld3Band {
+  label: '≤9' | '10–19' | '20–29' | '30–39' | '≥40';
+  /** Highest rounded score in the band (Infinity for ≥40). */
+  max: number;
+  /** 90-day mortality of the band, 0..1. */
+  mortality90d: number;
+}
+
+/** 90-day mortality by band [S: MSD Manual table adapted from Kim 2021] (MODELS.md 3a). */
+export const MELD3_BANDS: readonly Meld3Band[] = [
+  { label: '≤9', max: 9, mortality90d: 0.006 },
+  { label: '10–19', max: 19, mortality90d: 0.067 },
+  { label: '20–29', max: 29, mortality90d: 0.248 },
+  { label: '30–39', max: 39, mortality90d: 0.419 },
+  { label: '≥40', max: Infinity, mortality90d: 0.511 },
+];
+
+/** The MSD band of a score; bands are defined on the rounded (displayed) score, so it rounds first. */
+export function meld3Band(score: number): Meld3Band {
+  const rounded = Math.round(score);
+  const band = MELD3_BANDS.find((b) => rounded <= b.max);
+  if (band === undefined) throw new RangeError(`MELD 3.0 score ${score} has no band`);
+  return band;
+}
+
+/** 90-day mortality (1 − survival), applied to the rounded score as the source does. */
+export function meld3Mortality90d(score: number): number {
+  return 1 - S0 ** Math.exp(SURVIVAL_SLOPE * Math.round(score) - SURVIVAL_OFFSET);
+}
+
+export interface Meld3Inputs {
+  /** true or 'female' → female; false or 'male' → male; absent or another code → listed missing, range. */
+  sex?: Input<boolean | string>;
+  /** Years. Absent → listed missing (adult formula; the range covers the 12–17 variant). */
+  age?: Input<number>;
+  bilirubin?: Input<number>; // mg/dL
+  sodium?: Input<number>; // mmol/L
+  inr?: Input<number>;
+  creatinine?: Input<number>; // mg/dL
+  albumin?: Input<number>; // g/dL
+  /**
+   * ≥ 2 dialysis treatments or 24 h of CVVHD in the prior 7 days. Absent means unknown: listed missing
+   * when it could change the score (creatinine < 3.0), and the range covers it. Pass false when the
+   * record was searched and shows none.
+   */
+  dialysis?: Input<boolean>;
+}
+
+interface Labs { bili: number; na: number; inr: number; cr: number; alb: number }
+
+/** Terms of the formula, one per input or interaction; their sum is the score. */
+function terms(l: Labs, female: boolean, adolescent: boolean): Contribution[] {
+  const lnBili = Math.log(l.bili);
+  const lnCr = Math.log(l.cr);
+  return [
+    adolescent
+      ? { input: 'sex', term: 0, band: 'not used in the 12–17 variant' }
+      : { input: 'sex', term: female ? FEMALE : 0, band: female ? 'female' : 'male' },
+    { input: 'bilirubin', term: BILI * lnBili, band: `${fmt(l.bili)} mg/dL` },
+    { input: 'sodium', term: NA * (NA_MAX - l.na), band: `${fmt(l.na)} mmol/L` },
+    { input: 'sodium × bilirubin', term: NA_X_BILI * (NA_MAX - l.na) * lnBili },
+    { input: 'inr', term: INR * Math.log(l.inr), band: fmt(l.inr) },
+    { input: 'creatinine', term: CR * lnCr, band: `${fmt(l.cr)} mg/dL` },
+    { input: 'albumin', term: ALB * (ALB_MAX - l.alb), band: `${fmt(l.alb)} g/dL` },
+    { input: 'albumin × creatinine', term: ALB_X_CR * (ALB_MAX - l.alb) * lnCr },
+    { input: 'intercept', term: adolescent ? ADOLESCENT_INTERCEPT : INTERCEPT },
+  ];
+}
+
+const sum = (cs: Contribution[]): number => cs.reduce((s, c) => s + (c.term ?? 0), 0);
+
+export function computeMeld3(inputs: Meld3Inputs): ModelResult {
+  const used = present(inputs.sex, inputs.age, inputs.bilirubin, inputs.sodium, inputs.inr,
+    inputs.creatinine, inputs.albumin, inputs.dialysis);
+  const age = numeric(inputs.age);
+  if (age !== undefined && age < ADOLESCENT_MIN_AGE) {
+    return declined(metadata, 'points', [], used,
+      [`Age ${fmt(age)} years: MELD 3.0 does not apply under 12; the OPTN uses PELD`]);
+  }
+
+  const raw = {
+    bilirubin: numeric(inputs.bilirubin), sodium: numeric(inputs.sodium), inr: numeric(inputs.inr),
+    creatinine: numeric(inputs.creatinine), albumin: numeric(inputs.albumin),
+  };
+  const missing = Object.entries(raw).filter(([, v]) => v === undefined).map(([k]) => k);
+  const sex = sexOf(inputs.sex);
+  const adolescent = age !== undefined && age < ADULT_MIN_AGE;
+  const dialysis = inputs.dialysis?.value;
+  if (age === undefined) missing.push('age');
+  if (sex === undefined && !adolescent) missing.push('sex');
+  if (raw.bilirubin === undefined || raw.sodium === undefined || raw.inr === undefined
+    || raw.creatinine === undefined || raw.albumin === undefined) {
+    return declined(metadata, 'points', missing, used);
+  }
+  if (dialysis === undefined && raw.creatinine < CR_CAP) missing.push('dialysis');
+
+  const notes: string[] = [];
+  const keep = (b: Bounded): number => { if (b.note) notes.push(b.note); return b.value; };
+  const bili = keep(bound('Bilirubin', raw.bilirubin, 'mg/dL', { floor: LAB_FLOOR }));
+  const inr = keep(bound('INR', raw.inr, '', { floor: LAB_FLOOR }));
+  const na = keep(bound('Sodium', raw.sodium, 'mmol/L', { floor: NA_MIN, cap: NA_MAX }));
+  const alb = keep(bound('Albumin', raw.albumin, 'g/dL', { floor: ALB_MIN, cap: ALB_MAX }));
+  let cr: number;
+  if (dialysis === true) {
+    cr = CR_CAP;
+    notes.push('Dialysis ≥ 2 times (or 24 h of CVVHD) in the prior 7 days: creatinine set to 3.0 mg/dL');
+  } else {
+    cr = keep(bound('Creatinine', raw.creatinine, 'mg/dL', { floor: LAB_FLOOR, cap: CR_CAP }));
+  }
+  if (adolescent) notes.push('Age 12–17: adolescent OPTN variant (intercept 7.33, no sex term)');
+
+  // Lower bound: unknowns at their lowest (male, adult, no dialysis). Upper bound: female, on dialysis.
+  // The 12–17 variant (7.33, no sex term) equals the adult female formula (6 + 1.33), so an unknown
+  // age reaches at most the female value, whatever the sex. The score increases with creatinine at
+  // every allowed albumin (11.14 − 1.83 × 2 > 0).
+  const low = terms({ bili, na, inr, cr, alb }, sex === 'female', adolescent);
+  const crHigh = dialysis === undefined ? CR_CAP : cr;
+  const high = terms({ bili, na, inr, cr: crHigh, alb }, sex !== 'male' || age === undefined, adolescent);
+  const value = sum(low);
+  const max = sum(high);
+  const rounded = Math.round(value);
+  const isRange = max - value > 1e-9;
+
+  if (age === undefined) notes.push('Age not recorded: adult formula used (12–17 would use the OPTN variant; under 12, PELD)');
+  if (isRange) {
+    if (sex === undefined && !adolescent) notes.push(`Sex not recorded: the male value ${rounded} is a lower bound`);
+    if (dialysis === undefined && raw.creatinine < CR_CAP) {
+      notes.push('Dialysis in the prior 7 days not recorded: computed with the measured creatinine (lower bound)');
+    }
+  }
+  if (value > ALLOCATION_CAP) notes.push(`OPTN allocation caps MELD 3.0 at 40; shown as computed (${rounded})`);
+
+  const bandLow = meld3Band(value);
+  const bandHigh = meld3Band(max);
+  const sameBand = bandLow === bandHigh;
+  const sameScore = Math.round(max) === rounded;
+  const probability = meld3Mortality90d(value);
+  if (sameBand) notes.push(`Band ${bandLow.label}: 90-day mortality ${fmt(bandLow.mortality90d * 100)} % (MSD Manual, from Kim 2021)`);
+  if (!sameScore) notes.push(`90-day mortality ≥ ${fmt(probability * 100)} % (lower bound)`);
+
+  return {
+    model: metadata.id,
+    value,
+    unit: 'points',
+    display: String(rounded),
+    tier: sameBand ? bandLow.label : `${bandLow.label} or ${bandHigh.label}`,
+    ...(sameScore ? { probability } : {}),
+    outcome: '90-day mortality',
+    ...(isRange ? { range: { min: value, max } } : {}),
+    contributions: low,
+    missing,
+    inputs: used,
+    metadata,
+    notes,
+  };
+}

@@ -1,0 +1,141 @@
+// TIMI risk score for STEMI (Morrow DA et al., Circulation 2000;102:2031–7), MODELS.md 1c
+// [S, several secondary sources agree]: items, points and the 30-day mortality table.
+import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+
+export const metadata: ModelMetadata = {
+  id: 'timi-stemi',
+  version: '1.0.0',
+  title: 'TIMI risk score for STEMI',
+  citation: 'Morrow DA et al., Circulation 2000;102:2031–7',
+  // MODELS.md gives no DOI: link a PubMed search rather than guess one.
+  url: 'https://pubmed.ncbi.nlm.nih.gov/?term=Morrow+DA+Circulation+2000+102+2031',
+  evidence: 'secondary',
+  population: 'STEMI eligible for fibrinolysis (derivation cohort of Morrow 2000)',
+  notes: ['Items, points and mortality table [S]: several secondary sources agree (MODELS.md 1c).'],
+};
+
+export interface TimiStemiInputs {
+  /** years */
+  age?: Input<number>;
+  diabetes?: Input<boolean>;
+  hypertension?: Input<boolean>;
+  angina?: Input<boolean>;
+  /** systolic blood pressure, mmHg */
+  systolicBp?: Input<number>;
+  /** heart rate, bpm */
+  heartRate?: Input<number>;
+  /** Killip class as a number 1–4 (I–IV) */
+  killipClass?: Input<number>;
+  /** kg */
+  weight?: Input<number>;
+  /** anterior ST elevation */
+  anteriorSte?: Input<boolean>;
+  /** left bundle branch block */
+  lbbb?: Input<boolean>;
+  /** time to treatment, hours (decimal) */
+  timeToTreatment?: Input<number>;
+}
+
+/** 30-day mortality (%) by score 0–8; scores > 8 share the last row (MODELS.md 1c). */
+export const THIRTY_DAY_MORTALITY_PERCENT: readonly number[] = [0.8, 1.6, 2.2, 4.4, 7.3, 12.4, 16.1, 23.4, 26.8];
+export const ABOVE_8_MORTALITY_PERCENT = 35.9;
+export const OUTCOME = '30-day mortality';
+
+export function timiMortalityPercent(score: number): number {
+  return THIRTY_DAY_MORTALITY_PERCENT[score] ?? ABOVE_8_MORTALITY_PERCENT;
+}
+
+interface Scored {
+  points: number;
+  band: string;
+}
+
+export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
+  const contributions: Contribution[] = [];
+  const missing: string[] = [];
+  const notes: string[] = [];
+  let known = 0;
+  let missingMax = 0;
+
+  const num = (key: keyof TimiStemiInputs, ok: (v: number) => boolean = (v) => v >= 0): number | undefined => {
+    const input = inputs[key];
+    if (input === undefined) return undefined;
+    if (typeof input.value === 'number' && Number.isFinite(input.value) && ok(input.value)) return input.value;
+    notes.push(`${key}: value ${String(input.value)} is not usable; treated as missing.`);
+    return undefined;
+  };
+  const bool = (key: keyof TimiStemiInputs): boolean | undefined => {
+    const input = inputs[key];
+    if (input === undefined) return undefined;
+    if (typeof input.value === 'boolean') return input.value;
+    notes.push(`${key}: value ${String(input.value)} is not yes/no; treated as missing.`);
+    return undefined;
+  };
+  /** `missingKeys` are listed when the item cannot be scored (an "or" item names its unknown parts). */
+  const add = (item: string, scored: Scored | undefined, maxPts: number, missingKeys: string[] = [item]): void => {
+    if (scored) {
+      known += scored.points;
+      contributions.push({ input: item, points: scored.points, band: scored.band });
+    } else {
+      missing.push(...missingKeys);
+      missingMax += maxPts;
+    }
+  };
+  /** "A or B (or C)": 1 point if any is yes; 0 only if all are known no; otherwise unknown. */
+  const anyOf = (keys: Array<keyof TimiStemiInputs>, pts: number): { scored?: Scored; unknown: string[] } => {
+    const values = keys.map((k) => [k, bool(k)] as const);
+    const yes = values.filter(([, v]) => v === true).map(([k]) => k);
+    const unknown = values.filter(([, v]) => v === undefined).map(([k]) => k);
+    if (yes.length > 0) return { scored: { points: pts, band: yes.join(', ') }, unknown: [] };
+    if (unknown.length === 0) return { scored: { points: 0, band: `none of ${keys.join(', ')}` }, unknown };
+    return { unknown };
+  };
+
+  const age = num('age');
+  add(
+    'age',
+    age === undefined ? undefined : age >= 75 ? { points: 3, band: '≥75 years' } : age >= 65 ? { points: 2, band: '65–74 years' } : { points: 0, band: '<65 years' },
+    3,
+  );
+  const history = anyOf(['diabetes', 'hypertension', 'angina'], 1);
+  add('diabetesHypertensionOrAngina', history.scored, 1, history.unknown);
+  const sbp = num('systolicBp');
+  add('systolicBp', sbp === undefined ? undefined : sbp < 100 ? { points: 3, band: 'SBP <100 mmHg' } : { points: 0, band: 'SBP ≥100 mmHg' }, 3);
+  const hr = num('heartRate');
+  add('heartRate', hr === undefined ? undefined : hr > 100 ? { points: 2, band: 'HR >100 bpm' } : { points: 0, band: 'HR ≤100 bpm' }, 2);
+  const killip = num('killipClass', (v) => Number.isInteger(v) && v >= 1 && v <= 4);
+  add('killipClass', killip === undefined ? undefined : killip >= 2 ? { points: 2, band: 'Killip II–IV' } : { points: 0, band: 'Killip I' }, 2);
+  const weight = num('weight', (v) => v > 0);
+  add('weight', weight === undefined ? undefined : weight < 67 ? { points: 1, band: '<67 kg' } : { points: 0, band: '≥67 kg' }, 1);
+  const location = anyOf(['anteriorSte', 'lbbb'], 1);
+  add('anteriorSteOrLbbb', location.scored, 1, location.unknown);
+  const time = num('timeToTreatment');
+  add('timeToTreatment', time === undefined ? undefined : time > 4 ? { points: 1, band: '>4 h' } : { points: 0, band: '≤4 h' }, 1);
+
+  const echoed = Object.values(inputs).filter((i): i is Input => i !== undefined);
+  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: echoed, metadata };
+  if (contributions.length === 0) {
+    return { ...base, value: null, notes: [...notes, 'No TIMI STEMI item available.'] };
+  }
+
+  const range = { min: known, max: known + missingMax };
+  const lo = timiMortalityPercent(range.min);
+  const hi = timiMortalityPercent(range.max);
+  if (missing.length > 0) {
+    notes.push(`Score ≥ ${range.min}, ${missing.length} input(s) missing: ${missing.join(', ')}.`);
+  }
+  // The table defines mortality per score; a range maps to one value only when both ends share a row (> 8).
+  if (lo === hi) {
+    notes.push(`30-day mortality ${lo} % (Morrow 2000).`);
+  } else {
+    notes.push(`30-day mortality between ${lo} % and ${hi} % depending on the missing inputs.`);
+  }
+  return {
+    ...base,
+    value: known,
+    display: missing.length > 0 ? `${range.min}–${range.max}` : String(known),
+    ...(missing.length > 0 ? { range } : {}),
+    ...(lo === hi ? { probability: lo / 100 } : {}),
+    notes,
+  };
+}
