@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite runs for real, when they are missing:
+#   postgresql  - a real PostgreSQL server for the feedback store tests (started per test run on loopback)
+#   chromium    - a real browser for the demo EHR page tests (driven by playwright-core)
+# Runs as `pretest`, so `npm test` works on a fresh machine. Needs root (or sudo) only when installing.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "Installing Debian packages for the tests: ${need[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

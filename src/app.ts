@@ -1,0 +1,180 @@
+// The Express app factory: routes and middleware wiring only (DESIGN.md, Layout).
+import express, { type Request, type Response, type NextFunction } from 'express';
+import cors from 'cors';
+import helmet from 'helmet';
+import { readFileSync } from 'node:fs';
+import type { AppConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { Store } from './store/store.ts';
+import type { CdsService } from './services/types.ts';
+import { cdsAuth, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
+import { discoveryDocument } from './hooks/discovery.ts';
+import { invokeService } from './hooks/invoke.ts';
+import { FeedbackRequestSchema } from './store/feedback-schema.ts';
+import { describeIssues } from './hooks/schemas.ts';
+import { smartRouter } from './smart/routes.ts';
+import { HttpError, badRequest, notFound, operationOutcome } from './errors.ts';
+
+export interface AppDeps {
+  config: AppConfig;
+  logger: Logger;
+  metrics: Metrics;
+  verifier: JwtVerifier;
+  store: Store;
+  services: CdsService[];
+  /** The embedded demo (DEMO=true): serves '/', '/demo/*'. */
+  demoRouter?: express.Router;
+  now?: () => Date;
+}
+
+const OPENAPI_PATH = new URL('../openapi.yaml', import.meta.url);
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, logger, metrics, verifier, store } = deps;
+  const now = deps.now ?? (() => new Date());
+  const servicesById = new Map(deps.services.map((s) => [s.description.id, s]));
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.use(
+    helmet({
+      // The SMART app may be framed by the EHR: frame-ancestors from config, never a blanket DENY
+      // (DESIGN.md, Security). X-Frame-Options cannot express an allowlist, so it is off and CSP rules.
+      frameguard: false,
+      contentSecurityPolicy: {
+        directives: { 'frame-ancestors': ["'self'", ...config.frameAncestors] },
+      },
+    }),
+  );
+  app.use(accessLog(logger, metrics));
+
+  // Operations
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await store.ping();
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json(operationOutcome('transient', 'Database not reachable'));
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const openapi = readFileSync(OPENAPI_PATH, 'utf8');
+  app.get('/openapi.yaml', (_req, res) => { res.type('application/yaml').send(openapi); });
+
+  // CDS Hooks: CORS for browser-based EHRs and sandboxes; preflights allow the headers they send.
+  const corsMiddleware = cors({
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type'],
+    credentials: false,
+    maxAge: 600,
+  });
+  const cds = express.Router();
+  cds.use(corsMiddleware); // answers preflights before authentication, as browsers send no JWT on them
+  cds.use(cdsAuth(verifier, config.publicBaseUrl));
+  cds.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
+
+  cds.get('/', (_req, res) => { res.json(discoveryDocument(deps.services)); });
+
+  cds.post('/:id', async (req: Request<{ id: string }>, res: Response) => {
+    const service = servicesById.get(req.params.id);
+    if (!service) throw notFound(`Unknown CDS service '${req.params.id}'`);
+    const started = process.hrtime.bigint();
+    let status = 200;
+    try {
+      const response = await invokeService(service, req.body, res.locals.cdsClient as VerifiedClient, {
+        config, logger, metrics, store, now,
+      });
+      res.json(response);
+    } catch (err) {
+      status = err instanceof HttpError ? err.status : 500;
+      throw err;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.hookDuration.observe({ service: service.description.id, status: String(status) }, seconds);
+    }
+  });
+
+  cds.post('/:id/feedback', async (req: Request<{ id: string }>, res: Response) => {
+    if (!servicesById.has(req.params.id)) throw notFound(`Unknown CDS service '${req.params.id}'`);
+    const parsed = FeedbackRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw badRequest(`Invalid feedback: ${describeIssues(parsed.error)}`);
+    const result = await store.recordFeedback(req.params.id, parsed.data.feedback);
+    res.json(result);
+  });
+
+  // Override rates per card kind, for CDS committees (same JWT rule as every CDS route).
+  cds.get('/:id/feedback/override-rates', async (req: Request<{ id: string }>, res: Response) => {
+    if (!servicesById.has(req.params.id)) throw notFound(`Unknown CDS service '${req.params.id}'`);
+    res.json({ serviceId: req.params.id, rates: await store.overrideRates({ serviceId: req.params.id }) });
+  });
+
+  app.use('/cds-services', cds);
+  app.use('/smart', smartRouter(config));
+  if (deps.demoRouter) app.use('/', deps.demoRouter);
+
+  app.use((_req, _res, next) => { next(notFound('No such route')); });
+  app.use(errorHandler(logger));
+  return app;
+}
+
+/** Access log and request counter by route pattern: URLs may carry patient ids, patterns do not. */
+function accessLog(logger: Logger, metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = routePattern(req);
+      metrics.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug';
+      logger[level]({ method: req.method, route, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+    });
+    next();
+  };
+}
+
+function routePattern(req: Request): string {
+  const path = (req.route as { path?: string } | undefined)?.path;
+  if (typeof path === 'string') return `${req.baseUrl}${path === '/' ? '' : path}` || '/';
+  return req.baseUrl || 'unmatched';
+}
+
+/** The one place errors become HTTP: an OperationOutcome, never a stack trace. */
+function errorHandler(logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    if (res.headersSent) return;
+    if (err instanceof HttpError) {
+      if (err.status === 401) {
+        // CDS Hooks 2.0: a bare 401; no hint of what was wrong with the token (RFC 6750 §3 header).
+        res.status(401).set('WWW-Authenticate', 'Bearer').end();
+        return;
+      }
+      res.status(err.status).json(operationOutcome(err.code, err.message));
+      return;
+    }
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large') {
+      res.status(413).json(operationOutcome('too-costly', 'Request body is larger than the configured limit'));
+      return;
+    }
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json(operationOutcome('structure', 'Request body is not valid JSON'));
+      return;
+    }
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+      res.status(415).json(operationOutcome('invalid', 'Unsupported request encoding'));
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json(operationOutcome('invalid', 'Bad request'));
+      return;
+    }
+    logger.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'unhandled error');
+    res.status(500).json(operationOutcome('exception', 'Internal error'));
+  };
+}

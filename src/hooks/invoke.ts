@@ -1,0 +1,108 @@
+// POST /cds-services/{id}: validate, gather data (prefetch, else FHIR), evaluate, answer cards.
+// CDS Hooks 2.0 §"Calling a CDS Service" and §"Prefetch".
+import type { FhirResource } from 'fhir/r4.js';
+import type { CdsRequest, CdsResponse } from './types.ts';
+import type { CdsService } from '../services/types.ts';
+import type { AppConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../store/store.ts';
+import type { VerifiedClient } from './auth.ts';
+import { isFhirServerAllowed } from './auth.ts';
+import { CdsRequestSchema, describeIssues } from './schemas.ts';
+import { resolvePrefetch } from './prefetch.ts';
+import { createFhirFetcher, type FhirFetcher } from '../fhir/client.ts';
+import { badRequest, preconditionFailed } from '../errors.ts';
+
+export interface InvokeDeps {
+  config: AppConfig;
+  logger: Logger;
+  metrics: Metrics;
+  store: Pick<Store, 'recordIssuedCards'>;
+  now: () => Date;
+}
+
+export async function invokeService(
+  service: CdsService,
+  body: unknown,
+  client: VerifiedClient,
+  deps: InvokeDeps,
+): Promise<CdsResponse> {
+  const parsed = CdsRequestSchema.safeParse(body);
+  if (!parsed.success) throw badRequest(`Invalid CDS Hooks request: ${describeIssues(parsed.error)}`);
+  const request = parsed.data as unknown as CdsRequest;
+  if (request.hook !== service.description.hook) {
+    throw badRequest(`Service ${service.description.id} answers the '${service.description.hook}' hook, not '${request.hook}'`);
+  }
+  const log = deps.logger.child({ hookInstance: request.hookInstance, service: service.description.id });
+
+  const fetcher = fhirFetcherFor(request, client, deps, log);
+  const { data, unavailable } = await resolvePrefetch({
+    templates: service.description.prefetch,
+    request,
+    fetcher,
+    budgetMs: deps.config.fetchBudgetMs,
+    logger: log,
+  });
+  for (const key of unavailable) deps.metrics.prefetchUnavailable.inc({ service: service.description.id, key });
+
+  const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
+  if (missingRequired.length > 0) {
+    // CDS Hooks 2.0: a service that cannot obtain the data it needs answers 412.
+    throw preconditionFailed(
+      `Required data could not be obtained (${missingRequired.join(', ')}): send it as prefetch or give an allowed fhirServer with fhirAuthorization`,
+    );
+  }
+
+  const cards = service.evaluate(data, {
+    hookInstance: request.hookInstance,
+    patientId: request.context.patientId,
+    userId: request.context.userId,
+    encounterId: request.context.encounterId,
+    now: deps.now(),
+    config: deps.config,
+    publicBaseUrl: deps.config.publicBaseUrl,
+    unavailable,
+  });
+
+  const issuedAt = deps.now();
+  deps.store.recordIssuedCards(
+    cards.map((c) => ({
+      uuid: c.uuid,
+      serviceId: service.description.id,
+      cardKind: cardKindOf(c.source.topic?.code, service.description.id),
+      indicator: c.indicator,
+      hookInstance: request.hookInstance,
+      issuedAt,
+    })),
+  );
+  log.debug({ cards: cards.length, unavailable }, 'evaluated');
+  return { cards };
+}
+
+function cardKindOf(topic: string | undefined, serviceId: string): string {
+  return topic ?? serviceId;
+}
+
+/**
+ * A FHIR fetcher only for a fhirServer on the calling client's allowlist (DESIGN.md, Security:
+ * never send a bearer token to an arbitrary URL). Without one, missing prefetch stays missing.
+ */
+function fhirFetcherFor(request: CdsRequest, client: VerifiedClient, deps: InvokeDeps, log: Logger): FhirFetcher | undefined {
+  if (request.fhirServer === undefined) return undefined;
+  if (!isFhirServerAllowed(client.client, request.fhirServer)) {
+    log.warn({ iss: client.iss }, 'fhirServer is not on the allowlist for this client: not called');
+    return undefined;
+  }
+  return createFhirFetcher({
+    baseUrl: request.fhirServer,
+    accessToken: request.fhirAuthorization?.access_token,
+    timeoutMs: deps.config.fetchBudgetMs,
+    onTiming: (resourceType: string, ms: number, ok: boolean) => {
+      deps.metrics.fhirFetchDuration.observe({ resource_type: resourceType, outcome: ok ? 'ok' : 'error' }, ms / 1000);
+      if (!ok) deps.metrics.fhirFetchErrors.inc({ resource_type: resourceType });
+    },
+  });
+}
+
+export type { FhirResource };

@@ -1,0 +1,40 @@
+// Prometheus metrics (GET /metrics): requests and latency per service, backend fetch latency and errors.
+import { Registry, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'route' | 'method' | 'status'>;
+  hookDuration: Histogram<'service' | 'status'>;
+  fhirFetchDuration: Histogram<'resource_type' | 'outcome'>;
+  fhirFetchErrors: Counter<'resource_type'>;
+  prefetchUnavailable: Counter<'service' | 'key'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const ms = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'cds_http_requests_total', help: 'HTTP requests by route pattern and status',
+      labelNames: ['route', 'method', 'status'], registers: [registry],
+    }),
+    hookDuration: new Histogram({
+      name: 'cds_hook_duration_seconds', help: 'CDS service call latency (auth to response) per service',
+      labelNames: ['service', 'status'], buckets: ms, registers: [registry],
+    }),
+    fhirFetchDuration: new Histogram({
+      name: 'cds_fhir_fetch_duration_seconds', help: 'Latency of FHIR fetches made when prefetch was missing',
+      labelNames: ['resource_type', 'outcome'], buckets: ms, registers: [registry],
+    }),
+    fhirFetchErrors: new Counter({
+      name: 'cds_fhir_fetch_errors_total', help: 'FHIR fetches that failed or timed out',
+      labelNames: ['resource_type'], registers: [registry],
+    }),
+    prefetchUnavailable: new Counter({
+      name: 'cds_prefetch_unavailable_total', help: 'Prefetch keys that could not be obtained',
+      labelNames: ['service', 'key'], registers: [registry],
+    }),
+  };
+}

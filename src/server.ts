@@ -1,0 +1,74 @@
+// Entry point: config -> dependencies -> app -> listen. With no configuration it runs the embedded
+// demo (DEMO defaults to true): an in-process FHIR server, demo patients and a demo EHR page at '/'.
+import type { Server } from 'node:http';
+import { loadConfig, type AppConfig } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createApp } from './app.ts';
+import { JwtVerifier, loadTrustedClients, type TrustedClient } from './hooks/auth.ts';
+import { openStore } from './store/store.ts';
+import { allServices } from './services/registry.ts';
+import { createDemo } from './demo/index.ts';
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds every dependency and starts listening (also used by integration tests and the benchmark). */
+export async function startServer(config: AppConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const clients: TrustedClient[] = config.cdsClientsFile ? loadTrustedClients(config.cdsClientsFile) : [];
+  const demo = config.demo ? await createDemo({ config }) : undefined;
+  if (demo) clients.push(demo.trustedClient);
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const app = createApp({
+    config,
+    logger,
+    metrics: createMetrics(),
+    verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger }),
+    store,
+    services: allServices(),
+    demoRouter: demo?.router,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, demo: config.demo, services: allServices().map((s) => s.description.id) }, 'listening');
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  const running = await startServer(config, logger);
+  if (config.demo) logger.info(`Demo EHR: ${config.publicBaseUrl}/`);
+  const shutdown = (): void => {
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`Start-up failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
