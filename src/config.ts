@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   /** Site reference ranges for CMR native T1 / T2 (ms, "low-high"); no universal cut-off exists (MODELS.md 1d). */
   CMR_T1_REFERENCE_MS: range.optional(),
   CMR_T2_REFERENCE_MS: range.optional(),
+  /** Extra ValueSets and ConceptMaps of this site (e.g. local lab codes mapped to LOINC). */
+  TERMINOLOGY_SITE_DIR: z.string().optional(),
   BODY_LIMIT: z.string().default('1mb'),
   /** The embedded demo (in-process FHIR server, demo EHR page, demo client key). */
   DEMO: bool(true),
@@ -71,6 +73,7 @@ export interface AppConfig {
   acuteMiWindowDays: number;
   /** Site reference ranges (ms) for CMR native T1 and T2; absent = values shown without a flag. */
   cmrReferenceRanges: { nativeT1?: { low: number; high: number }; t2?: { low: number; high: number } };
+  terminologySiteDir?: string;
   bodyLimit: string;
   demo: boolean;
   logLevel: string;
@@ -108,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ...(e.CMR_T1_REFERENCE_MS ? { nativeT1: e.CMR_T1_REFERENCE_MS } : {}),
       ...(e.CMR_T2_REFERENCE_MS ? { t2: e.CMR_T2_REFERENCE_MS } : {}),
     },
+    terminologySiteDir: e.TERMINOLOGY_SITE_DIR,
     bodyLimit: e.BODY_LIMIT,
     demo: e.DEMO,
     logLevel: e.LOG_LEVEL,

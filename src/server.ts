@@ -8,6 +8,7 @@ import { createApp } from './app.ts';
 import { JwtVerifier, loadTrustedClients, type TrustedClient } from './hooks/auth.ts';
 import { openStore } from './store/store.ts';
 import { allServices } from './services/registry.ts';
+import { initTerminology } from './fhir/terminology.ts';
 import { createDemo } from './demo/index.ts';
 
 export interface RunningServer {
@@ -18,17 +19,20 @@ export interface RunningServer {
 
 /** Builds every dependency and starts listening (also used by integration tests and the benchmark). */
 export async function startServer(config: AppConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  // Load profiles/ (and the site's terminology) now, so a broken ValueSet fails the start, not a call.
+  initTerminology({ siteDir: config.terminologySiteDir });
   const clients: TrustedClient[] = config.cdsClientsFile ? loadTrustedClients(config.cdsClientsFile) : [];
   const demo = config.demo ? await createDemo({ config }) : undefined;
   if (demo) clients.push(demo.trustedClient);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const services = allServices();
   const app = createApp({
     config,
     logger,
     metrics: createMetrics(),
     verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger }),
     store,
-    services: allServices(),
+    services,
     demoRouter: demo?.router,
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -37,7 +41,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, demo: config.demo, services: allServices().map((s) => s.description.id) }, 'listening');
+  logger.info({ port, demo: config.demo, services: services.map((s) => s.description.id) }, 'listening');
   return {
     server,
     url: `http://127.0.0.1:${port}`,

@@ -6,7 +6,7 @@ declare module '@lhncbc/ucum-lhc' {
     msg: string[];
   }
   interface UcumLhcUtils {
-    convertUnitTo(fromUnitCode: string, fromVal: number, toUnitCode: string, options?: { molecularWeight?: number }): ConvertResult;
+    convertUnitTo(fromUnitCode: string, fromVal: number, toUnitCode: string, options?: { molecularWeight?: number; charge?: number }): ConvertResult;
     validateUnitString(unit: string, suggest?: boolean): { status: 'valid' | 'invalid' | 'error'; ucumCode: string | null; msg: string[] };
   }
   const ucum: { UcumLhcUtils: { getInstance(): UcumLhcUtils } };

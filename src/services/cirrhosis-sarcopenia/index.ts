@@ -31,10 +31,11 @@ export function evaluateCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext
   return cirrhosisCards(results, ctx);
 }
 
-export const cirrhosisSarcopenia: CdsService = {
+/** Built on demand: the prefetch templates come from the terminology loaded at start-up. */
+export const cirrhosisSarcopenia = (): CdsService => ({
   description: cirrhosisDescription(),
   // Without the patient and their conditions the service cannot tell whether it applies; without
   // observations it would report labs as missing that may well exist: 412 rather than a wrong card.
   requiredPrefetch: [PREFETCH_KEYS.patient, PREFETCH_KEYS.conditions, PREFETCH_KEYS.observations],
   evaluate: evaluateCirrhosis,
-};
+});

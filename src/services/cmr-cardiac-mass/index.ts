@@ -22,10 +22,11 @@ export function evaluateCardiacMass(data: ResolvedPrefetch, ctx: EvaluationConte
   }, ctx);
 }
 
-export const cmrCardiacMass: CdsService = {
+/** Built on demand: the prefetch templates come from the terminology loaded at start-up. */
+export const cmrCardiacMass = (): CdsService => ({
   description: cardiacMassDescription(),
   // Without conditions and observations the service cannot tell whether a mass is recorded, and would
   // report features as missing that may well exist: 412 rather than a wrong card.
   requiredPrefetch: [PREFETCH_KEYS.patient, PREFETCH_KEYS.conditions, PREFETCH_KEYS.observations],
   evaluate: evaluateCardiacMass,
-};
+});

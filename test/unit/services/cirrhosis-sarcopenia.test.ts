@@ -57,7 +57,7 @@ const decompensation = () => [
 
 describe('cirrhosis-sarcopenia service', () => {
   test('declares itself for patient-view with CDS Hooks 2.0 prefetch tokens only', () => {
-    const d = cirrhosisSarcopenia.description;
+    const d = cirrhosisSarcopenia().description;
     expect(d.hook).toBe('patient-view');
     for (const t of Object.values(d.prefetch)) {
       const tokens = t.match(/\{\{[^}]+\}\}/g) ?? [];

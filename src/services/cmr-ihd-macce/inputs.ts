@@ -1,0 +1,255 @@
+// Typed, unit-normalised inputs of the cmr-ihd-macce service, read from the resolved prefetch.
+// The record is asked once: age from the birth date (at the MI onset), enzymes from troponin and its
+// reference range, time to reperfusion from the onset and the PCI time, admission values nearest
+// the admission. Windows: windows.ts. Pure: no I/O.
+import type { Observation, Patient } from 'fhir/r4.js';
+import type { Input, InputValue } from '../../models/types.ts';
+import type { CmrMarkerInputs } from '../../models/cmr-markers.ts';
+import type { EvaluationContext, ResolvedPrefetch } from '../types.ts';
+import { findConditions } from '../../fhir/conditions.ts';
+import {
+  latestBoolean, latestInteger, latestQuantity, parseFhirDate, resourcesOf, type Lookup, type ResourceSource,
+} from '../../fhir/observations.ts';
+import type { Analyte } from '../../fhir/units.ts';
+import { defaultTerminology } from '../../fhir/terminology.ts';
+import { PREFETCH_KEYS } from './definition.ts';
+import { admissionAnchor, classify, type AcuteEvent, type Anchor, type Classification } from './event.ts';
+import { readEnzymes } from './enzymes.ts';
+import { reperfusionFromPci, formatHours } from './reperfusion.ts';
+import {
+  ADMISSION_AFTER_MS, ADMISSION_BEFORE_MS, ANY_AGE_DAYS, CMR_LOOKBACK_DAYS, CMR_TARGET_AFTER_ONSET_MS, DAY_MS,
+  PRESENTATION_BEFORE_MS, WEIGHT_AFTER_MS, nearest, type Window,
+} from './windows.ts';
+
+export interface AcuteInputs {
+  age?: Input<number>;
+  heartRate?: Input<number>;
+  systolicBp?: Input<number>;
+  creatinine?: Input<number>; // mg/dL
+  killipClass?: Input<number>;
+  cardiacArrest?: Input<boolean>;
+  stDeviation?: Input<boolean>;
+  elevatedEnzymes?: Input<boolean>;
+  diabetes?: Input<boolean>;
+  hypertension?: Input<boolean>;
+  angina?: Input<boolean>;
+  weight?: Input<number>; // kg
+  /** The TIMI item "anterior ST elevation or LBBB", as one finding. */
+  anteriorSteOrLbbb?: Input<boolean>;
+  timeToReperfusion?: Input<number>; // h
+}
+
+export interface CmrInputs extends CmrMarkerInputs {
+  mvoSegments?: Input<number>;
+  /** The LVEF used is coded 10230-1 (method not stated), not 8811-2 (by MR). */
+  lvefMethodUnstated?: boolean;
+}
+
+export interface MacceInputs extends Classification {
+  anchor?: Anchor;
+  acuteInputs: AcuteInputs;
+  cmr: CmrInputs;
+  /** 'after-onset' for an acute MI, 'lookback' for chronic disease. */
+  cmrWindow: 'after-onset' | 'lookback';
+  /** Input name -> why it is missing (shown on the card). */
+  missingReasons: Record<string, string>;
+  /** How derived inputs were obtained (shown under "How inputs were found"). */
+  derivations: string[];
+}
+
+export function gatherMacceInputs(data: ResolvedPrefetch, ctx: EvaluationContext): MacceInputs {
+  const { now, config } = ctx;
+  const conditions = data[PREFETCH_KEYS.conditions];
+  const classification = classify(conditions, now, config.acuteMiWindowDays);
+  const out: MacceInputs = { ...classification, acuteInputs: {}, cmr: {}, cmrWindow: 'lookback', missingReasons: {}, derivations: [] };
+  if (!classification.ihd) return out;
+
+  const observations = [...resourcesOf(data[PREFETCH_KEYS.observations]), ...resourcesOf(data[PREFETCH_KEYS.bloodPressure])];
+  const event = classification.acute;
+  if (event) {
+    out.anchor = admissionAnchor(event, data[PREFETCH_KEYS.encounter]);
+    out.acuteInputs = acuteInputs(event, out.anchor, data, observations, ctx, out);
+    out.cmrWindow = 'after-onset';
+  }
+  out.cmr = cmrInputs(observations, ctx, event, out.missingReasons);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Acute MI inputs (GRACE, TIMI, CMR risk score time item)
+
+function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, obs: ResourceSource, ctx: EvaluationContext, out: MacceInputs): AcuteInputs {
+  const reasons = out.missingReasons;
+  const a: AcuteInputs = {};
+  const onset = event.onset;
+  const take = <V extends InputValue>(l: Lookup<V>): Input<V> | undefined => {
+    if (l.found) return l.input;
+    reasons[l.name] = l.reason;
+    return undefined;
+  };
+
+  a.age = ageAtOnset(data[PREFETCH_KEYS.patient], event, reasons);
+
+  const admission: Window = {
+    from: onset.start - ADMISSION_BEFORE_MS,
+    to: onset.end + ADMISSION_AFTER_MS,
+    target: anchor.range,
+    describe: `within 24 h of the MI onset (${onset.text})`,
+  };
+  const quantity = (valueSet: string, name: string, unit: string, analyte?: Analyte) =>
+    take(nearest(obs, valueSet, name, admission, (o) => latestQuantity([o], { valueSet, name, unit, now: ctx.now, lookbackDays: ANY_AGE_DAYS, ...(analyte ? { analyte } : {}) })));
+  a.heartRate = quantity('heart-rate', 'heartRate', '/min');
+  a.systolicBp = quantity('systolic-bp', 'systolicBp', 'mm[Hg]');
+  a.creatinine = quantity('creatinine', 'creatinine', 'mg/dL', 'creatinine');
+
+  // Troponin → elevated enzymes: the nearest result that can be judged (enzymes.ts).
+  const notes = new Map<Observation, string>();
+  const enzymes = nearest(obs, 'troponin', 'elevatedEnzymes', admission, (o) => {
+    const r = readEnzymes(o);
+    if (r.note) notes.set(o, r.note);
+    return r.lookup;
+  });
+  a.elevatedEnzymes = take(enzymes);
+  if (enzymes.found) out.derivations.push(notes.get(enzymes.resource) ?? '');
+
+  const presentation: Window = {
+    from: onset.start - PRESENTATION_BEFORE_MS,
+    to: onset.end + ctx.config.acuteMiWindowDays * DAY_MS,
+    target: anchor.range,
+    describe: `recorded for this MI (from 24 h before its onset ${onset.text})`,
+  };
+  const flag = (valueSet: string, name: string) =>
+    take(nearest(obs, valueSet, name, presentation, (o) => latestBoolean([o], { valueSet, name, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  a.killipClass = take(nearest(obs, 'killip-class', 'killipClass', presentation, (o) => latestInteger([o], { valueSet: 'killip-class', name: 'killipClass', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  a.cardiacArrest = flag('cardiac-arrest-at-admission', 'cardiacArrest');
+  a.stDeviation = flag('st-deviation', 'stDeviation');
+  a.anteriorSteOrLbbb = anteriorSte(event, flag('anterior-ste-or-lbbb', 'anteriorSteOrLbbb'), out);
+
+  const weightWindow: Window = {
+    from: onset.start - ctx.config.bodyLookbackDays * DAY_MS,
+    to: onset.end + WEIGHT_AFTER_MS,
+    target: { start: onset.start, end: onset.end },
+    describe: `from ${ctx.config.bodyLookbackDays} days before to 7 days after the MI onset`,
+  };
+  a.weight = take(nearest(obs, 'body-weight', 'weight', weightWindow, (o) => latestQuantity([o], { valueSet: 'body-weight', name: 'weight', unit: 'kg', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+
+  const conditions = data[PREFETCH_KEYS.conditions];
+  a.diabetes = history(conditions, 'diabetes', event, ctx, reasons);
+  a.hypertension = history(conditions, 'hypertension', event, ctx, reasons);
+  a.angina = history(conditions, 'angina', event, ctx, reasons);
+
+  a.timeToReperfusion = timeToReperfusion(event, presentation, data, obs, ctx, out);
+  return a;
+}
+
+/** ICD-10-CM I21.0 (STEMI of the anterior wall) records anterior ST elevation (ValueSet anterior-stemi). */
+function anteriorSte(event: AcuteEvent, recorded: Input<boolean> | undefined, out: MacceInputs): Input<boolean> | undefined {
+  const anteriorCode = defaultTerminology().valueSetContains('anterior-stemi', event.condition.resource.code);
+  // The recorded ECG finding is the item itself: it wins; a conflict with the diagnosis code is shown.
+  if (recorded) {
+    if (anteriorCode && !recorded.value) out.derivations.push(`Anterior ST elevation or LBBB recorded as absent (${recorded.source}), although the diagnosis code of ${event.condition.source} is a STEMI of the anterior wall: the recorded finding is used.`);
+    return recorded;
+  }
+  if (anteriorCode) {
+    delete out.missingReasons.anteriorSteOrLbbb;
+    out.derivations.push(`Anterior ST elevation: the diagnosis code of ${event.condition.source} is a STEMI of the anterior wall.`);
+    return { name: 'anteriorSteOrLbbb', value: true, source: event.condition.source, date: event.onset.text };
+  }
+  return recorded;
+}
+
+function timeToReperfusion(event: AcuteEvent, presentation: Window, data: ResolvedPrefetch, obs: ResourceSource, ctx: EvaluationContext, out: MacceInputs): Input<number> | undefined {
+  const proceduresUnavailable = ctx.unavailable.includes(PREFETCH_KEYS.procedures);
+  const fromPci = proceduresUnavailable
+    ? { found: false as const, reason: 'procedures could not be retrieved' }
+    : reperfusionFromPci(event, data[PREFETCH_KEYS.procedures], ctx.now);
+  if (fromPci.found) {
+    out.derivations.push(fromPci.note);
+    return fromPci.input;
+  }
+  // A recorded time to reperfusion (project code) may stand in when no PCI time qualifies.
+  const recorded = nearest(obs, 'time-to-reperfusion', 'timeToReperfusion', presentation, (o) =>
+    latestQuantity([o], { valueSet: 'time-to-reperfusion', name: 'timeToReperfusion', unit: 'h', now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
+  if (recorded.found) {
+    out.derivations.push(`Time to reperfusion ${formatHours(recorded.input.value)}: as recorded (${recorded.input.source}); not derived from a PCI because ${fromPci.reason}.`);
+    return recorded.input;
+  }
+  out.missingReasons.timeToReperfusion = fromPci.reason;
+  return undefined;
+}
+
+/** TIMI history items: a diagnosis with onset before the MI (or none recorded). Absent = unknown. */
+function history(conditions: ResourceSource, valueSet: string, event: AcuteEvent, ctx: EvaluationContext, reasons: Record<string, string>): Input<boolean> | undefined {
+  const before = findConditions(conditions, valueSet, { now: ctx.now }).find((c) => {
+    const onset = parseFhirDate(c.onset);
+    return !onset || onset.start <= event.onset.end;
+  });
+  if (before) return { name: valueSet, value: true, source: before.source, ...(before.onset ?? before.recordedDate ? { date: before.onset ?? before.recordedDate } : {}) };
+  reasons[valueSet] = `no ${valueSet} diagnosis before the MI in the record (absence is not taken as 'no')`;
+  return undefined;
+}
+
+/** Age in whole years at the MI onset (GRACE and TIMI score the age at presentation). */
+function ageAtOnset(patientSource: ResourceSource, event: AcuteEvent, reasons: Record<string, string>): Input<number> | undefined {
+  const patient = resourcesOf(patientSource).find((r): r is Patient => r.resourceType === 'Patient');
+  const age = patient?.birthDate ? ageInYears(patient.birthDate, new Date(event.onset.start)) : undefined;
+  if (age === undefined) {
+    reasons.age = 'no usable birth date on the Patient resource';
+    return undefined;
+  }
+  return { name: 'age', value: age, unit: 'a', date: patient?.birthDate, source: patient?.id ? `Patient/${patient.id}` : 'Patient' };
+}
+
+export function ageInYears(birthDate: string, at: Date): number | undefined {
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(birthDate);
+  if (!m) return undefined;
+  const [y, mo, d] = [Number(m[1]), Number(m[2] ?? 1), Number(m[3] ?? 1)];
+  let age = at.getUTCFullYear() - y;
+  if (at.getUTCMonth() + 1 < mo || (at.getUTCMonth() + 1 === mo && at.getUTCDate() < d)) age -= 1;
+  return age >= 0 ? age : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CMR measurements
+
+function cmrInputs(obs: ResourceSource, ctx: EvaluationContext, event: AcuteEvent | undefined, reasons: Record<string, string>): CmrInputs {
+  const nowMs = ctx.now.getTime();
+  const window: Window = event
+    ? {
+        from: event.onset.start,
+        to: nowMs,
+        target: { start: event.onset.start + CMR_TARGET_AFTER_ONSET_MS, end: event.onset.start + CMR_TARGET_AFTER_ONSET_MS },
+        describe: `after the MI onset (${event.onset.text})`,
+      }
+    : { from: nowMs - CMR_LOOKBACK_DAYS * DAY_MS, to: nowMs, target: { start: nowMs, end: nowMs }, describe: `in the last ${CMR_LOOKBACK_DAYS} days` };
+  const take = <V extends InputValue>(l: Lookup<V>): Input<V> | undefined => {
+    if (l.found) return l.input;
+    reasons[l.name] = l.reason;
+    return undefined;
+  };
+  const quantity = (valueSet: string, name: string, unit: string) =>
+    take(nearest(obs, valueSet, name, window, (o) => latestQuantity([o], { valueSet, name, unit, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+
+  const c: CmrInputs = {};
+  // LVEF by MR (8811-2) first; the general code 10230-1 does not state the method.
+  const byMr = nearest(obs, 'lvef-mr', 'lvef', window, (o) => latestQuantity([o], { valueSet: 'lvef-mr', name: 'lvef', unit: '%', now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
+  if (byMr.found) c.lvef = byMr.input;
+  else {
+    c.lvef = quantity('lvef', 'lvef', '%');
+    if (c.lvef) c.lvefMethodUnstated = true;
+  }
+  c.infarctSize = quantity('infarct-size', 'infarctSize', '%');
+  c.mvo = quantity('mvo-extent', 'mvo', '%');
+  c.mvoSegments = take(nearest(obs, 'mvo-segments', 'mvoSegments', window, (o) => latestInteger([o], { valueSet: 'mvo-segments', name: 'mvoSegments', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  c.laReservoirStrain = quantity('la-reservoir-strain', 'laReservoirStrain', '%');
+  c.lvGls = quantity('lv-gls', 'lvGls', '%');
+  c.nativeT1 = quantity('native-t1', 'nativeT1', 'ms');
+  c.t2 = quantity('t2', 't2', 'ms');
+  c.haemorrhage = take(nearest(obs, 'intramyocardial-haemorrhage', 'haemorrhage', window, (o) => latestBoolean([o], { valueSet: 'intramyocardial-haemorrhage', name: 'haemorrhage', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  return c;
+}
+
+/** Whether any CMR measurement was found. */
+export function hasCmr(c: CmrInputs): boolean {
+  return [c.lvef, c.infarctSize, c.mvo, c.mvoSegments, c.laReservoirStrain, c.lvGls, c.nativeT1, c.t2, c.haemorrhage].some((i) => i !== undefined);
+}

@@ -1,0 +1,116 @@
+// Runs the models of MODELS.md section 1 on the gathered inputs and applies the population rules:
+// GRACE for any acute MI (its STEMI bands only for a STEMI), TIMI STEMI and the CMR risk score only
+// for an acute STEMI (their derivation populations: Morrow 2000; Marcos-Garcés 2022), the CMR risk
+// score only with a CMR after the onset. Pure: no I/O.
+import type { Input, ModelResult } from '../../models/types.ts';
+import { computeGrace, type GraceResult } from '../../models/grace.ts';
+import { computeTimiStemi } from '../../models/timi-stemi.ts';
+import { computeCmrRiskScore, type CmrRiskScoreResult } from '../../models/cmr-risk-score.ts';
+import { assessCmrMarkers, type CmrMarkerAssessment } from '../../models/cmr-markers.ts';
+import type { AppConfig } from '../../config.ts';
+import type { CmrInputs, MacceInputs } from './inputs.ts';
+
+/** GRACE > 155 is the CMR risk score's item (Marcos-Garcés 2022). */
+const GRACE_ITEM_CUTOFF = 155;
+
+export interface AcuteScores {
+  grace: GraceResult;
+  timi?: ModelResult;
+  cmr?: CmrRiskScoreResult;
+  /** Keys of `text` statements in cards/cmr-ihd-macce.yaml that apply (not-applicable reasons etc.). */
+  statements: string[];
+}
+
+export function acuteScores(i: MacceInputs): AcuteScores {
+  const a = i.acuteInputs;
+  const type = i.acute?.type;
+  const statements: string[] = [];
+
+  let grace = computeGrace({
+    age: a.age, heartRate: a.heartRate, systolicBp: a.systolicBp, creatinine: a.creatinine,
+    killipClass: a.killipClass, cardiacArrest: a.cardiacArrest, stDeviation: a.stDeviation, elevatedEnzymes: a.elevatedEnzymes,
+  });
+  if (type !== 'stemi') {
+    // The bands of MODELS.md 1b are the owners' STEMI in-hospital death bands: not for NSTEMI.
+    const { tier: _tier, ...rest } = grace;
+    grace = { ...rest, notes: (grace.notes ?? []).filter((n) => !/\bband\b|\btier\b/i.test(n)) };
+    statements.push('graceNoBand');
+  }
+
+  if (type !== 'stemi') {
+    statements.push('timiNotStemi', 'cmrScoreNotStemi');
+    return { grace, statements };
+  }
+
+  // TIMI: one finding "anterior STE or LBBB" stands for both parts of the item; a recorded "no"
+  // answers both, a "yes" is enough on its own.
+  const ste = a.anteriorSteOrLbbb;
+  const timi = computeTimiStemi({
+    age: a.age, diabetes: a.diabetes, hypertension: a.hypertension, angina: a.angina,
+    systolicBp: a.systolicBp, heartRate: a.heartRate, killipClass: a.killipClass, weight: a.weight,
+    anteriorSte: ste, lbbb: ste?.value === false ? ste : undefined,
+    timeToTreatment: a.timeToReperfusion,
+  });
+  const timiShown: ModelResult = {
+    ...timi,
+    inputs: [...new Set(timi.inputs)],
+    missing: [...new Set(timi.missing.map((m) => TIMI_ALIASES[m] ?? m))],
+  };
+
+  let cmr: CmrRiskScoreResult | undefined;
+  if (i.cmr.lvef || i.cmr.mvoSegments) {
+    const graceItem = graceScoreItem(grace, i.acute?.onset.text);
+    cmr = computeCmrRiskScore({ timeToReperfusion: a.timeToReperfusion, graceScore: graceItem.input, lvef: i.cmr.lvef, mvoSegments: i.cmr.mvoSegments });
+    if (graceItem.note) cmr = { ...cmr, notes: [...(cmr.notes ?? []), graceItem.note] };
+    if (!graceItem.input && graceItem.reason) i.missingReasons.graceScore = graceItem.reason;
+    if (i.cmr.lvefMethodUnstated) statements.push('lvefMethod');
+    statements.push('cmrScorePopulation');
+  } else {
+    i.missingReasons.cmr = `no LVEF or MVO measurement after the MI onset (${i.acute?.onset.text ?? '?'})`;
+  }
+  return { grace, timi: timiShown, ...(cmr ? { cmr } : {}), statements };
+}
+
+/** TIMI's item names → this service's input names, so each missing input is named once. */
+const TIMI_ALIASES: Record<string, string> = {
+  timeToTreatment: 'timeToReperfusion',
+  anteriorSte: 'anteriorSteOrLbbb',
+  lbbb: 'anteriorSteOrLbbb',
+};
+
+/**
+ * The GRACE input of the CMR risk score. The model wants the complete score; a partial GRACE still
+ * decides the item when its whole range lies on one side of 155 (then the deciding bound is passed,
+ * and a note says so); otherwise the item is missing.
+ */
+export function graceScoreItem(grace: GraceResult, date: string | undefined): { input?: Input<number>; note?: string; reason?: string } {
+  if (grace.value === null) return { reason: 'GRACE could not be calculated' };
+  const base = { name: 'graceScore', unit: 'points', source: 'derived', ...(date ? { date } : {}) };
+  if (!grace.range) return { input: { ...base, value: grace.value } };
+  const { min, max } = grace.range;
+  if (min > GRACE_ITEM_CUTOFF) return { input: { ...base, value: min }, note: `GRACE is ${min}–${max} points: above ${GRACE_ITEM_CUTOFF} whatever the missing items, so the item scores; ${min} is its lower bound.` };
+  if (max <= GRACE_ITEM_CUTOFF) return { input: { ...base, value: max }, note: `GRACE is ${min}–${max} points: not above ${GRACE_ITEM_CUTOFF} whatever the missing items; ${max} is its upper bound.` };
+  return { reason: `GRACE is ${min}–${max} points (inputs missing): cannot tell whether it is above ${GRACE_ITEM_CUTOFF}` };
+}
+
+/** The single CMR markers (MODELS.md 1d) from the CMR measurements; native T1/T2 against site ranges. */
+export function markersOf(c: CmrInputs, config: AppConfig): CmrMarkerAssessment {
+  return assessCmrMarkers(
+    {
+      infarctSize: c.infarctSize, mvo: c.mvo, lvef: c.lvef, laReservoirStrain: c.laReservoirStrain,
+      lvGls: c.lvGls, haemorrhage: c.haemorrhage, nativeT1: c.nativeT1, t2: c.t2,
+    },
+    config.cmrReferenceRanges,
+  );
+}
+
+/**
+ * Whether a score says something: computed from at least half of its items, or with its band decided
+ * by the items known. A range wider than that tells the clinician nothing (display rule).
+ */
+export function reportable(r: ModelResult | undefined, items: number): boolean {
+  if (!r || r.value === null) return false;
+  return r.contributions.length * 2 >= items || r.tier !== undefined || (r.range !== undefined && r.probability !== undefined);
+}
+
+export const ITEMS = { grace: 8, timi: 8, cmr: 4 } as const;

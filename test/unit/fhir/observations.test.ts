@@ -1,0 +1,327 @@
+// Input extraction from Observations: look-back, status, units, components, dataAbsentReason, ties.
+import { fileURLToPath } from 'node:url';
+import type { Bundle, Observation, OperationOutcome } from 'fhir/r4.js';
+import { loadTerminology } from '../../../src/fhir/terminology.ts';
+import {
+  inWindow,
+  latestBoolean,
+  latestCode,
+  latestInteger,
+  latestQuantity,
+  parseFhirDate,
+  resourcesOf,
+  type Lookup,
+} from '../../../src/fhir/observations.ts';
+import type { InputValue } from '../../../src/models/types.ts';
+
+const terminology = loadTerminology([fileURLToPath(new URL('../../fixtures/terminology/', import.meta.url))]);
+const LOINC = 'http://loinc.org';
+const UCUM = 'http://unitsofmeasure.org';
+const PROJ = 'https://fhir.imaging-cds.example.org/CodeSystem/imaging-cds';
+const NOW = new Date('2025-03-31T12:00:00Z');
+const DAY = 86_400_000;
+const iso = (msBeforeNow: number) => new Date(NOW.getTime() - msBeforeNow).toISOString();
+
+let seq = 0;
+function obs(code: string, value: Partial<Observation> & { v?: number; unit?: string }, extra: Partial<Observation> = {}): Observation {
+  const { v, unit, ...rest } = value;
+  const o: Observation = {
+    resourceType: 'Observation',
+    id: `o${++seq}`,
+    status: 'final',
+    code: { coding: [{ system: LOINC, code }] },
+    effectiveDateTime: iso(DAY),
+    ...rest,
+    ...extra,
+  };
+  if (v !== undefined) o.valueQuantity = { value: v, ...(unit !== undefined ? { unit, system: UCUM, code: unit } : {}) };
+  return o;
+}
+
+function found<V extends InputValue>(r: Lookup<V>) {
+  if (!r.found) throw new Error(`expected a value, got: ${r.reason}`);
+  return r;
+}
+function missing<V extends InputValue>(r: Lookup<V>) {
+  if (r.found) throw new Error(`expected missing, got ${String(r.input.value)}`);
+  return r;
+}
+
+const creat = { valueSet: 'creatinine', name: 'creatinine', unit: 'mg/dL', analyte: 'creatinine' as const, now: NOW, lookbackDays: 30, terminology };
+const bili = { valueSet: 'bilirubin', name: 'bilirubin', unit: 'mg/dL', analyte: 'bilirubin' as const, now: NOW, lookbackDays: 30, terminology };
+
+describe('latestQuantity: selection', () => {
+  it('returns the most recent value within the look-back with provenance', () => {
+    const older = obs('2160-0', { v: 1.1, unit: 'mg/dL', effectiveDateTime: iso(10 * DAY) });
+    const newer = obs('2160-0', { v: 1.4, unit: 'mg/dL', effectiveDateTime: iso(2 * DAY) });
+    const r = found(latestQuantity([older, newer, obs('1975-2', { v: 9, unit: 'mg/dL' })], creat));
+    expect(r.input).toEqual({ name: 'creatinine', value: 1.4, unit: 'mg/dL', date: newer.effectiveDateTime, source: `Observation/${newer.id}` });
+    expect(r.resource).toBe(newer);
+  });
+
+  it('includes a value exactly lookbackDays old and excludes one 1 ms older', () => {
+    const edge = obs('2160-0', { v: 1.2, unit: 'mg/dL', effectiveDateTime: iso(30 * DAY) });
+    expect(found(latestQuantity([edge], creat)).input.value).toBe(1.2);
+    const past = obs('2160-0', { v: 1.2, unit: 'mg/dL', effectiveDateTime: iso(30 * DAY + 1) });
+    const r = missing(latestQuantity([past], creat));
+    expect(r.name).toBe('creatinine');
+    expect(r.reason).toBe(`no result within 30 days (latest ${past.effectiveDateTime})`);
+  });
+
+  it('counts a date-only value when its day overlaps the window', () => {
+    // 30 days before NOW is 2025-03-01T12:00Z: the day 2025-03-01 overlaps, 2025-02-28 does not.
+    expect(found(latestQuantity([obs('2160-0', { v: 1, unit: 'mg/dL', effectiveDateTime: '2025-03-01' })], creat)).input.date).toBe('2025-03-01');
+    missing(latestQuantity([obs('2160-0', { v: 1, unit: 'mg/dL', effectiveDateTime: '2025-02-28' })], creat));
+  });
+
+  it('ignores future-dated results beyond clock skew', () => {
+    const future = obs('2160-0', { v: 2, unit: 'mg/dL', effectiveDateTime: new Date(NOW.getTime() + 3600_000).toISOString() });
+    const skew = obs('2160-0', { v: 3, unit: 'mg/dL', effectiveDateTime: new Date(NOW.getTime() + 60_000).toISOString() });
+    expect(found(latestQuantity([future, skew], creat)).input.value).toBe(3);
+    expect(missing(latestQuantity([future], creat)).reason).toMatch(/1 future-dated/);
+  });
+
+  it('uses effectivePeriod.end, then .start, effectiveInstant, then issued', () => {
+    const period = obs('2160-0', { v: 1, unit: 'mg/dL', effectiveDateTime: undefined, effectivePeriod: { start: iso(5 * DAY), end: iso(1 * DAY) } });
+    const start = obs('2160-0', { v: 2, unit: 'mg/dL', effectiveDateTime: undefined, effectivePeriod: { start: iso(3 * DAY) } });
+    expect(found(latestQuantity([period, start], creat)).input.value).toBe(1);
+    const instant = obs('2160-0', { v: 3, unit: 'mg/dL', effectiveDateTime: undefined, effectiveInstant: iso(DAY / 2) });
+    expect(found(latestQuantity([period, instant], creat)).input.value).toBe(3);
+    const issued = obs('2160-0', { v: 4, unit: 'mg/dL', effectiveDateTime: undefined, issued: iso(DAY / 4) });
+    expect(found(latestQuantity([instant, issued], creat)).input).toMatchObject({ value: 4, date: issued.issued });
+    const undated = obs('2160-0', { v: 5, unit: 'mg/dL', effectiveDateTime: undefined });
+    expect(missing(latestQuantity([undated], creat)).reason).toMatch(/1 result\(s\) without a date/);
+  });
+
+  it('accepts final, amended, corrected; ignores preliminary, entered-in-error, cancelled', () => {
+    for (const status of ['final', 'amended', 'corrected'] as const) {
+      expect(found(latestQuantity([obs('2160-0', { v: 1, unit: 'mg/dL', status })], creat)).input.value).toBe(1);
+    }
+    const newerBad = ['preliminary', 'entered-in-error', 'cancelled', 'registered', 'unknown'].map((status) =>
+      obs('2160-0', { v: 9, unit: 'mg/dL', status: status as Observation['status'], effectiveDateTime: iso(1000) }),
+    );
+    const good = obs('2160-0', { v: 1.3, unit: 'mg/dL', effectiveDateTime: iso(5 * DAY) });
+    expect(found(latestQuantity([...newerBad, good], creat)).input.value).toBe(1.3);
+    const r = missing(latestQuantity(newerBad, creat));
+    expect(r.reason).toContain('no usable result within 30 days');
+    expect(r.reason).toContain('1 preliminary result(s) ignored');
+    expect(r.reason).toContain('1 entered-in-error result(s) ignored');
+  });
+
+  it('skips dataAbsentReason', () => {
+    const absent = obs('2160-0', { dataAbsentReason: { coding: [{ code: 'not-performed' }] }, effectiveDateTime: iso(1000) });
+    const good = obs('2160-0', { v: 0.9, unit: 'mg/dL', effectiveDateTime: iso(3 * DAY) });
+    expect(found(latestQuantity([absent, good], creat)).input.value).toBe(0.9);
+    expect(missing(latestQuantity([absent], creat)).reason).toMatch(/data-absent reason/);
+  });
+
+  it('reads components (systolic 8480-6 inside a BP panel 85354-9)', () => {
+    const panel: Observation = {
+      resourceType: 'Observation', id: 'bp1', status: 'final', effectiveDateTime: iso(DAY),
+      code: { coding: [{ system: LOINC, code: '85354-9' }] },
+      component: [
+        { code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: { value: 118, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' } },
+        { code: { coding: [{ system: LOINC, code: '8462-4' }] }, valueQuantity: { value: 76, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' } },
+      ],
+    };
+    const r = found(latestQuantity([panel], { valueSet: 'systolic-bp', name: 'sbp', unit: 'mm[Hg]', now: NOW, lookbackDays: 1, terminology }));
+    expect(r.input).toEqual({ name: 'sbp', value: 118, unit: 'mm[Hg]', date: panel.effectiveDateTime, source: 'Observation/bp1' });
+    // a component's own dataAbsentReason
+    const noSys = { ...panel, id: 'bp2', component: [{ code: panel.component![0]!.code, dataAbsentReason: { text: 'x' } }] };
+    missing(latestQuantity([noSys], { valueSet: 'systolic-bp', name: 'sbp', unit: 'mm[Hg]', now: NOW, lookbackDays: 1, terminology }));
+  });
+
+  it('breaks ties deterministically: corrected/amended, then later issued, then lastUpdated, then id', () => {
+    const at = iso(DAY);
+    const a = obs('2160-0', { id: 'b', v: 1.0, unit: 'mg/dL', effectiveDateTime: at });
+    const b = obs('2160-0', { id: 'a', v: 2.0, unit: 'mg/dL', effectiveDateTime: at, status: 'corrected' });
+    expect(found(latestQuantity([a, b], creat)).input.value).toBe(2);
+    expect(found(latestQuantity([b, a], creat)).input.value).toBe(2);
+    const c = obs('2160-0', { id: 'c', v: 3.0, unit: 'mg/dL', effectiveDateTime: at, issued: iso(1000) });
+    const d = obs('2160-0', { id: 'd', v: 4.0, unit: 'mg/dL', effectiveDateTime: at, issued: iso(2000) });
+    expect(found(latestQuantity([d, c], creat)).input.value).toBe(3);
+    const e = obs('2160-0', { id: 'e', v: 5.0, unit: 'mg/dL', effectiveDateTime: at, meta: { lastUpdated: iso(10) } });
+    const f = obs('2160-0', { id: 'f', v: 6.0, unit: 'mg/dL', effectiveDateTime: at, meta: { lastUpdated: iso(20) } });
+    expect(found(latestQuantity([f, e], creat)).input.value).toBe(5);
+    const g = obs('2160-0', { id: 'g', v: 7.0, unit: 'mg/dL', effectiveDateTime: at });
+    const h = obs('2160-0', { id: 'h', v: 8.0, unit: 'mg/dL', effectiveDateTime: at });
+    expect(found(latestQuantity([h, g], creat)).input.value).toBe(7);
+    expect(found(latestQuantity([g, h], creat)).input.value).toBe(7);
+  });
+
+  it('accepts a Bundle, nested lists, nulls, and ignores other resource types and outcome entries', () => {
+    const o = obs('2160-0', { v: 1.5, unit: 'mg/dL' });
+    const bundle: Bundle = {
+      resourceType: 'Bundle', type: 'searchset',
+      entry: [{ resource: { resourceType: 'OperationOutcome', issue: [] } as OperationOutcome, search: { mode: 'outcome' } }, { resource: o }, { resource: { resourceType: 'Patient', id: 'p' } }],
+    };
+    expect(found(latestQuantity(bundle, creat)).input.value).toBe(1.5);
+    expect(found(latestQuantity([null, undefined, bundle], creat)).input.value).toBe(1.5);
+    expect(resourcesOf([bundle, null]).map((r) => r.resourceType)).toEqual(['Observation', 'Patient']);
+    expect(missing(latestQuantity(null, creat)).reason).toBe("no result for 'creatinine'");
+  });
+
+  it('matches site codes through the ConceptMap', () => {
+    const site = obs('x', { v: 97, unit: 'umol/L' }, { code: { coding: [{ system: 'urn:oid:1.2.3.4.5.site-lab', code: 'CREA' }] } });
+    expect(found(latestQuantity([site], creat)).input.value).toBeCloseTo(97 / 88.42, 10);
+  });
+});
+
+describe('latestQuantity: units', () => {
+  it('converts creatinine µmol/L → mg/dL (÷ 88.42) and keeps the original', () => {
+    const o = obs('2160-0', {}, { valueQuantity: { value: 176.84, unit: 'µmol/L' } });
+    expect(found(latestQuantity([o], creat)).input).toMatchObject({ value: 2, unit: 'mg/dL', original: { value: 176.84, unit: 'µmol/L' } });
+  });
+
+  it('converts bilirubin µmol/L → mg/dL (÷ 17.1) exactly at band edges', () => {
+    const o = obs('1975-2', { v: 34.2, unit: 'umol/L' });
+    expect(found(latestQuantity([o], bili)).input).toMatchObject({ value: 2, unit: 'mg/dL', original: { value: 34.2, unit: 'umol/L' } });
+  });
+
+  it('reads sodium in mEq/L as mmol/L', () => {
+    const o = obs('2951-2', {}, { valueQuantity: { value: 131, unit: 'mEq/L' } });
+    const r = found(latestQuantity([o], { valueSet: 'sodium', name: 'sodium', unit: 'mmol/L', analyte: 'sodium', now: NOW, lookbackDays: 30, terminology }));
+    expect(r.input).toMatchObject({ value: 131, unit: 'mmol/L', original: { value: 131, unit: 'mEq/L' } });
+  });
+
+  it('converts albumin g/L → g/dL', () => {
+    const o = obs('1751-7', { v: 28, unit: 'g/L' });
+    const r = found(latestQuantity([o], { valueSet: 'albumin', name: 'albumin', unit: 'g/dL', now: NOW, lookbackDays: 30, terminology }));
+    expect(r.input).toMatchObject({ value: 2.8, unit: 'g/dL', original: { value: 28, unit: 'g/L' } });
+  });
+
+  it('converts height in [in_i] → m', () => {
+    const o = obs('8302-2', { v: 70, unit: '[in_i]' });
+    const r = found(latestQuantity([o], { valueSet: 'height', name: 'height', unit: 'm', now: NOW, lookbackDays: 365, terminology }));
+    expect(r.input).toMatchObject({ value: 1.778, unit: 'm', original: { value: 70, unit: '[in_i]' } });
+  });
+
+  it('prefers the UCUM code over the display unit, and uses the display unit for non-UCUM systems', () => {
+    const a = obs('2160-0', {}, { valueQuantity: { value: 88.42, unit: 'micromoles per litre', system: UCUM, code: 'umol/L' } });
+    expect(found(latestQuantity([a], creat)).input.value).toBe(1);
+    const b = obs('2160-0', {}, { valueQuantity: { value: 88.42, unit: 'µmol/L', system: 'urn:lab-units', code: 'UMOLL' } });
+    expect(found(latestQuantity([b], creat)).input.value).toBe(1);
+  });
+
+  it('does not record an original when nothing was converted', () => {
+    const o = obs('2160-0', { v: 1.1, unit: 'mg/dL' });
+    expect(found(latestQuantity([o], creat)).input.original).toBeUndefined();
+  });
+
+  it('skips a missing or unconvertible unit, falls back to an older usable value, and says why', () => {
+    const noUnit = obs('2160-0', {}, { valueQuantity: { value: 1.2 }, effectiveDateTime: iso(1000) });
+    const bad = obs('2160-0', { v: 1.2, unit: 'mmol/h', effectiveDateTime: iso(2000) });
+    const ok = obs('2160-0', { v: 1.0, unit: 'mg/dL', effectiveDateTime: iso(20 * DAY) });
+    expect(found(latestQuantity([noUnit, bad, ok], creat)).input.value).toBe(1);
+    const r = missing(latestQuantity([noUnit, bad], creat));
+    expect(r.reason).toContain('1 result(s) without a unit');
+    expect(r.reason).toContain("1 result(s) in 'mmol/h' not convertible to 'mg/dL'");
+  });
+
+  it('never converts mole ↔ mass without an analyte', () => {
+    const o = obs('2160-0', { v: 88.42, unit: 'umol/L' });
+    missing(latestQuantity([o], { ...creat, analyte: undefined }));
+  });
+
+  it('treats INR with {INR}, {ratio}, 1 or no unit as unitless', () => {
+    const opts = { valueSet: 'inr', name: 'inr', unit: '1', now: NOW, lookbackDays: 30, terminology };
+    for (const unit of ['{INR}', '{ratio}', '1', undefined]) {
+      const o = obs('34714-6', {}, { valueQuantity: unit ? { value: 1.7, unit } : { value: 1.7 } });
+      const r = found(latestQuantity([o], opts));
+      expect(r.input).toMatchObject({ value: 1.7, unit: '1' });
+      expect(r.input.original).toBeUndefined();
+    }
+  });
+
+  it('skips values with a comparator (not a number)', () => {
+    const o = obs('1975-2', {}, { valueQuantity: { value: 0.2, comparator: '<', unit: 'mg/dL' } });
+    expect(missing(latestQuantity([o], bili)).reason).toContain("comparator '<'");
+  });
+});
+
+describe('latestBoolean / latestInteger / latestCode', () => {
+  const base = { now: NOW, lookbackDays: 365, terminology };
+  const proj = (code: string, extra: Partial<Observation>): Observation => ({
+    resourceType: 'Observation', id: `p${++seq}`, status: 'final', effectiveDateTime: iso(DAY), code: { coding: [{ system: PROJ, code }] }, ...extra,
+  });
+
+  it('latestBoolean reads valueBoolean and coded yes/no', () => {
+    expect(found(latestBoolean([proj('mvo-present', { valueBoolean: true })], { ...base, valueSet: 'mvo-present', name: 'mvo' })).input).toMatchObject({ name: 'mvo', value: true });
+    const coded = proj('mvo-present', { valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '373067005' }] } });
+    expect(found(latestBoolean([coded], { ...base, valueSet: 'mvo-present', name: 'mvo' })).input.value).toBe(false);
+    const junk = proj('mvo-present', { valueString: 'yes' });
+    expect(missing(latestBoolean([junk], { ...base, valueSet: 'mvo-present', name: 'mvo' })).reason).toContain('without a yes/no value');
+  });
+
+  it('latestInteger reads valueInteger or a unitless integer quantity', () => {
+    const opts = { ...base, valueSet: 'mvo-present', name: 'segments' };
+    expect(found(latestInteger([proj('mvo-present', { valueInteger: 3 })], opts)).input.value).toBe(3);
+    expect(found(latestInteger([proj('mvo-present', { valueQuantity: { value: 2, unit: '{segments}' } })], opts)).input.value).toBe(2);
+    missing(latestInteger([proj('mvo-present', { valueQuantity: { value: 2.5 } })], opts));
+    missing(latestInteger([proj('mvo-present', { valueQuantity: { value: 2, unit: 'mg' } })], opts));
+  });
+
+  it('latestCode maps answers through ValueSets, or returns the first coded value', () => {
+    const answers = { none: 'ascites-none', slight: 'ascites-slight', moderate: 'ascites-moderate' };
+    const o = proj('ascites-grade', { valueCodeableConcept: { coding: [{ system: PROJ, code: 'ascites-slight' }] } });
+    const r = found(latestCode([o], { ...base, valueSet: 'ascites', name: 'ascites', answers }));
+    expect(r.input).toMatchObject({ name: 'ascites', value: 'slight' });
+    expect(r.coding).toEqual({ system: PROJ, code: 'ascites-slight' });
+    const sct = proj('ascites-grade', { valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '260413007' }] } });
+    expect(found(latestCode([sct], { ...base, valueSet: 'ascites', name: 'ascites', answers })).input.value).toBe('none');
+    const unknown = proj('ascites-grade', { valueCodeableConcept: { coding: [{ system: PROJ, code: 'ascites-huge' }] } });
+    expect(missing(latestCode([unknown], { ...base, valueSet: 'ascites', name: 'ascites', answers })).reason).toContain('unrecognised answer');
+    expect(found(latestCode([unknown], { ...base, valueSet: 'ascites', name: 'ascites' })).input.value).toBe('ascites-huge');
+  });
+});
+
+describe('hostile or malformed resources', () => {
+  it('never throws, and never yields a value from garbage', () => {
+    const garbage = [
+      { resourceType: 'Observation' },
+      { resourceType: 'Observation', status: 'final', code: { coding: 'x' } },
+      { resourceType: 'Observation', status: 'final', code: { coding: [null, 7, { system: 1, code: {} }] } },
+      { resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '2160-0' }] }, effectiveDateTime: 123, valueQuantity: { value: 1, unit: 'mg/dL' } },
+      { resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '2160-0' }] }, effectiveDateTime: iso(DAY), valueQuantity: { value: '1', unit: 'mg/dL' } },
+      { resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '2160-0' }] }, effectiveDateTime: iso(DAY), valueQuantity: { value: 1, unit: '__proto__' } },
+      { resourceType: 'Observation', status: '__proto__', code: { coding: [{ system: LOINC, code: '2160-0' }] }, effectiveDateTime: iso(DAY), valueQuantity: { value: 1, unit: 'mg/dL' } },
+      { resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '2160-0' }] }, effectiveDateTime: 'not a date', valueQuantity: { value: 1, unit: 'mg/dL' } },
+      { resourceType: 'Observation', status: 'final', code: { text: 'panel' }, component: 5, effectiveDateTime: iso(DAY) },
+      { resourceType: 'Observation', status: 'final', code: { text: 'panel' }, component: [null], effectiveDateTime: iso(DAY) },
+      { resourceType: 'Bundle', type: 'searchset', entry: { not: 'an array' } },
+      { resourceType: 'Bundle', type: 'searchset', entry: [null] },
+    ] as unknown as Observation[];
+    const r = latestQuantity(garbage, creat);
+    expect(r.found).toBe(false);
+    expect(latestBoolean(garbage, { ...creat })).toMatchObject({ found: false });
+    expect(latestCode(garbage, { ...creat })).toMatchObject({ found: false });
+  });
+});
+
+describe('dates', () => {
+  it('parses partial dates as UTC ranges', () => {
+    expect(parseFhirDate('2024')).toMatchObject({ start: Date.UTC(2024, 0, 1), end: Date.UTC(2025, 0, 1) - 1, partial: true });
+    expect(parseFhirDate('2024-02')).toMatchObject({ start: Date.UTC(2024, 1, 1), end: Date.UTC(2024, 2, 1) - 1 });
+    expect(parseFhirDate('2024-02-29')).toMatchObject({ start: Date.UTC(2024, 1, 29), end: Date.UTC(2024, 2, 1) - 1 });
+    expect(parseFhirDate('2024-02-29T10:00:00+02:00')).toMatchObject({ start: Date.UTC(2024, 1, 29, 8), partial: false });
+    expect(parseFhirDate('garbage')).toBeUndefined();
+    expect(parseFhirDate(undefined)).toBeUndefined();
+  });
+  it('window boundaries', () => {
+    const at = (ms: number) => parseFhirDate(new Date(NOW.getTime() - ms).toISOString())!;
+    expect(inWindow(at(7 * DAY), NOW, 7)).toBe('in');
+    expect(inWindow(at(7 * DAY + 1), NOW, 7)).toBe('old');
+    expect(inWindow(at(-10 * 60_000), NOW, 7)).toBe('future');
+  });
+});
+
+describe('performance', () => {
+  it('handles ~100 observations × 10 inputs quickly', () => {
+    const list: Observation[] = [];
+    for (let i = 0; i < 100; i++) list.push(obs(['2160-0', '1975-2', '2951-2', '1751-7', '6301-6'][i % 5]!, { v: 50 + i, unit: 'umol/L', effectiveDateTime: iso(i * 3600_000) }));
+    const t0 = performance.now();
+    for (let k = 0; k < 100; k++) for (let j = 0; j < 10; j++) latestQuantity(list, j % 2 ? creat : bili);
+    // 1000 selections over 100 observations; a slow path (ucum per value) would take seconds.
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+});
