@@ -3,8 +3,9 @@
 import type { CdsService } from './types.ts';
 import { cirrhosisSarcopenia } from './cirrhosis-sarcopenia/index.ts';
 import { cmrCardiacMass } from './cmr-cardiac-mass/index.ts';
+import { cmrIhdMacce } from './cmr-ihd-macce/index.ts';
 
 /** Call after initTerminology(): prefetch templates are built from the loaded ValueSets. */
 export function allServices(): CdsService[] {
-  return [cirrhosisSarcopenia(), cmrCardiacMass()];
+  return [cirrhosisSarcopenia(), cmrIhdMacce(), cmrCardiacMass()];
 }

@@ -19,7 +19,8 @@ export function evaluateCmrIhdMacce(data: ResolvedPrefetch, ctx: EvaluationConte
   return cards;
 }
 
-export const cmrIhdMacce: CdsService = {
+/** Built on demand: the prefetch templates come from the terminology loaded at start-up. */
+export const cmrIhdMacce = (): CdsService => ({
   description: cmrIhdMacceDescription(),
   // Without the patient and their conditions the service cannot tell whether it applies; without
   // observations it would report inputs as missing that may well exist: 412 rather than a wrong card.
@@ -27,4 +28,4 @@ export const cmrIhdMacce: CdsService = {
   // missing with a reason (or taken from a recorded value), the admission anchor is the MI onset.
   requiredPrefetch: [PREFETCH_KEYS.patient, PREFETCH_KEYS.conditions, PREFETCH_KEYS.observations],
   evaluate: evaluateCmrIhdMacce,
-};
+});

@@ -135,7 +135,7 @@ describe('cmr-ihd-macce: applicability', () => {
   });
 
   test('discovery: patient-view, CDS Hooks tokens only, 412 keys', () => {
-    const d = cmrIhdMacce.description;
+    const d = cmrIhdMacce().description;
     expect(d.id).toBe('cmr-ihd-macce');
     expect(d.hook).toBe('patient-view');
     for (const t of Object.values(d.prefetch)) {
@@ -143,7 +143,7 @@ describe('cmr-ihd-macce: applicability', () => {
     }
     expect(d.prefetch.conditions).toContain('http://snomed.info/sct|401303003');
     expect(d.prefetch.observations).toContain('http://loinc.org|8811-2');
-    expect(cmrIhdMacce.requiredPrefetch).toEqual(['patient', 'conditions', 'observations']);
+    expect(cmrIhdMacce().requiredPrefetch).toEqual(['patient', 'conditions', 'observations']);
   });
 });
 
