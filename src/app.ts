@@ -114,7 +114,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ serviceId: req.params.id, rates: await store.overrideRates({ serviceId: req.params.id }) });
   });
 
-  app.use('/cds-services', cds);
+  app.use('/cds-services', rememberMount, cds);
   app.use('/smart', smartRouter(config));
   if (deps.demoRouter) app.use('/', deps.demoRouter);
 
@@ -128,7 +128,7 @@ function accessLog(logger: Logger, metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = routePattern(req);
+      const route = routePattern(req, res);
       metrics.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug';
@@ -138,10 +138,18 @@ function accessLog(logger: Logger, metrics: Metrics) {
   };
 }
 
-function routePattern(req: Request): string {
+/** Express resets req.baseUrl when an error leaves a router; keep the mount for the access log. */
+function rememberMount(req: Request, res: Response, next: NextFunction): void {
+  res.locals.mount = req.baseUrl;
+  next();
+}
+
+function routePattern(req: Request, res: Response): string {
+  const mount = (res.locals.mount as string | undefined) ?? req.baseUrl;
   const path = (req.route as { path?: string } | undefined)?.path;
-  if (typeof path === 'string') return `${req.baseUrl}${path === '/' ? '' : path}` || '/';
-  return req.baseUrl || 'unmatched';
+  if (typeof path === 'string') return `${mount}${path === '/' ? '' : path}` || '/';
+  // Rejected before a route matched (401, 413, 404): the mount only, never the raw URL.
+  return mount ? `${mount}/*` : 'unmatched';
 }
 
 /** The one place errors become HTTP: an OperationOutcome, never a stack trace. */

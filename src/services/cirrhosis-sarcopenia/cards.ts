@@ -27,6 +27,7 @@ const wording: CardWording = loadCardWording('cirrhosis-sarcopenia');
 const LIVER_MODELS = ['meld3', 'meldNa', 'meld', 'childPugh', 'albi'] as const;
 
 export function cirrhosisCards(r: CirrhosisResults, ctx: EvaluationContext): Card[] {
+  if (!informative(r.childPugh)) r = { ...r, childPugh: { ...r.childPugh, value: null } };
   const liver = LIVER_MODELS.map((k) => r[k]);
   if (liver.every((m) => m.value === null)) return [dataMissingCard(r, ctx)];
   const sarcopenic = r.smi.value !== null && r.smi.tier === 'sarcopenia';
@@ -123,6 +124,15 @@ function dataMissingCard(r: CirrhosisResults, ctx: EvaluationContext): Card {
 }
 
 const liver = (r: CirrhosisResults): ModelResult[] => LIVER_MODELS.map((k) => r[k]);
+
+/**
+ * A partial Child-Pugh whose range spans every class (A–C) says nothing a clinician can use: it is
+ * reported as not calculable, with its missing inputs, rather than as "Child-Pugh A–C".
+ */
+function informative(cp: ModelResult): boolean {
+  if (cp.value === null || !cp.range) return cp.value !== null;
+  return !(cp.range.min <= 6 && cp.range.max >= 10);
+}
 
 /** Indicator from the MELD 3.0 band and the Child-Pugh class, whichever is more severe. */
 function liverIndicator(r: CirrhosisResults): Card['indicator'] {

@@ -1,0 +1,276 @@
+// CDS Hooks 2.0 contract, over HTTP against the real app (supertest), the real embedded FHIR server
+// and a real PGlite store. Responses are validated against openapi.yaml.
+import request from 'supertest';
+import type { Card, CdsServiceDescription } from '../../src/hooks/types.ts';
+import { buildPrefetch, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
+import { openApiProblems } from '../support/openapi.ts';
+
+let h: Harness;
+let discovery: CdsServiceDescription[];
+const DECOMPENSATED = 'demo-cirrhosis-decompensated';
+const SERVICE = 'cirrhosis-sarcopenia';
+
+beforeAll(async () => {
+  h = await startHarness();
+  const res = await request(h.app).get('/cds-services').set('authorization', `Bearer ${await h.sign('/cds-services')}`);
+  discovery = (res.body as { services: CdsServiceDescription[] }).services;
+});
+afterAll(async () => { await h.close(); });
+
+const templatesOf = (id: string): Record<string, string> => discovery.find((s) => s.id === id)!.prefetch!;
+
+async function call(id: string, body: unknown, path = `/cds-services/${id}`) {
+  return request(h.app).post(path).set('authorization', `Bearer ${await h.sign(path)}`).send(body as object);
+}
+
+function expectValid(path: string, method: string, res: request.Response): void {
+  const type = String(res.headers['content-type'] ?? '');
+  expect(openApiProblems(path, method, res.status, type, /json/.test(type) ? res.body : res.text)).toEqual([]);
+}
+
+describe('discovery', () => {
+  test('lists the three services with hook, id, title, description and prefetch', async () => {
+    const res = await request(h.app).get('/cds-services').set('authorization', `Bearer ${await h.sign('/cds-services')}`);
+    expect(res.status).toBe(200);
+    expectValid('/cds-services', 'get', res);
+    expect(discovery.map((s) => s.id).sort()).toEqual(['cirrhosis-sarcopenia', 'cmr-cardiac-mass', 'cmr-ihd-macce']);
+    for (const s of discovery) {
+      expect(s.hook).toBe('patient-view');
+      expect(s.title.length).toBeGreaterThan(0);
+      expect(s.description.length).toBeGreaterThan(0);
+    }
+  });
+
+  test('prefetch templates use only CDS Hooks 2.0 prefetch tokens', () => {
+    const allowed = new Set(['{{context.patientId}}', '{{context.encounterId}}', '{{context.userId}}', '{{userPractitionerId}}', '{{userPractitionerRoleId}}', '{{userPatientId}}', '{{userRelatedPersonId}}']);
+    for (const s of discovery) {
+      for (const t of Object.values(s.prefetch ?? {})) {
+        for (const token of t.match(/\{\{[^}]*\}\}/g) ?? []) expect(allowed).toContain(token);
+        expect(t).not.toMatch(/^https?:/); // relative to the EHR's FHIR base
+      }
+    }
+  });
+
+  test('without a JWT: a bare 401', async () => {
+    const res = await request(h.app).get('/cds-services');
+    expect(res.status).toBe(401);
+    expect(res.text).toBe('');
+  });
+});
+
+describe('service call', () => {
+  let withPrefetch: Card[];
+
+  test('full prefetch: cards that follow every card rule and the OpenAPI schema', async () => {
+    const prefetch = await buildPrefetch(h, templatesOf(SERVICE), DECOMPENSATED);
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED, { prefetch }));
+    expect(res.status).toBe(200);
+    expectValid('/cds-services/{id}', 'post', res);
+    withPrefetch = (res.body as { cards: Card[] }).cards;
+    expect(withPrefetch.length).toBeGreaterThan(0);
+    const models = withPrefetch.flatMap((c) => ((c.extension?.scores ?? []) as Array<{ model: string }>).map((s) => s.model));
+    expect(models).toEqual(expect.arrayContaining(['meld-3.0', 'meld-na', 'meld', 'child-pugh', 'albi', 'smi', 'meld-sarcopenia']));
+    for (const c of withPrefetch) {
+      expect(c.links?.[0]?.url).toBe('https://cds.test/smart/launch');
+      expect(c.detail).not.toMatch(/<script|<img|javascript:/i);
+    }
+  });
+
+  test('no prefetch: the service fetches from the FHIR server and answers the same', async () => {
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED, fhirAccess(h)));
+    expect(res.status).toBe(200);
+    const cards = (res.body as { cards: Card[] }).cards;
+    expect(cards.map((c) => c.summary)).toEqual(withPrefetch.map((c) => c.summary));
+  });
+
+  test('prefetch null means no data: no conditions, no card', async () => {
+    const prefetch = await buildPrefetch(h, templatesOf(SERVICE), DECOMPENSATED);
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED, { prefetch: { ...prefetch, conditions: null } }));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ cards: [] });
+  });
+
+  test('an OperationOutcome in prefetch is fetched again from the FHIR server', async () => {
+    const prefetch = await buildPrefetch(h, templatesOf(SERVICE), DECOMPENSATED);
+    const failed = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'timeout' }] };
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED, { ...fhirAccess(h), prefetch: { ...prefetch, observations: failed } }));
+    expect(res.status).toBe(200);
+    expect((res.body as { cards: Card[] }).cards.map((c) => c.summary)).toEqual(withPrefetch.map((c) => c.summary));
+  });
+
+  test('an OperationOutcome without a FHIR server leaves required data missing: 412', async () => {
+    const prefetch = await buildPrefetch(h, templatesOf(SERVICE), DECOMPENSATED);
+    const failed = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'timeout' }] };
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED, { prefetch: { ...prefetch, observations: failed } }));
+    expect(res.status).toBe(412);
+    expectValid('/cds-services/{id}', 'post', res);
+    expect(res.body.issue[0].diagnostics).toMatch(/observations/);
+  });
+
+  test('missing prefetch keys and no FHIR server: 412', async () => {
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED));
+    expect(res.status).toBe(412);
+  });
+
+  test('a paginated searchset in prefetch is followed through its next links', async () => {
+    const templates = templatesOf(SERVICE);
+    const prefetch = await buildPrefetch(h, templates, DECOMPENSATED);
+    // First page only (2 entries) with a next link on the FHIR server, as an EHR might send it.
+    const firstPage = await (await fetch(`${h.fhirBaseUrl}/${templates.observations!.replace('{{context.patientId}}', DECOMPENSATED).replace('_count=200', '_count=2')}`, {
+      headers: { authorization: 'Bearer test-fhir-access-token' },
+    })).json() as { link?: Array<{ relation: string }>; entry?: unknown[] };
+    expect(firstPage.link?.some((l) => l.relation === 'next')).toBe(true);
+    expect(firstPage.entry).toHaveLength(2);
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED, { ...fhirAccess(h), prefetch: { ...prefetch, observations: firstPage } }));
+    expect((res.body as { cards: Card[] }).cards.map((c) => c.summary)).toEqual(withPrefetch.map((c) => c.summary));
+  });
+
+  test('a fhirServer that is not on the client\'s allowlist is never called', async () => {
+    const res = await call(SERVICE, hookRequest(DECOMPENSATED, {
+      fhirServer: 'https://attacker.example/fhir',
+      fhirAuthorization: { access_token: 'secret', token_type: 'Bearer', expires_in: 300, scope: 'patient/*.rs', subject: 'x' },
+    }));
+    expect(res.status).toBe(412);
+  });
+
+  test('a patient without cirrhosis gets no card from the cirrhosis service', async () => {
+    const res = await call(SERVICE, hookRequest('demo-no-liver-disease', fhirAccess(h)));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ cards: [] });
+  });
+
+  test('missing labs: one clear card that says what is missing', async () => {
+    const res = await call(SERVICE, hookRequest('demo-cirrhosis-missing-labs', fhirAccess(h)));
+    const cards = (res.body as { cards: Card[] }).cards;
+    expect(cards).toHaveLength(1);
+    expect(cards[0]!.summary).toMatch(/missing/);
+  });
+
+  test.each(['cmr-ihd-macce', 'cmr-cardiac-mass'])('%s answers over HTTP with schema-valid cards for every demo patient', async (id) => {
+    for (const pid of ['demo-stemi-high-risk', 'demo-chronic-ihd', 'demo-mass-malignant', 'demo-mass-thrombus', 'demo-no-liver-disease']) {
+      const res = await call(id, hookRequest(pid, fhirAccess(h)));
+      expect(res.status).toBe(200);
+      expectValid('/cds-services/{id}', 'post', res);
+    }
+  });
+});
+
+describe('bad input gets a clear 4xx and the server keeps serving', () => {
+  test('malformed JSON: 400 OperationOutcome, no stack trace', async () => {
+    const path = `/cds-services/${SERVICE}`;
+    const res = await request(h.app).post(path).set('authorization', `Bearer ${await h.sign(path)}`)
+      .set('content-type', 'application/json').send('{"hook": "patient-view",');
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+  });
+
+  test('wrong types: 400 naming the field', async () => {
+    const res = await call(SERVICE, { hook: 'patient-view', hookInstance: 'x', context: { userId: 'u', patientId: 42 } });
+    expect(res.status).toBe(400);
+    expectValid('/cds-services/{id}', 'post', res);
+    expect(res.body.issue[0].diagnostics).toMatch(/context\.patientId/);
+  });
+
+  test('a hook the service does not answer: 400', async () => {
+    const res = await call(SERVICE, { ...hookRequest(DECOMPENSATED), hook: 'order-sign' });
+    expect(res.status).toBe(400);
+  });
+
+  test('a 5 MB body: 413', async () => {
+    const body = hookRequest(DECOMPENSATED, { prefetch: { junk: { resourceType: 'Basic', text: 'x'.repeat(5 * 1024 * 1024) } } });
+    const res = await call(SERVICE, body);
+    expect(res.status).toBe(413);
+    expectValid('/cds-services/{id}', 'post', res);
+  });
+
+  test('an unknown service: 404', async () => {
+    const res = await call('no-such-service', hookRequest(DECOMPENSATED));
+    expect(res.status).toBe(404);
+    expectValid('/cds-services/{id}', 'post', res);
+  });
+
+  test('hostile HTML and Markdown in FHIR text are escaped in card detail', async () => {
+    const templates = templatesOf('cmr-cardiac-mass');
+    const prefetch = await buildPrefetch(h, templates, 'demo-mass-malignant');
+    const conditions = prefetch.conditions as { entry?: Array<{ resource: { code?: { text?: string } } }> };
+    for (const e of conditions.entry ?? []) {
+      if (e.resource.code) e.resource.code.text = '<img src=x onerror=alert(1)> **[click](javascript:alert(1))**';
+    }
+    const res = await call('cmr-cardiac-mass', hookRequest('demo-mass-malignant', { prefetch }));
+    expect(res.status).toBe(200);
+    const detail = ((res.body as { cards: Card[] }).cards).map((c) => c.detail ?? '').join('\n');
+    expect(detail).not.toMatch(/<img/);
+    expect(detail).not.toMatch(/\]\(javascript:/);
+  });
+
+  test('after all of that, the server still answers', async () => {
+    const res = await request(h.app).get('/cds-services').set('authorization', `Bearer ${await h.sign('/cds-services')}`);
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('feedback', () => {
+  test('stores Sandbox-style feedback (Coding without display) idempotently and reports override rates', async () => {
+    const prefetch = await buildPrefetch(h, templatesOf(SERVICE), DECOMPENSATED);
+    const cards = ((await call(SERVICE, hookRequest(DECOMPENSATED, { prefetch }))).body as { cards: Card[] }).cards;
+    await h.store.flush();
+    const card = cards[0]!;
+    const item = {
+      card: card.uuid, outcome: 'overridden', outcomeTimestamp: new Date().toISOString(),
+      overrideReason: { reason: { system: card.overrideReasons![0]!.system, code: card.overrideReasons![0]!.code } },
+    };
+    const path = `/cds-services/${SERVICE}/feedback`;
+    const first = await call(SERVICE, { feedback: [item] }, path);
+    expect(first.status).toBe(200);
+    expectValid('/cds-services/{id}/feedback', 'post', first);
+    expect(first.body).toEqual({ stored: 1, duplicates: 0 });
+    const again = await call(SERVICE, { feedback: [item] }, path);
+    expect(again.body).toEqual({ stored: 0, duplicates: 1 });
+
+    const ratesPath = `/cds-services/${SERVICE}/feedback/override-rates`;
+    const rates = await request(h.app).get(ratesPath).set('authorization', `Bearer ${await h.sign(ratesPath)}`);
+    expect(rates.status).toBe(200);
+    expectValid('/cds-services/{id}/feedback/override-rates', 'get', rates);
+    const row = (rates.body.rates as Array<{ cardKind: string; overridden: number; topReasons: Array<{ code: string }> }>).find((r) => r.cardKind === card.source.topic!.code);
+    expect(row?.overridden).toBe(1);
+    expect(row?.topReasons[0]?.code).toBe(card.overrideReasons![0]!.code);
+  });
+
+  test('invalid feedback: 400', async () => {
+    const res = await call(SERVICE, { feedback: [{ card: 'x', outcome: 'maybe' }] }, `/cds-services/${SERVICE}/feedback`);
+    expect(res.status).toBe(400);
+    expectValid('/cds-services/{id}/feedback', 'post', res);
+  });
+});
+
+describe('operations', () => {
+  test('healthz, readyz and metrics', async () => {
+    const health = await request(h.app).get('/healthz');
+    expect(health.status).toBe(200);
+    expectValid('/healthz', 'get', health);
+    const ready = await request(h.app).get('/readyz');
+    expect(ready.status).toBe(200);
+    expectValid('/readyz', 'get', ready);
+    const metrics = await request(h.app).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/cds_hook_duration_seconds_count\{service="cirrhosis-sarcopenia",status="200"\} \d+/);
+    expect(metrics.text).toMatch(/cds_fhir_fetch_duration_seconds_count\{resource_type="Observation",outcome="ok"\} \d+/);
+    expect(metrics.text).toMatch(/cds_http_requests_total\{route="\/cds-services\/:id",method="POST",status="412"\} \d+/);
+    expect(metrics.text).toMatch(/cds_http_requests_total\{route="\/cds-services\/\*",method="POST",status="413"\} \d+/);
+    expect(metrics.text).not.toMatch(/demo-cirrhosis/); // no patient ids in labels
+  });
+
+  test('the SMART launch route exists and says the detail app is not yet available', async () => {
+    const res = await request(h.app).get('/smart/launch?iss=x&launch=y');
+    expect(res.status).toBe(501);
+    expectValid('/smart/launch', 'get', res);
+    expect(res.text).toMatch(/not yet available/);
+  });
+
+  test('the OpenAPI document is served', async () => {
+    const res = await request(h.app).get('/openapi.yaml');
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/^openapi: 3\.1/);
+  });
+});
