@@ -44,7 +44,12 @@ export function createApp(deps: AppDeps): express.Express {
       // (DESIGN.md, Security). X-Frame-Options cannot express an allowlist, so it is off and CSP rules.
       frameguard: false,
       contentSecurityPolicy: {
-        directives: { 'frame-ancestors': ["'self'", ...config.frameAncestors] },
+        directives: {
+          'frame-ancestors': ["'self'", ...config.frameAncestors],
+          // Only where the service is served over https: on plain http (the demo on a LAN host)
+          // upgrading the page's own requests would break it.
+          'upgrade-insecure-requests': config.publicBaseUrl.startsWith('https:') ? [] : null,
+        },
       },
     }),
   );

@@ -7,12 +7,6 @@ const csv = z
   .optional()
   .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0));
 
-const bool = (dflt: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .optional()
-    .transform((v) => (v === undefined ? dflt : ['true', '1', 'yes'].includes(v)));
-
 
 const range = z
   .string()
@@ -49,8 +43,11 @@ const EnvSchema = z.object({
   /** Extra ValueSets and ConceptMaps of this site (e.g. local lab codes mapped to LOINC). */
   TERMINOLOGY_SITE_DIR: z.string().optional(),
   BODY_LIMIT: z.string().default('1mb'),
-  /** The embedded demo (in-process FHIR server, demo EHR page, demo client key). */
-  DEMO: bool(true),
+  /**
+   * The embedded demo (in-process FHIR server, demo EHR page, demo client key). On by default so
+   * `npm start` works with no configuration; off by default once real clients are configured.
+   */
+  DEMO: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** CSP frame-ancestors for the SMART app (the EHR may frame it). */
   FRAME_ANCESTORS: csv,
@@ -91,7 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const e = parsed.data;
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
-  if (!e.DEMO && !e.CDS_CLIENTS_FILE) {
+  const demo = e.DEMO === undefined ? e.CDS_CLIENTS_FILE === undefined : ['true', '1', 'yes'].includes(e.DEMO);
+  if (!demo && !e.CDS_CLIENTS_FILE) {
     throw new ConfigError('Invalid configuration: CDS_CLIENTS_FILE is required when DEMO=false');
   }
   return {
@@ -113,7 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     terminologySiteDir: e.TERMINOLOGY_SITE_DIR,
     bodyLimit: e.BODY_LIMIT,
-    demo: e.DEMO,
+    demo,
     logLevel: e.LOG_LEVEL,
     frameAncestors: e.FRAME_ANCESTORS,
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,

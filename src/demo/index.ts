@@ -1,0 +1,45 @@
+// The embedded demo (DEMO=true): synthetic patients in an in-process FHIR server at /demo/fhir,
+// a demo EHR page at '/', and the demo EHR's CDS Client identity (trusted by the service).
+import express from 'express';
+import type { AppConfig } from '../config.ts';
+import type { TrustedClient } from '../hooks/auth.ts';
+import { createEmbeddedFhirServer } from '../fhir/embedded-server.ts';
+import { createDemoClient } from './demo-client.ts';
+import { demoPatients, demoResources } from './patients/index.ts';
+import { demoRoutes } from './routes.ts';
+
+export const DEMO_FHIR_PATH = '/demo/fhir';
+
+export interface Demo {
+  trustedClient: TrustedClient;
+  /** Mount at '/': serves '/', '/demo/static/*', '/demo/token', '/demo/config' and '/demo/fhir/*'. */
+  router: express.Router;
+  /** `<publicBaseUrl>/demo/fhir` */
+  fhirBaseUrl: string;
+}
+
+export async function createDemo(opts: { config: AppConfig; now?: Date }): Promise<Demo> {
+  const base = opts.config.publicBaseUrl.replace(/\/+$/, '');
+  const fhirBaseUrl = `${base}${DEMO_FHIR_PATH}`;
+  const client = await createDemoClient({ publicBaseUrl: base });
+  const patients = demoPatients(opts.now ?? new Date());
+  const fhir = await createEmbeddedFhirServer({ resources: demoResources(patients), accessToken: client.fhirAccessToken });
+
+  const router = express.Router();
+  router.use(
+    demoRoutes({
+      client,
+      pageConfig: {
+        fhirServer: fhirBaseUrl,
+        accessToken: client.fhirAccessToken,
+        publicBaseUrl: base,
+        scenarios: Object.fromEntries(patients.map((p) => [p.id, p.scenario])),
+      },
+    }),
+  );
+  router.use(DEMO_FHIR_PATH, fhir.router);
+  return { trustedClient: client.trustedClient, router, fhirBaseUrl };
+}
+
+export { demoPatients } from './patients/index.ts';
+export { createDemoClient } from './demo-client.ts';
