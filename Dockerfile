@@ -1,0 +1,17 @@
+# Production image: official Node.js 24 base; Node runs the TypeScript sources directly (type stripping).
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Dev dependencies (TypeScript, jest, the npm-packaged Node used by the scripts) are not needed here.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY src ./src
+COPY cards ./cards
+COPY profiles ./profiles
+COPY openapi.yaml ./
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+ENV PORT=8080 DATA_DIR=/app/data DEMO=false
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "src/server.ts"]
