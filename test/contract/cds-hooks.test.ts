@@ -9,9 +9,10 @@ let h: Harness;
 let discovery: CdsServiceDescription[];
 const DECOMPENSATED = 'demo-cirrhosis-decompensated';
 const SERVICE = 'cirrhosis-sarcopenia';
+const SANDBOX_ORIGIN = 'https://sandbox.cds-hooks.test';
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ config: { corsOrigins: [SANDBOX_ORIGIN] } });
   const res = await request(h.app).get('/cds-services').set('authorization', `Bearer ${await h.sign('/cds-services')}`);
   discovery = (res.body as { services: CdsServiceDescription[] }).services;
 });
@@ -241,6 +242,31 @@ describe('feedback', () => {
     const res = await call(SERVICE, { feedback: [{ card: 'x', outcome: 'maybe' }] }, `/cds-services/${SERVICE}/feedback`);
     expect(res.status).toBe(400);
     expectValid('/cds-services/{id}/feedback', 'post', res);
+  });
+});
+
+describe('CORS for browser-based EHRs and sandboxes', () => {
+  test('a preflight from a configured origin allows the authorization and content-type headers', async () => {
+    const res = await request(h.app).options(`/cds-services/${SERVICE}`)
+      .set('origin', SANDBOX_ORIGIN)
+      .set('access-control-request-method', 'POST')
+      .set('access-control-request-headers', 'authorization,content-type');
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe(SANDBOX_ORIGIN);
+    expect(String(res.headers['access-control-allow-headers']).toLowerCase().split(',')).toEqual(expect.arrayContaining(['authorization', 'content-type']));
+    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  test('a call from a configured origin carries the CORS header, even on a 401', async () => {
+    const res = await request(h.app).get('/cds-services').set('origin', SANDBOX_ORIGIN);
+    expect(res.status).toBe(401);
+    expect(res.headers['access-control-allow-origin']).toBe(SANDBOX_ORIGIN);
+  });
+
+  test('another origin gets no CORS grant', async () => {
+    const res = await request(h.app).options('/cds-services').set('origin', 'https://evil.example')
+      .set('access-control-request-method', 'GET');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
 
