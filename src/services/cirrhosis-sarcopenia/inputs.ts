@@ -1,6 +1,7 @@
 // Typed, unit-normalised inputs of the cirrhosis-sarcopenia service, read from the resolved prefetch.
 // Pure: no I/O. Look-backs from config (MODELS.md "Time windows": labs 30 days by default).
 import type { Patient } from 'fhir/r4.js';
+import { ageInYears } from '../../fhir/patient.ts';
 import type { Input } from '../../models/types.ts';
 import type { ResolvedPrefetch, EvaluationContext } from '../types.ts';
 import { findConditions, proceduresWithin, type ConditionMatch } from '../../fhir/conditions.ts';
@@ -94,14 +95,6 @@ function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<s
   return facts;
 }
 
-export function ageInYears(birthDate: string, now: Date): number | undefined {
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(birthDate);
-  if (!m) return undefined;
-  const [y, mo, d] = [Number(m[1]), Number(m[2] ?? 1), Number(m[3] ?? 1)];
-  let age = now.getUTCFullYear() - y;
-  if (now.getUTCMonth() + 1 < mo || (now.getUTCMonth() + 1 === mo && now.getUTCDate() < d)) age -= 1;
-  return age >= 0 ? age : undefined;
-}
 
 function derivedBmi(weight?: Input<number>, height?: Input<number>): Input<number> | undefined {
   if (!weight || !height || height.value <= 0) return undefined;

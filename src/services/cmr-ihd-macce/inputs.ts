@@ -2,6 +2,7 @@
 // The record is asked once: age from the birth date (at the MI onset), enzymes from troponin and its
 // reference range, time to reperfusion from the onset and the PCI time, admission values nearest
 // the admission. Windows: windows.ts. Pure: no I/O.
+import { ageInYears } from '../../fhir/patient.ts';
 import type { Observation, Patient } from 'fhir/r4.js';
 import type { Input, InputValue } from '../../models/types.ts';
 import type { CmrMarkerInputs } from '../../models/cmr-markers.ts';
@@ -200,14 +201,6 @@ function ageAtOnset(patientSource: ResourceSource, event: AcuteEvent, reasons: R
   return { name: 'age', value: age, unit: 'a', date: patient?.birthDate, source: patient?.id ? `Patient/${patient.id}` : 'Patient' };
 }
 
-export function ageInYears(birthDate: string, at: Date): number | undefined {
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(birthDate);
-  if (!m) return undefined;
-  const [y, mo, d] = [Number(m[1]), Number(m[2] ?? 1), Number(m[3] ?? 1)];
-  let age = at.getUTCFullYear() - y;
-  if (at.getUTCMonth() + 1 < mo || (at.getUTCMonth() + 1 === mo && at.getUTCDate() < d)) age -= 1;
-  return age >= 0 ? age : undefined;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // CMR measurements
