@@ -36,6 +36,8 @@ export function createApp(deps: AppDeps): express.Express {
   const servicesById = new Map(deps.services.map((s) => [s.description.id, s]));
   const app = express();
   app.disable('x-powered-by');
+  // Every hook response is new (fresh card uuids): hashing it for an ETag is wasted work.
+  app.set('etag', false);
   app.set('trust proxy', false);
 
   app.use(

@@ -89,8 +89,23 @@ export function arrayOf<T>(v: readonly T[] | undefined | null): readonly T[] {
   return Array.isArray(v) ? v : [];
 }
 
-/** Flatten prefetch values / Bundles into resources. */
-export function resourcesOf(source: ResourceSource): FhirResource[] {
+/**
+ * Services look the same prefetch value up a dozen times per call (one lookup per input): flatten
+ * each value once. Prefetch values are never mutated after resolution, so an identity cache is safe.
+ */
+const flattened = new WeakMap<object, readonly FhirResource[]>();
+
+/** Flatten prefetch values / Bundles into resources (do not mutate the result: it is shared). */
+export function resourcesOf(source: ResourceSource): readonly FhirResource[] {
+  if (source === null || source === undefined || typeof source !== 'object') return [];
+  const cached = flattened.get(source);
+  if (cached) return cached;
+  const out = flatten(source);
+  flattened.set(source, out);
+  return out;
+}
+
+function flatten(source: ResourceSource): FhirResource[] {
   const out: FhirResource[] = [];
   const add = (r: FhirResource | null | undefined): void => {
     if (r === null || r === undefined || typeof r !== 'object') return;
@@ -144,7 +159,19 @@ export function inWindow(d: DateRange, now: Date, days: number): WindowCheck {
 }
 
 /** Effective time of an Observation (R4: effective[x], else issued). */
+const observationDates = new WeakMap<Observation, DateRange | null>();
+
+/** The clinically relevant time of an Observation (parsed once per resource). */
 export function observationDate(o: Observation): DateRange | undefined {
+  let d = observationDates.get(o);
+  if (d === undefined) {
+    d = parseObservationDate(o) ?? null;
+    observationDates.set(o, d);
+  }
+  return d ?? undefined;
+}
+
+function parseObservationDate(o: Observation): DateRange | undefined {
   return (
     parseFhirDate(o.effectiveDateTime) ??
     parseFhirDate(o.effectivePeriod?.end ?? o.effectivePeriod?.start) ??

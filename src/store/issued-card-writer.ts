@@ -38,8 +38,10 @@ export interface IssuedCardStats {
 }
 
 export const DEFAULT_WRITER_OPTIONS = {
-  batchSize: 200,
-  flushIntervalMs: 500,
+  // Small, frequent batches: PGlite runs on the main thread and a 200-row INSERT stalled the event
+  // loop 3.5–10 ms (bench/README.md); 50 rows keep each stall near a millisecond.
+  batchSize: 50,
+  flushIntervalMs: 250,
   maxBuffered: 20_000,
   maxBackoffMs: 30_000,
 } as const;

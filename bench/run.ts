@@ -1,0 +1,730 @@
+// `npm run bench`: load test of the CDS service on loopback with autocannon (see bench/README.md).
+//
+// Child processes — the service as in production (startServer, PGlite store in a temp DATA_DIR),
+// the embedded FHIR server (twice: all the bench data, to build the prefetch bodies; only the (a)/(b)
+// patient's chart, for scenario b), and a bare Express echo server — and autocannon here in the
+// parent, so that load generator and servers never share an event loop.
+// Every request carries its own freshly signed client JWT (the service refuses a replayed jti):
+// tokens are signed before each measurement, sized from the warm-up's request rate, and the runs
+// are bounded by request count (autocannon `amount`). Any non-200 or card-less answer fails the run.
+//
+// Environment (all optional): BENCH_SECONDS (target seconds per measured run, default 6),
+// BENCH_WARMUP (warm-up seconds per scenario, default 2), BENCH_CONNECTIONS (default 10),
+// BENCH_ONLY (comma list of scenario keys: a,c,d,d-echo,a-1conn,a-es384,b,b-1conn), BENCH_LOG_LEVEL (service
+// LOG_LEVEL, default warn), BENCH_CPU_PROF=1 (--cpu-prof on the service child, into .bench/prof),
+// BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
+// BENCH_SERVICE_SCRIPT (another service child, for experiments; same IPC contract).
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes, randomUUID } from 'node:crypto';
+import autocannon, { type AutocannonRequest } from 'autocannon';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SYNTHETIC_LABS } from './fixtures.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// Settings
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_FILE = join(ROOT, '.bench', 'results.json');
+const PROFILE_DIR = join(ROOT, '.bench', 'prof');
+const env = process.env;
+const num = (v: string | undefined, dflt: number): number => (v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : dflt);
+const SECONDS = num(env.BENCH_SECONDS, 6);
+const WARMUP_SECONDS = num(env.BENCH_WARMUP, 2);
+const WARMUP_MAX = 5_000;
+const CONNECTIONS = num(env.BENCH_CONNECTIONS, 10);
+const MAX_REQUESTS = 30_000;
+/** Hard stop: the whole run normally takes about 100 s. */
+const TIME_LIMIT_MS = 240_000;
+const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
+const BODY_LIMIT = env.BODY_LIMIT ?? '1mb';
+const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+
+const PUBLIC_BASE_URL = 'https://cds.bench.example';
+const ISSUER = 'https://ehr.bench.example';
+const FHIR_TOKEN = randomBytes(24).toString('base64url');
+const SERVICES = ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass'] as const;
+type ServiceId = (typeof SERVICES)[number];
+type Alg = 'RS384' | 'ES384';
+
+// Service configuration variables of src/config.ts: never inherited from the caller's shell.
+const CONFIG_VARS = [
+  'PORT', 'HOST', 'PUBLIC_BASE_URL', 'CDS_CLIENTS_FILE', 'CORS_ORIGINS', 'DATABASE_URL', 'DATA_DIR',
+  'FETCH_BUDGET_MS', 'LAB_LOOKBACK_DAYS', 'BODY_LOOKBACK_DAYS', 'SMI_CUTOFF_SET', 'ACUTE_MI_WINDOW_DAYS',
+  'CMR_T1_REFERENCE_MS', 'CMR_T2_REFERENCE_MS', 'TERMINOLOGY_SITE_DIR', 'BODY_LIMIT', 'DEMO', 'LOG_LEVEL',
+  'FRAME_ANCESTORS', 'JWT_CLOCK_SKEW_S',
+];
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  url: string;
+  /** Lines the child wrote to stdout (pino logs for the service). */
+  logLines: number;
+  lastLog: string[];
+}
+const children: Child[] = [];
+
+/** CPU time (user + system) the child has used so far, in ms. */
+function cpuMs(child: Child): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${child.name} did not report its CPU time`)), 5_000);
+    const onMessage = (m: { cpu?: { user: number; system: number } }): void => {
+      if (!m.cpu) return;
+      clearTimeout(timer);
+      child.proc.off('message', onMessage);
+      resolve((m.cpu.user + m.cpu.system) / 1000);
+    };
+    child.proc.on('message', onMessage);
+    child.proc.send({ cmd: 'cpu' });
+  });
+}
+
+function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv, execArgv: string[] = []): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const proc = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
+      env: childEnv,
+      execArgv,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const child: Child = { name, proc, url: '', logLines: 0, lastLog: [] };
+    children.push(child);
+    let buffered = '';
+    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      child.logLines += lines.length;
+      child.lastLog.push(...lines.slice(-5));
+      child.lastLog.splice(0, Math.max(0, child.lastLog.length - 5));
+    });
+    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      process.stderr.write(chunk.replace(/^(?=.)/gm, `[${name}] `));
+    });
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited during start-up (code ${code})`));
+    });
+    proc.on('message', (m: { ready?: boolean; url?: string }) => {
+      if (m.ready && m.url) {
+        clearTimeout(timer);
+        child.url = m.url;
+        resolve(child);
+      }
+    });
+  });
+}
+
+/** SIGTERM (the service closes its store), SIGKILL after 10 s. Only our own children, by handle. */
+function stopChild(c: Child): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
+    const kill = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
+    c.proc.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    c.proc.kill('SIGTERM');
+  });
+}
+
+async function stopChildren(): Promise<void> {
+  await Promise.all(children.map(stopChild));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Client JWTs (RS384 as Epic by default; ES384 for the variant), one per request
+
+interface Signer {
+  alg: Alg;
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+async function makeSigner(alg: Alg): Promise<Signer> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, alg === 'RS384' ? { modulusLength: 2048 } : {});
+  const kid = `bench-${alg.toLowerCase()}`;
+  return { alg, kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
+}
+
+let signingMs = 0;
+let tokensSigned = 0;
+
+/** `n` JWTs for calls to `path`, each with its own jti (jose signs on libuv's thread pool: batches). */
+async function signTokens(signer: Signer, path: string, n: number): Promise<string[]> {
+  const started = performance.now();
+  const out: string[] = [];
+  const aud = `${PUBLIC_BASE_URL}${path}`;
+  for (let i = 0; i < n; i += 256) {
+    const batch: Promise<string>[] = [];
+    for (let j = i; j < Math.min(n, i + 256); j++) {
+      batch.push(
+        new SignJWT({})
+          .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })
+          .setIssuer(ISSUER)
+          .setSubject(ISSUER)
+          .setAudience(aud)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .setJti(randomUUID())
+          .sign(signer.privateKey),
+      );
+    }
+    out.push(...(await Promise.all(batch)));
+  }
+  signingMs += performance.now() - started;
+  tokensSigned += n;
+  return out;
+}
+
+/** Tokens handed out once each; `cyclic` pools (for the echo server, which checks none) wrap around. */
+class TokenPool {
+  private i = 0;
+  overdrawn = 0;
+  readonly tokens: string[];
+  readonly cyclic: boolean;
+  constructor(tokens: string[], cyclic = false) {
+    if (tokens.length === 0) throw new Error('empty token pool');
+    this.tokens = tokens;
+    this.cyclic = cyclic;
+  }
+  next(): string {
+    if (this.i < this.tokens.length) return this.tokens[this.i++]!;
+    if (this.cyclic) return this.tokens[this.i++ % this.tokens.length]!;
+    // Reusing a token makes the service answer 401, which fails the run loudly: never silent.
+    this.overdrawn++;
+    return this.tokens[this.tokens.length - 1]!;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Request bodies
+
+function hookRequest(patientId: string, extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    hook: 'patient-view',
+    hookInstance: randomUUID(),
+    context: { userId: 'Practitioner/bench', patientId },
+    ...extra,
+  };
+}
+
+function fhirAccess(fhirBaseUrl: string): Record<string, unknown> {
+  return {
+    fhirServer: fhirBaseUrl,
+    fhirAuthorization: { access_token: FHIR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.rs', subject: 'bench' },
+  };
+}
+
+interface PrefetchInfo {
+  prefetch: Record<string, unknown>;
+  resources: number;
+}
+
+/** Executes a service's discovery prefetch templates against the FHIR server, as an EHR would. */
+async function buildPrefetch(fhirBaseUrl: string, templates: Record<string, string>, patientId: string): Promise<PrefetchInfo> {
+  const prefetch: Record<string, unknown> = {};
+  let resources = 0;
+  for (const [key, template] of Object.entries(templates)) {
+    if (template.includes('{{context.encounterId}}')) continue;
+    const url = `${fhirBaseUrl}/${template.replaceAll('{{context.patientId}}', encodeURIComponent(patientId))}`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${FHIR_TOKEN}`, accept: 'application/fhir+json' } });
+    if (!res.ok) throw new Error(`prefetch ${key}: FHIR server answered ${res.status}`);
+    const body = (await res.json()) as { resourceType: string; entry?: unknown[]; link?: { relation: string }[] };
+    if (body.link?.some((l) => l.relation === 'next')) throw new Error(`prefetch ${key}: more than one page`);
+    resources += body.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1;
+    prefetch[key] = body;
+  }
+  return { prefetch, resources };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load runs
+
+interface Target {
+  path: string;
+  body: Buffer;
+  pool: TokenPool;
+  /** What a good answer looks like: a non-empty card list, or the body echoed back. */
+  expect: 'cards' | 'echo';
+}
+
+interface RunStats {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  /** 200 answers that were not what `expect` says (e.g. an empty card list). */
+  mismatches: number;
+  /** Tokens needed beyond the pool (each one a replayed jti: a 401). */
+  overdrawn: number;
+  /** Share of one core the load generator (this process) used during the run, 0..1. */
+  clientBusy?: number;
+  sample?: string;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const CARDS_PREFIX = '{"cards":[{';
+const ECHO_PREFIX = '{"hook":"patient-view"';
+
+function load(baseUrl: string, targets: Target[], amount: number, connections = CONNECTIONS): Promise<RunStats> {
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let mismatches = 0;
+  let sample: string | undefined;
+  const overdrawnBefore = targets.reduce((s, t) => s + t.pool.overdrawn, 0);
+  const requests: AutocannonRequest[] = targets.map((t) => ({
+    method: 'POST',
+    path: t.path,
+    body: t.body,
+    setupRequest: (req) => {
+      req.headers = { ...req.headers, authorization: `Bearer ${t.pool.next()}` };
+      return req;
+    },
+    onResponse: (status, body) => {
+      if (status !== 200) {
+        sample ??= `${t.path} -> ${status}: ${body.slice(0, 300)}`;
+        return;
+      }
+      if (!body.startsWith(t.expect === 'cards' ? CARDS_PREFIX : ECHO_PREFIX)) {
+        mismatches++;
+        sample ??= `${t.path} -> 200 but unexpected body: ${body.slice(0, 300)}`;
+      }
+    },
+  }));
+  // Rate over the time requests were in flight: from the first request sent to the last answer
+  // (autocannon's own set-up and tear-down are left out).
+  let firstSent = 0;
+  let lastDone = 0;
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: baseUrl,
+        connections,
+        amount,
+        timeout: 10,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        requests,
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        const seconds = (lastDone - firstSent) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        const clientBusy = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
+        const sorted = Float64Array.from(latencies).sort();
+        const n = Object.values(statuses).reduce((a, b) => a + b, 0);
+        resolve({
+          requests: n,
+          seconds,
+          rps: n / seconds,
+          p50: percentile(sorted, 50),
+          p90: percentile(sorted, 90),
+          p99: percentile(sorted, 99),
+          max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+          statuses,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          mismatches,
+          overdrawn: targets.reduce((s, t) => s + t.pool.overdrawn, 0) - overdrawnBefore,
+          clientBusy,
+          ...(sample !== undefined ? { sample } : {}),
+        });
+      },
+    );
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+      const t = performance.now();
+      if (latencies.length === 0) firstSent = t - responseTimeMs;
+      lastDone = t;
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+      latencies.push(responseTimeMs);
+    });
+  });
+}
+
+function problems(s: RunStats): string[] {
+  const out: string[] = [];
+  const non200 = Object.entries(s.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0);
+  if (non200 > 0) out.push(`${non200} non-200 answers (${JSON.stringify(s.statuses)})`);
+  if (s.errors > 0) out.push(`${s.errors} connection errors`);
+  if (s.timeouts > 0) out.push(`${s.timeouts} timeouts`);
+  if (s.mismatches > 0) out.push(`${s.mismatches} answers without cards / not echoed`);
+  if (s.overdrawn > 0) out.push(`${s.overdrawn} requests ran out of pre-signed tokens`);
+  if (s.sample) out.push(`first bad answer: ${s.sample}`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios
+
+interface ScenarioSpec {
+  key: string;
+  label: string;
+  /** The child under load, and (for b) the FHIR server it calls: their CPU time is reported. */
+  server: () => Child;
+  upstream?: () => Child;
+  /** Default CONNECTIONS. */
+  connections?: number;
+  /** Per target: path, body, and either a signer (fresh tokens) or tokens to reuse (echo). */
+  targets: { path: string; body: Buffer; expect: 'cards' | 'echo'; signer?: Signer; reuse?: () => string[] }[];
+}
+
+interface ScenarioResult {
+  key: string;
+  label: string;
+  warmup: RunStats;
+  run: RunStats;
+  /** CPU time of the server child per request during the measured run (ms), and of the upstream. */
+  serverCpuMsPerReq: number;
+  upstreamCpuMsPerReq?: number;
+  serviceLogLines: number;
+}
+
+async function poolsFor(spec: ScenarioSpec, total: number, connections: number): Promise<TokenPool[]> {
+  // autocannon cycles each connection through the targets from the first: bound per target.
+  const perTarget = Math.ceil(Math.ceil(total / connections) / spec.targets.length) * connections + connections;
+  const pools: TokenPool[] = [];
+  for (const t of spec.targets) {
+    if (t.signer) pools.push(new TokenPool(await signTokens(t.signer, t.path, perTarget)));
+    else if (t.reuse) pools.push(new TokenPool(t.reuse(), true));
+    else throw new Error('target without tokens');
+  }
+  return pools;
+}
+
+async function runScenario(spec: ScenarioSpec, service: Child): Promise<ScenarioResult> {
+  process.stdout.write(`  ${spec.key.padEnd(8)} ${spec.label}: warm-up`);
+  const server = spec.server();
+  const upstream = spec.upstream?.();
+  const connections = spec.connections ?? CONNECTIONS;
+  const run = async (amount: number): Promise<RunStats & { serverCpuMs: number; upstreamCpuMs: number }> => {
+    const pools = await poolsFor(spec, amount, connections);
+    const targets: Target[] = spec.targets.map((t, i) => ({ path: t.path, body: t.body, expect: t.expect, pool: pools[i]! }));
+    const [s0, u0] = await Promise.all([cpuMs(server), upstream ? cpuMs(upstream) : 0]);
+    const stats = await load(server.url, targets, amount, connections);
+    const [s1, u1] = await Promise.all([cpuMs(server), upstream ? cpuMs(upstream) : 0]);
+    return { ...stats, serverCpuMs: s1 - s0, upstreamCpuMs: u1 - u0 };
+  };
+  // Sizes each step from the rate of the previous one, so that slow and fast targets alike take
+  // about the seconds asked: a short probe, the warm-up, then the measured run.
+  const probe = await run(connections * 5);
+  const warmupAmount = Math.round(Math.min(WARMUP_MAX, Math.max(connections * 2, probe.rps * WARMUP_SECONDS)));
+  const warmup = await run(warmupAmount);
+  const amount = Math.round(Math.min(MAX_REQUESTS, Math.max(connections * 3, warmup.rps * SECONDS)));
+  process.stdout.write(` ${Math.round(warmup.rps)} req/s; measuring ${amount} requests`);
+  const logBefore = service.logLines;
+  const measured = await run(amount);
+  process.stdout.write(`: ${Math.round(measured.rps)} req/s\n`);
+  const warmupMerged: RunStats = { ...warmup, errors: warmup.errors + probe.errors, timeouts: warmup.timeouts + probe.timeouts, mismatches: warmup.mismatches + probe.mismatches, overdrawn: warmup.overdrawn + probe.overdrawn, statuses: mergeCounts(probe.statuses, warmup.statuses), ...(warmup.sample ?? probe.sample ? { sample: warmup.sample ?? probe.sample } : {}) };
+  return {
+    key: spec.key, label: spec.label, warmup: warmupMerged, run: measured,
+    serverCpuMsPerReq: measured.serverCpuMs / measured.requests,
+    ...(upstream ? { upstreamCpuMsPerReq: measured.upstreamCpuMs / measured.requests } : {}),
+    serviceLogLines: service.logLines - logBefore,
+  };
+}
+
+function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** p50 of one FHIR search, one connection, no other load: the floor of scenario (b). */
+async function fhirRoundTrip(fhirBaseUrl: string, relativeUrl: string): Promise<RunStats> {
+  const url = new URL(`${fhirBaseUrl}/${relativeUrl}`);
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  const runOnce = (amount: number): Promise<{ seconds: number; errors: number; timeouts: number }> =>
+    new Promise((resolve, reject) => {
+      let firstSent = 0;
+      let lastDone = 0;
+      const instance = autocannon(
+        {
+          url: url.origin,
+          connections: 1,
+          amount,
+          timeout: 10,
+          requests: [{ method: 'GET', path: url.pathname + url.search, headers: { authorization: `Bearer ${FHIR_TOKEN}`, accept: 'application/fhir+json' } }],
+        },
+        (err, result) => (err ? reject(err) : resolve({ seconds: (lastDone - firstSent) / 1000, errors: result.errors, timeouts: result.timeouts })),
+      );
+      let n = 0;
+      instance.on('response', (_c: unknown, statusCode: number, _b: number, ms: number) => {
+        const t = performance.now();
+        if (n++ === 0) firstSent = t - ms;
+        lastDone = t;
+        statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+        latencies.push(ms);
+      });
+    });
+  const warm = await runOnce(30);
+  latencies.length = 0;
+  for (const k of Object.keys(statuses)) delete statuses[k];
+  const r = await runOnce(Math.round(Math.min(1000, Math.max(10, (2 * 30) / warm.seconds))));
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: sorted.length, seconds: r.seconds, rps: sorted.length / r.seconds,
+    p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? Number.NaN,
+    statuses, errors: r.errors, timeouts: r.timeouts, mismatches: 0, overdrawn: 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main
+
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
+
+async function main(): Promise<number> {
+  const wallStart = performance.now();
+  const now = new Date();
+  const tmp = mkdtempSync(join(tmpdir(), 'cds-bench-'));
+  const cleanup = async (): Promise<void> => {
+    await stopChildren();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  const onSignal = (): void => {
+    process.stderr.write('\nbench: interrupted, stopping children\n');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`\nbench: FAILED — exceeded ${TIME_LIMIT_MS / 1000} s, stopping\n`);
+    void cleanup().finally(() => process.exit(1));
+  }, TIME_LIMIT_MS);
+  watchdog.unref();
+
+  try {
+    const loadStart = loadavg();
+    console.log(`CDS Hooks benchmark — Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model ?? '?'}), ${CONNECTIONS} connections, loopback; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
+    const [rs, es] = await Promise.all([makeSigner('RS384'), makeSigner('ES384')]);
+
+    // Children: FHIR server first (its URL goes on the client's allowlist), then service and echo.
+    const baseEnv: NodeJS.ProcessEnv = { ...env };
+    for (const k of CONFIG_VARS) delete baseEnv[k];
+    // Two FHIR servers: one with all the data (prefetch bodies are built from it, as an EHR would),
+    // and one with only the (a)/(b) patient's chart, which the service calls in scenario (b).
+    const fhirEnv = { ...baseEnv, BENCH_NOW: now.toISOString(), BENCH_FHIR_TOKEN: FHIR_TOKEN };
+    const [fhir, fhirB] = await Promise.all([
+      startChild('fhir', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'all' }),
+      startChild('fhir-b', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'cirrhosis' }),
+    ]);
+    const clientsFile = join(tmp, 'cds-clients.json');
+    writeFileSync(clientsFile, JSON.stringify([{ iss: ISSUER, name: 'bench EHR', jwks: { keys: [rs.publicJwk, es.publicJwk] }, fhirServers: [fhirB.url] }]));
+    const profiling = env.BENCH_CPU_PROF === '1';
+    if (profiling) mkdirSync(PROFILE_DIR, { recursive: true });
+    const [service, echo] = await Promise.all([
+      startChild(
+        'service',
+        env.BENCH_SERVICE_SCRIPT ? new URL(env.BENCH_SERVICE_SCRIPT, `file://${process.cwd()}/`).href : './children/service.ts',
+        {
+          ...baseEnv,
+          DEMO: 'false', CDS_CLIENTS_FILE: clientsFile, DATA_DIR: join(tmp, 'data'), LOG_LEVEL: LOG_LEVEL,
+          HOST: '127.0.0.1', PORT: '0', PUBLIC_BASE_URL, BODY_LIMIT,
+          ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL } : {}),
+        },
+        profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+      ),
+      startChild('echo', './children/echo.ts', { ...baseEnv, BODY_LIMIT }),
+    ]);
+
+    // Discovery, as an EHR reads it; prefetch built by executing its templates.
+    const [discoveryToken] = await signTokens(rs, '/cds-services', 1);
+    const discoveryRes = await fetch(`${service.url}/cds-services`, { headers: { authorization: `Bearer ${discoveryToken}` } });
+    if (!discoveryRes.ok) throw new Error(`discovery answered ${discoveryRes.status}`);
+    const discovery = (await discoveryRes.json()) as { services: { id: string; prefetch?: Record<string, string> }[] };
+    const templates = (id: ServiceId): Record<string, string> => {
+      const s = discovery.services.find((x) => x.id === id);
+      if (!s?.prefetch) throw new Error(`service ${id} missing from discovery`);
+      return s.prefetch;
+    };
+
+    const fullA = await buildPrefetch(fhir.url, templates('cirrhosis-sarcopenia'), CIRRHOSIS_PATIENT);
+    const bodyA = Buffer.from(JSON.stringify(hookRequest(CIRRHOSIS_PATIENT, { prefetch: fullA.prefetch })));
+    const bodyB = Buffer.from(JSON.stringify(hookRequest(CIRRHOSIS_PATIENT, fhirAccess(fhirB.url))));
+    const callSet: { id: ServiceId; body: Buffer; resources: number }[] = [];
+    for (const id of SERVICES) {
+      const p = await buildPrefetch(fhir.url, templates(id), COMPOSITE_PATIENT);
+      callSet.push({ id, body: Buffer.from(JSON.stringify(hookRequest(COMPOSITE_PATIENT, { prefetch: p.prefetch }))), resources: p.resources });
+    }
+    await stopChild(fhir); // only needed to build the bodies
+    const pathOf = (id: ServiceId): string => `/cds-services/${id}`;
+    const kb = (b: Buffer): string => `${(b.length / 1024).toFixed(1)} kB`;
+    console.log(`(a) body: ${fullA.resources} prefetched resources (demo patient + ${SYNTHETIC_LABS} synthetic older labs), ${kb(bodyA)}; (b) body: ${kb(bodyB)}`);
+    console.log(`(d) call set for '${COMPOSITE_PATIENT}': ${callSet.map((c) => `${c.id} ${c.resources} resources ${kb(c.body)}`).join('; ')}`);
+
+    // One checked call per body: 200 with cards, before any load.
+    const cardCheck: Record<string, { cards: number; bytes: number; summaries: string[] }> = {};
+    for (const [name, id, body] of [['a', 'cirrhosis-sarcopenia', bodyA], ['b', 'cirrhosis-sarcopenia', bodyB], ...callSet.map((c) => [`d:${c.id}`, c.id, c.body] as const)] as const) {
+      const [token] = await signTokens(rs, pathOf(id), 1);
+      const res = await fetch(`${service.url}${pathOf(id)}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: new Uint8Array(body) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`check ${name}: ${id} answered ${res.status}: ${text.slice(0, 300)}`);
+      const cards = (JSON.parse(text) as { cards: { summary: string }[] }).cards;
+      if (!Array.isArray(cards) || cards.length === 0) throw new Error(`check ${name}: ${id} answered no cards — nothing to benchmark`);
+      if (!text.startsWith(CARDS_PREFIX)) throw new Error(`check ${name}: answer does not start with ${CARDS_PREFIX}`);
+      cardCheck[name] = { cards: cards.length, bytes: Buffer.byteLength(text), summaries: cards.map((c) => c.summary) };
+    }
+    console.log(`cards: ${Object.entries(cardCheck).map(([k, v]) => `${k} ${v.cards} (${(v.bytes / 1024).toFixed(1)} kB)`).join(', ')}`);
+    console.log(`  e.g. "${cardCheck.a?.summaries[0] ?? ''}"`);
+
+    const obsTemplate = Object.values(templates('cirrhosis-sarcopenia')).find((t) => t.startsWith('Observation?'));
+    if (!obsTemplate) throw new Error('no Observation template in cirrhosis-sarcopenia discovery');
+    let rtt: RunStats | undefined;
+
+    // The scenarios, pairs side by side (the machine's load can drift between runs). Echo targets
+    // send the same bytes as their service scenario, tokens included.
+    let tokensA: string[] = [];
+    const tokensD = new Map<ServiceId, string[]>();
+    const cirrhosisPath = pathOf('cirrhosis-sarcopenia');
+    const specs: ScenarioSpec[] = [
+      { key: 'a', label: `cirrhosis-sarcopenia, full prefetch (${fullA.resources} resources), RS384`, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
+      { key: 'c', label: 'bare Express echo of the (a) body', server: () => echo, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'echo', reuse: () => tokensA }] },
+      { key: 'd', label: 'patient-view call set: 3 services, full prefetch', server: () => service, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'cards' as const, signer: rs })) },
+      { key: 'd-echo', label: 'bare Express echo of the (d) bodies', server: () => echo, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'echo' as const, reuse: () => tokensD.get(c.id) ?? [] })) },
+      { key: 'a-1conn', label: 'same as (a), 1 connection (latency without queueing)', connections: 1, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
+      { key: 'a-es384', label: 'same as (a), ES384 client JWTs', server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: es }] },
+      { key: 'b', label: 'cirrhosis-sarcopenia, no prefetch, FHIR server answers', server: () => service, upstream: () => fhirB, targets: [{ path: cirrhosisPath, body: bodyB, expect: 'cards', signer: rs }] },
+      { key: 'b-1conn', label: 'same as (b), 1 connection (unloaded latency)', connections: 1, server: () => service, upstream: () => fhirB, targets: [{ path: cirrhosisPath, body: bodyB, expect: 'cards', signer: rs }] },
+    ];
+    // Echo runs reuse tokens of the same shape (the echo server verifies nothing).
+    if (!ONLY || ONLY.has('c')) tokensA = await signTokens(rs, cirrhosisPath, 64);
+    if (!ONLY || ONLY.has('d-echo')) for (const c of callSet) tokensD.set(c.id, await signTokens(rs, pathOf(c.id), 64));
+
+    console.log(`\nRunning (warm-up ~${WARMUP_SECONDS} s, then ~${SECONDS} s by request count):`);
+    const results: ScenarioResult[] = [];
+    for (const spec of specs) {
+      if (ONLY && !ONLY.has(spec.key)) continue;
+      if (spec.upstream && !rtt) {
+        // Before the first (b) run: one FHIR round trip, which also warms the FHIR server up.
+        rtt = await fhirRoundTrip(fhirB.url, obsTemplate.replaceAll('{{context.patientId}}', CIRRHOSIS_PATIENT));
+        if (problems(rtt).length > 0) throw new Error(`FHIR round trip: ${problems(rtt).join('; ')}`);
+        console.log(`  fhir-rtt the (a) patient's Observation search, 1 connection: p50 ${f2(rtt.p50)} ms`);
+      }
+      results.push(await runScenario(spec, service));
+    }
+
+    // Report
+    const by = (k: string): ScenarioResult | undefined => results.find((r) => r.key === k);
+    const ratio = (x: string, y: string): number => {
+      const a = by(x);
+      const b = by(y);
+      return a && b ? a.run.rps / b.run.rps : Number.NaN;
+    };
+    const ratioA = ratio('a', 'c');
+    const ratioD = ratio('d', 'd-echo');
+    const p99A = by('a')?.run.p99 ?? Number.NaN;
+    const targets = [
+      { name: '(a)/(c) req/s ≥ 0.5', value: ratioA, ok: ratioA >= 0.5 },
+      { name: '(a) p99 ≤ 20 ms', value: p99A, ok: p99A <= 20 },
+      { name: '(d)/(d-echo) req/s ≥ 0.5', value: ratioD, ok: ratioD >= 0.5 },
+    ].filter((t) => Number.isFinite(t.value));
+
+    console.log('');
+    const row = (key: string, label: string, x: RunStats, cpu: string): string => {
+      const bad = Object.entries(x.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0) + x.errors + x.timeouts + x.mismatches;
+      return `${key.padEnd(9)}${label.slice(0, 53).padEnd(54)}${f1(x.rps).padStart(8)}${f2(x.p50).padStart(9)}${f2(x.p99).padStart(9)}${cpu.padStart(9)}${String(x.requests).padStart(9)}${String(bad).padStart(6)}`;
+    };
+    const header = `${'scenario'.padEnd(9)}${'description'.padEnd(54)}${'req/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'cpu ms'.padStart(9)}${'requests'.padStart(9)}${'bad'.padStart(6)}`;
+    console.log(header);
+    console.log('-'.repeat(header.length));
+    for (const r of results) console.log(row(r.key, r.label, r.run, f2(r.serverCpuMsPerReq)));
+    if (rtt) console.log(row('fhir-rtt', 'one FHIR Observation search of (b), 1 connection', rtt, ''));
+    console.log('cpu ms = CPU time of the server child per request (user + system) during the measured run; bad = non-200, errors, timeouts, answers without cards');
+    for (const r of results) {
+      if ((r.run.clientBusy ?? 0) > 0.85) console.log(`(${r.key}): the load generator used ${Math.round((r.run.clientBusy ?? 0) * 100)} % of a core: the server may not have been the bottleneck (its req/s is then a floor)`);
+    }
+    for (const r of results) if (r.upstreamCpuMsPerReq !== undefined) console.log(`(${r.key}): the FHIR server used ${f2(r.upstreamCpuMsPerReq)} ms CPU per hook call`);
+    if (by('d')) console.log(`(d) = ${f1((by('d')?.run.rps ?? 0) / 3)} chart opens/s (3 POSTs each)`);
+    console.log('');
+    for (const t of targets) console.log(`${t.ok ? 'PASS' : 'MISS'}  ${t.name}: ${f2(t.value)}`);
+
+    const invalid = [...results.map((r) => ({ key: r.key, issues: [...problems(r.warmup).map((p) => `warm-up: ${p}`), ...problems(r.run)] }))].filter((x) => x.issues.length > 0);
+    const logged = results.filter((r) => r.serviceLogLines > 0);
+    for (const r of logged) console.log(`note: the service logged ${r.serviceLogLines} lines at LOG_LEVEL=${LOG_LEVEL} during (${r.key}); last: ${service.lastLog.at(-1)?.slice(0, 300) ?? ''}`);
+
+    const report = {
+      when: now.toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      connections: CONNECTIONS,
+      targetSeconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      serviceLogLevel: LOG_LEVEL,
+      bodies: {
+        a: { resources: fullA.resources, bytes: bodyA.length },
+        b: { bytes: bodyB.length },
+        d: callSet.map((c) => ({ service: c.id, resources: c.resources, bytes: c.body.length })),
+      },
+      cardCheck,
+      loadAverage: { start: loadStart, end: loadavg() },
+      fhirRoundTrip: rtt ? { p50Ms: rtt.p50, p90Ms: rtt.p90, p99Ms: rtt.p99, requests: rtt.requests } : null,
+      scenarios: Object.fromEntries(
+        results.map((r) => [r.key, {
+          label: r.label,
+          rps: r.run.rps, p50Ms: r.run.p50, p90Ms: r.run.p90, p99Ms: r.run.p99, maxMs: r.run.max,
+          requests: r.run.requests, seconds: r.run.seconds, statuses: r.run.statuses, errors: r.run.errors,
+          timeouts: r.run.timeouts, mismatches: r.run.mismatches, serviceLogLines: r.serviceLogLines,
+          serverCpuMsPerRequest: r.serverCpuMsPerReq,
+          loadGeneratorCoreShare: r.run.clientBusy,
+          ...(r.upstreamCpuMsPerReq !== undefined ? { fhirServerCpuMsPerRequest: r.upstreamCpuMsPerReq } : {}),
+          warmup: { requests: r.warmup.requests, rps: r.warmup.rps },
+        }]),
+      ),
+      ratios: { aOverC: ratioA, dOverDEcho: ratioD },
+      targets,
+      signing: { tokens: tokensSigned, ms: signingMs },
+      invalid,
+      wallSeconds: (performance.now() - wallStart) / 1000,
+    };
+    mkdirSync(join(ROOT, '.bench'), { recursive: true });
+    writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews every figure)`);
+    console.log(`\nResults: ${RESULTS_FILE}  (wall ${f1(report.wallSeconds)} s, ${tokensSigned} JWTs signed in ${f1(signingMs / 1000)} s)`);
+    if (profiling) console.log(`CPU profile of the service: ${PROFILE_DIR} (written when the child exits)`);
+
+    if (invalid.length > 0) {
+      console.error('\n!!! BENCHMARK INVALID: some requests did not get a good answer !!!');
+      for (const x of invalid) for (const i of x.issues) console.error(`  (${x.key}) ${i}`);
+      return 1;
+    }
+    if (env.BENCH_STRICT === '1' && targets.some((t) => !t.ok)) return 1;
+    return 0;
+  } finally {
+    await cleanup();
+    clearTimeout(watchdog);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    console.error(`\nbench: FAILED — ${(err as Error).stack ?? String(err)}`);
+    await stopChildren();
+    process.exit(1);
+  },
+);
