@@ -11,7 +11,7 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { FhirResource } from 'fhir/r4.js';
 import { createApp } from '../../src/app.ts';
 import { testConfig, type AppConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { JwtVerifier, type TrustedClient } from '../../src/hooks/auth.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
@@ -33,7 +33,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { resources?: FhirResource[]; config?: Partial<AppConfig>; now?: Date } = {}): Promise<Harness> {
+export async function startHarness(opts: { resources?: FhirResource[]; config?: Partial<AppConfig>; now?: Date; logger?: Logger } = {}): Promise<Harness> {
   const resources = opts.resources ?? demoResources(demoPatients(opts.now ?? new Date()));
   const fhir = await createEmbeddedFhirServer({ resources, accessToken: FHIR_TOKEN, defaultPageSize: 20 });
   const fhirApp = express();
@@ -50,11 +50,11 @@ export async function startHarness(opts: { resources?: FhirResource[]; config?: 
 
   const dataDir = mkdtempSync(join(tmpdir(), 'cds-test-'));
   const config = testConfig({ publicBaseUrl: PUBLIC_BASE_URL, dataDir, demo: false, ...opts.config });
-  const logger = createLogger('silent');
+  const logger = opts.logger ?? createLogger('silent');
   const store = await openStore({ dataDir, logger });
   const app = createApp({
     config, logger, metrics: createMetrics(), store, services: allServices(),
-    verifier: new JwtVerifier({ clients: [client], clockSkewS: config.jwtClockSkewS }),
+    verifier: new JwtVerifier({ clients: [client], clockSkewS: config.jwtClockSkewS, logger }),
   });
 
   const sign = (path: string, claims: Record<string, unknown> = {}): Promise<string> =>
