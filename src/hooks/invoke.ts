@@ -1,6 +1,5 @@
 // POST /cds-services/{id}: validate, gather data (prefetch, else FHIR), evaluate, answer cards.
 // CDS Hooks 2.0 §"Calling a CDS Service" and §"Prefetch".
-import type { FhirResource } from 'fhir/r4.js';
 import type { CdsRequest, CdsResponse } from './types.ts';
 import type { CdsService } from '../services/types.ts';
 import type { AppConfig } from '../config.ts';
@@ -70,7 +69,8 @@ export async function invokeService(
     cards.map((c) => ({
       uuid: c.uuid,
       serviceId: service.description.id,
-      cardKind: cardKindOf(c.source.topic?.code, service.description.id),
+      // Override rates are reported per card kind: the card's topic (liver-prognosis, sarcopenia, ...).
+      cardKind: c.source.topic?.code ?? service.description.id,
       indicator: c.indicator,
       hookInstance: request.hookInstance,
       issuedAt,
@@ -78,10 +78,6 @@ export async function invokeService(
   );
   log.debug({ cards: cards.length, unavailable }, 'evaluated');
   return { cards };
-}
-
-function cardKindOf(topic: string | undefined, serviceId: string): string {
-  return topic ?? serviceId;
 }
 
 /**
@@ -104,5 +100,3 @@ function fhirFetcherFor(request: CdsRequest, client: VerifiedClient, deps: Invok
     },
   });
 }
-
-export type { FhirResource };

@@ -1,6 +1,6 @@
 // The contract every CDS service implements. Adding a service = one folder under services/ that
 // exports a CdsService, one card file under cards/, and its model files (DESIGN.md, Layout).
-import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { FhirResource } from 'fhir/r4.js';
 import type { Card, CdsServiceDescription } from '../hooks/types.ts';
 import type { AppConfig } from '../config.ts';
 
@@ -36,4 +36,3 @@ export interface CdsService {
   evaluate(data: ResolvedPrefetch, ctx: EvaluationContext): Card[];
 }
 
-export type { Bundle };
