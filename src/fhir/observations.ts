@@ -159,19 +159,8 @@ export function inWindow(d: DateRange, now: Date, days: number): WindowCheck {
 }
 
 /** Effective time of an Observation (R4: effective[x], else issued). */
-const observationDates = new WeakMap<Observation, DateRange | null>();
-
-/** The clinically relevant time of an Observation (parsed once per resource). */
+/** The clinically relevant time of an Observation. */
 export function observationDate(o: Observation): DateRange | undefined {
-  let d = observationDates.get(o);
-  if (d === undefined) {
-    d = parseObservationDate(o) ?? null;
-    observationDates.set(o, d);
-  }
-  return d ?? undefined;
-}
-
-function parseObservationDate(o: Observation): DateRange | undefined {
   return (
     parseFhirDate(o.effectiveDateTime) ??
     parseFhirDate(o.effectivePeriod?.end ?? o.effectivePeriod?.start) ??
@@ -211,6 +200,29 @@ class Tally {
   }
 }
 
+interface DatedObservation {
+  obs: Observation;
+  date: DateRange | undefined;
+}
+
+/**
+ * The Observations of a prefetch value with their dates parsed, built once per value (one cache
+ * entry per value, not per resource): a service looks the same value up once per input.
+ */
+const dated = new WeakMap<object, readonly DatedObservation[]>();
+
+function observationsOf(source: ResourceSource): readonly DatedObservation[] {
+  if (source === null || source === undefined || typeof source !== 'object') return [];
+  let list = dated.get(source);
+  if (!list) {
+    list = resourcesOf(source)
+      .filter((r): r is Observation => r.resourceType === 'Observation')
+      .map((obs) => ({ obs, date: observationDate(obs) }));
+    dated.set(source, list);
+  }
+  return list;
+}
+
 function pickLatest<V extends InputValue>(
   source: ResourceSource,
   opts: LatestOptions,
@@ -222,9 +234,7 @@ function pickLatest<V extends InputValue>(
   let newestOld: DateRange | undefined;
   let matched = 0;
 
-  for (const r of resourcesOf(source)) {
-    if (r.resourceType !== 'Observation') continue;
-    const obs = r;
+  for (const { obs, date } of observationsOf(source)) {
     const holders: ValueHolder[] = [];
     if (term.valueSetContains(opts.valueSet, obs.code)) holders.push(obs);
     if (Array.isArray(obs.component)) for (const c of obs.component) if (c && term.valueSetContains(opts.valueSet, c.code)) holders.push(c);
@@ -235,7 +245,6 @@ function pickLatest<V extends InputValue>(
       ignored.add(`${obs.status ?? 'no-status'} result(s) ignored`);
       continue;
     }
-    const date = observationDate(obs);
     if (!date) {
       ignored.add('result(s) without a date');
       continue;
