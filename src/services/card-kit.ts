@@ -175,6 +175,10 @@ function formatValue(i: Input): string {
   return `${value}${unit}${original}`;
 }
 
+export function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}
+
 export function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;

@@ -53,6 +53,11 @@ export function lookup(wording: CardWording, tableName: string, key: string): st
   return value;
 }
 
+/** A display label from a wording table, or the key itself when the table has none (never throws). */
+export function labelOf(wording: CardWording, tableName: string, key: string): string {
+  return wording.tables[tableName]?.[key] ?? key;
+}
+
 export function pick<T>(record: Record<string, T>, key: string, where: string): T {
   const value = record[key];
   if (value === undefined) throw new Error(`Card wording: no '${key}' in ${where}`);

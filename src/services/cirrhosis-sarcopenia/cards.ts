@@ -4,8 +4,8 @@
 import type { Card } from '../../hooks/types.ts';
 import type { Input, ModelResult } from '../../models/types.ts';
 import type { EvaluationContext } from '../types.ts';
-import { buildCard, inputsTable, percent, round } from '../card-kit.ts';
-import { fill, loadCardWording, lookup, pick, type CardWording } from '../card-wording.ts';
+import { buildCard, inputsTable, percent, round, unique } from '../card-kit.ts';
+import { fill, labelOf, loadCardWording, lookup, pick, type CardWording } from '../card-wording.ts';
 import { md, table } from '../markdown.ts';
 import { smiCutoff, smiCutoffSetOf, type SmiCutoffSetName } from '../../models/smi.ts';
 import { sexOf } from '../../models/cirrhosis-common.ts';
@@ -200,10 +200,4 @@ function smiCutoffOf(smi: ModelResult, fallbackSet: SmiCutoffSetName): { set: Sm
   return { set, cutoff: sex ? smiCutoff(set, sex, typeof bmi === 'number' ? bmi : undefined) : undefined };
 }
 
-function label(name: string): string {
-  return wording.tables.inputLabels?.[name] ?? name;
-}
-
-function unique<T>(xs: T[]): T[] {
-  return [...new Set(xs)];
-}
+const label = (name: string): string => labelOf(wording, 'inputLabels', name);

@@ -9,7 +9,7 @@ import { FEATURES as SCORE_FEATURES, MALIGNANT_CUTOFF } from '../../models/cmr-m
 import type { ThrombusFeature, ThrombusFeaturesResult } from '../../models/thrombus-features.ts';
 import { CMR_DIAGNOSIS_ACCURACY_PERCENT, DIAGNOSES, MASS_PROGNOSIS } from '../../models/mass-prognosis.ts';
 import { buildCard, inputsTable, round } from '../card-kit.ts';
-import { fill, loadCardWording, lookup, pick, type CardWording } from '../card-wording.ts';
+import { fill, labelOf, loadCardWording, lookup, pick, type CardWording } from '../card-wording.ts';
 import { md, table } from '../markdown.ts';
 import type { CardiacMassInputs } from './inputs.ts';
 
@@ -272,9 +272,9 @@ function blocks(parts: string[]): string {
   return parts.filter((x) => x.trim().length > 0).join('\n\n');
 }
 
-const label = (name: string): string => wording.tables.inputLabels?.[name] ?? name;
-const diagnosisLabel = (code: string): string => wording.tables.diagnosisLabels?.[code] ?? code;
-const locationLabel = (code: string): string => wording.tables.locationLabels?.[code] ?? code;
+const label = (name: string): string => labelOf(wording, 'inputLabels', name);
+const diagnosisLabel = (code: string): string => labelOf(wording, 'diagnosisLabels', code);
+const locationLabel = (code: string): string => labelOf(wording, 'locationLabels', code);
 const dateOf = (i: Input): string => (i.date ? i.date.slice(0, 10) : 'date unknown');
 const yesNo = (v: Input['value']): string => (typeof v === 'boolean' ? (v ? 'present' : 'absent') : String(v));
 

@@ -7,8 +7,8 @@ import type { Card } from '../../hooks/types.ts';
 import type { Input, ModelResult } from '../../models/types.ts';
 import type { CmrMarkerAssessment, CmrMarkerFinding } from '../../models/cmr-markers.ts';
 import type { EvaluationContext } from '../types.ts';
-import { buildCard, inputsTable, MAX_SUMMARY, percent, round } from '../card-kit.ts';
-import { fill, loadCardWording, lookup, pick, type CardTemplate, type CardWording } from '../card-wording.ts';
+import { buildCard, inputsTable, MAX_SUMMARY, percent, round, unique } from '../card-kit.ts';
+import { fill, labelOf, loadCardWording, lookup, pick, type CardTemplate, type CardWording } from '../card-wording.ts';
 import { md, table } from '../markdown.ts';
 import { parseFhirDate } from '../../fhir/observations.ts';
 import { conditionText, type AcuteEvent } from './event.ts';
@@ -298,10 +298,4 @@ function latestDate(inputs: Input[]): string {
   return ms.length > 0 ? isoDate(Math.max(...ms)) : '?';
 }
 
-function label(name: string): string {
-  return wording.tables.inputLabels?.[name] ?? name;
-}
-
-function unique<T>(xs: T[]): T[] {
-  return [...new Set(xs)];
-}
+const label = (name: string): string => labelOf(wording, 'inputLabels', name);
