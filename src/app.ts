@@ -8,9 +8,10 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import type { CdsService } from './services/types.ts';
-import { cdsAuth, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
+import { cdsAuth, hookCaller, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
 import { discoveryDocument } from './hooks/discovery.ts';
-import { invokeService } from './hooks/invoke.ts';
+import { inProcessHookRunner, type HookRunner } from './hooks/hook-runner.ts';
+import type { HookObservation } from './hooks/invoke.ts';
 import { FeedbackRequestSchema } from './store/feedback-schema.ts';
 import { describeIssues } from './hooks/schemas.ts';
 import { smartRouter } from './smart/routes.ts';
@@ -25,8 +26,12 @@ export interface AppDeps {
   services: CdsService[];
   /** The embedded demo (DEMO=true): serves '/', '/demo/*'. */
   demoRouter?: express.Router;
+  /** Where hook calls are evaluated (server.ts starts the worker pool); default: this thread. */
+  hookRunner?: HookRunner;
   now?: () => Date;
 }
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
 
 const OPENAPI_PATH = new URL('../openapi.yaml', import.meta.url);
 
@@ -34,6 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   const { config, logger, metrics, verifier, store } = deps;
   const now = deps.now ?? (() => new Date());
   const servicesById = new Map(deps.services.map((s) => [s.description.id, s]));
+  const hookRunner = deps.hookRunner ?? inProcessHookRunner({ services: servicesById, config, logger, now });
   const app = express();
   app.disable('x-powered-by');
   // Every hook response is new (fresh card uuids): hashing it for an ETag is wasted work.
@@ -84,20 +90,26 @@ export function createApp(deps: AppDeps): express.Express {
   const cds = express.Router();
   cds.use(corsMiddleware); // answers preflights before authentication, as browsers send no JWT on them
   cds.use(cdsAuth(verifier, config.publicBaseUrl));
-  cds.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  const jsonBody = express.json({ limit: config.bodyLimit, type: JSON_TYPES });
+  // Hook calls are parsed where they are evaluated (hooks/hook-call.ts): here only the bytes are read.
+  const rawJsonBody = express.raw({ limit: config.bodyLimit, type: JSON_TYPES });
 
   cds.get('/', (_req, res) => { res.json(discoveryDocument(deps.services)); });
 
-  cds.post('/:id', async (req: Request<{ id: string }>, res: Response) => {
+  cds.post('/:id', requireJson, rawJsonBody, async (req: Request<{ id: string }>, res: Response) => {
     const service = servicesById.get(req.params.id);
     if (!service) throw notFound(`Unknown CDS service '${req.params.id}'`);
     const started = process.hrtime.bigint();
     let status = 200;
     try {
-      const response = await invokeService(service, req.body, res.locals.cdsClient as VerifiedClient, {
-        config, logger, metrics, store, now,
+      const answer = await hookRunner.run({
+        serviceId: service.description.id,
+        body: Buffer.isBuffer(req.body) ? req.body : new Uint8Array(0),
+        caller: hookCaller(res.locals.cdsClient as VerifiedClient),
       });
-      res.json(response);
+      store.recordIssuedCards(answer.issuedCards);
+      for (const o of answer.observations) recordObservation(metrics, o);
+      res.type('application/json').send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
     } catch (err) {
       status = err instanceof HttpError ? err.status : 500;
       throw err;
@@ -107,7 +119,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
-  cds.post('/:id/feedback', async (req: Request<{ id: string }>, res: Response) => {
+  cds.post('/:id/feedback', jsonBody, async (req: Request<{ id: string }>, res: Response) => {
     if (!servicesById.has(req.params.id)) throw notFound(`Unknown CDS service '${req.params.id}'`);
     const parsed = FeedbackRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(`Invalid feedback: ${describeIssues(parsed.error)}`);
@@ -128,6 +140,32 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((_req, _res, next) => { next(notFound('No such route')); });
   app.use(errorHandler(logger));
   return app;
+}
+
+function recordObservation(metrics: Metrics, o: HookObservation): void {
+  if (o.kind === 'prefetch-unavailable') {
+    metrics.prefetchUnavailable.inc({ service: o.service, key: o.key });
+  } else {
+    metrics.fhirFetchDuration.observe({ resource_type: o.resourceType, outcome: o.ok ? 'ok' : 'error' }, o.ms / 1000);
+    if (!o.ok) metrics.fhirFetchErrors.inc({ resource_type: o.resourceType });
+  }
+}
+
+/**
+ * A hook call must be JSON (CDS Hooks 2.0 §"HTTP Request"): anything else is 415, and so is a charset
+ * other than UTF-8 (RFC 8259 §8.1), as express.json() answered before the body moved to hook-call.ts.
+ */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  if (req.is(JSON_TYPES) === false) {
+    next(new HttpError(415, 'invalid', 'Send the CDS Hooks request as application/json'));
+    return;
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    next(new HttpError(415, 'invalid', 'Unsupported request encoding'));
+    return;
+  }
+  next();
 }
 
 /** Access log and request counter by route pattern: URLs may carry patient ids, patterns do not. */

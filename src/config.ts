@@ -1,4 +1,5 @@
 // Environment -> one typed, validated configuration object (DESIGN.md "Style": validated at start-up).
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
 
@@ -53,6 +54,11 @@ const EnvSchema = z.object({
   FRAME_ANCESTORS: csv,
   /** Allowed clock skew for JWT exp/nbf/iat, seconds. */
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
+  /**
+   * Worker threads that evaluate hook calls (src/hooks/hook-runner.ts); 0 = on the main thread.
+   * Default: one per core, at most 8 (each holds its own copy of the services and terminology).
+   */
+  HOOK_WORKERS: z.coerce.number().int().min(0).max(64).default(Math.min(availableParallelism(), 8)),
 });
 
 export interface AppConfig {
@@ -76,6 +82,8 @@ export interface AppConfig {
   logLevel: string;
   frameAncestors: string[];
   jwtClockSkewS: number;
+  /** Evaluation worker threads; 0 = evaluate on the main thread. */
+  hookWorkers: number;
 }
 
 export class ConfigError extends Error {}
@@ -115,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: e.LOG_LEVEL,
     frameAncestors: e.FRAME_ANCESTORS,
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
+    hookWorkers: e.HOOK_WORKERS,
   };
 }
 

@@ -10,6 +10,7 @@ import { openStore } from './store/store.ts';
 import { allServices } from './services/registry.ts';
 import { initTerminology } from './fhir/terminology.ts';
 import { createDemo } from './demo/index.ts';
+import { startHookWorkers } from './hooks/hook-runner.ts';
 
 export interface RunningServer {
   server: Server;
@@ -26,6 +27,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
   if (demo) clients.push(demo.trustedClient);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   const services = allServices();
+  const hookRunner = config.hookWorkers > 0 ? await startHookWorkers(config.hookWorkers, config, logger) : undefined;
   const app = createApp({
     config,
     logger,
@@ -34,19 +36,25 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     store,
     services,
     demoRouter: demo?.router,
+    hookRunner,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
+  }).catch(async (err: unknown) => {
+    await hookRunner?.close();
+    await store.close();
+    throw err;
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, demo: config.demo, services: services.map((s) => s.description.id) }, 'listening');
+  logger.info({ port, demo: config.demo, hookWorkers: config.hookWorkers, services: services.map((s) => s.description.id) }, 'listening');
   return {
     server,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hookRunner?.close();
       await store.close();
     },
   };

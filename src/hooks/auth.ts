@@ -31,6 +31,13 @@ export interface VerifiedClient {
   client: TrustedClient;
 }
 
+/** What a hook call needs to know about its caller: plain data, so it can cross to a worker thread. */
+export type HookCaller = Pick<TrustedClient, 'iss' | 'fhirServers'>;
+
+export function hookCaller(client: VerifiedClient): HookCaller {
+  return { iss: client.iss, fhirServers: client.client.fhirServers };
+}
+
 /** Structured logger (pino-compatible): only a reason category and the issuer are ever logged. */
 export interface AuthLogger {
   warn(obj: Record<string, unknown>, msg: string): void;
@@ -404,7 +411,7 @@ export function cdsClientOf(res: Response): VerifiedClient | undefined {
  * match `https://ehr.example.org/fhir`. DESIGN.md "Security rules": never send a bearer token (the
  * request's fhirAuthorization) to an arbitrary URL.
  */
-export function isFhirServerAllowed(client: TrustedClient, fhirServer: string): boolean {
+export function isFhirServerAllowed(client: Pick<TrustedClient, 'fhirServers'>, fhirServer: string): boolean {
   let target: URL;
   try {
     target = new URL(fhirServer);

@@ -4,27 +4,34 @@ import type { CdsRequest, CdsResponse } from './types.ts';
 import type { CdsService } from '../services/types.ts';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
-import type { Store } from '../store/store.ts';
-import type { VerifiedClient } from './auth.ts';
-import { isFhirServerAllowed } from './auth.ts';
+import type { IssuedCardRow } from '../store/issued-card-writer.ts';
+import { isFhirServerAllowed, type HookCaller } from './auth.ts';
 import { CdsRequestSchema, describeIssues } from './schemas.ts';
 import { resolvePrefetch } from './prefetch.ts';
 import { createFhirFetcher, type FhirFetcher } from '../fhir/client.ts';
 import { badRequest, preconditionFailed } from '../errors.ts';
 
+/**
+ * What a hook call reports besides its cards. Plain data, so that a call evaluated in a worker thread
+ * (hook-runner.ts) can hand it to the main thread, which owns the metrics registry.
+ */
+export type HookObservation =
+  | { kind: 'prefetch-unavailable'; service: string; key: string }
+  | { kind: 'fhir-fetch'; resourceType: string; ms: number; ok: boolean };
+
 export interface InvokeDeps {
   config: AppConfig;
   logger: Logger;
-  metrics: Metrics;
-  store: Pick<Store, 'recordIssuedCards'>;
+  observe: (o: HookObservation) => void;
+  /** The cards issued, for the override-rate denominators (store/issued-card-writer.ts). */
+  recordIssuedCards: (rows: IssuedCardRow[]) => void;
   now: () => Date;
 }
 
 export async function invokeService(
   service: CdsService,
   body: unknown,
-  client: VerifiedClient,
+  caller: HookCaller,
   deps: InvokeDeps,
 ): Promise<CdsResponse> {
   const parsed = CdsRequestSchema.safeParse(body);
@@ -35,7 +42,7 @@ export async function invokeService(
   }
   const log = deps.logger.child({ hookInstance: request.hookInstance, service: service.description.id });
 
-  const fetcher = fhirFetcherFor(request, client, deps, log);
+  const fetcher = fhirFetcherFor(request, caller, deps, log);
   const { data, unavailable } = await resolvePrefetch({
     templates: service.description.prefetch,
     request,
@@ -43,7 +50,7 @@ export async function invokeService(
     budgetMs: deps.config.fetchBudgetMs,
     logger: log,
   });
-  for (const key of unavailable) deps.metrics.prefetchUnavailable.inc({ service: service.description.id, key });
+  for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: service.description.id, key });
 
   const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
   if (missingRequired.length > 0) {
@@ -65,7 +72,7 @@ export async function invokeService(
   });
 
   const issuedAt = deps.now();
-  deps.store.recordIssuedCards(
+  deps.recordIssuedCards(
     cards.map((c) => ({
       uuid: c.uuid,
       serviceId: service.description.id,
@@ -84,19 +91,16 @@ export async function invokeService(
  * A FHIR fetcher only for a fhirServer on the calling client's allowlist (DESIGN.md, Security:
  * never send a bearer token to an arbitrary URL). Without one, missing prefetch stays missing.
  */
-function fhirFetcherFor(request: CdsRequest, client: VerifiedClient, deps: InvokeDeps, log: Logger): FhirFetcher | undefined {
+function fhirFetcherFor(request: CdsRequest, caller: HookCaller, deps: InvokeDeps, log: Logger): FhirFetcher | undefined {
   if (request.fhirServer === undefined) return undefined;
-  if (!isFhirServerAllowed(client.client, request.fhirServer)) {
-    log.warn({ iss: client.iss }, 'fhirServer is not on the allowlist for this client: not called');
+  if (!isFhirServerAllowed(caller, request.fhirServer)) {
+    log.warn({ iss: caller.iss }, 'fhirServer is not on the allowlist for this client: not called');
     return undefined;
   }
   return createFhirFetcher({
     baseUrl: request.fhirServer,
     accessToken: request.fhirAuthorization?.access_token,
     timeoutMs: deps.config.fetchBudgetMs,
-    onTiming: (resourceType: string, ms: number, ok: boolean) => {
-      deps.metrics.fhirFetchDuration.observe({ resource_type: resourceType, outcome: ok ? 'ok' : 'error' }, ms / 1000);
-      if (!ok) deps.metrics.fhirFetchErrors.inc({ resource_type: resourceType });
-    },
+    onTiming: (resourceType: string, ms: number, ok: boolean) => deps.observe({ kind: 'fhir-fetch', resourceType, ms, ok }),
   });
 }

@@ -166,6 +166,34 @@ describe('bad input gets a clear 4xx and the server keeps serving', () => {
     expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
   });
 
+  test.each([
+    ['text/plain', 415],
+    ['application/json; charset=iso-8859-1', 415],
+    ['application/json; charset=utf-8', 200],
+    ['application/fhir+json', 200],
+  ])('content type %s: %i', async (type, status) => {
+    const path = `/cds-services/${SERVICE}`;
+    const res = await request(h.app).post(path).set('authorization', `Bearer ${await h.sign(path)}`)
+      .set('content-type', type).send(JSON.stringify(hookRequest(DECOMPENSATED, fhirAccess(h))));
+    expect(res.status).toBe(status);
+    expectValid('/cds-services/{id}', 'post', res);
+  });
+
+  test('bytes that are not UTF-8, and an empty body: 400; a UTF-8 byte order mark is accepted', async () => {
+    const path = `/cds-services/${SERVICE}`;
+    // serialize: superagent would otherwise send a Buffer as JSON ({"type":"Buffer",...}), not as bytes.
+    const post = async (bytes: Buffer) => request(h.app).post(path).set('authorization', `Bearer ${await h.sign(path)}`)
+      .set('content-type', 'application/json').serialize((b: Buffer) => b as unknown as string).send(bytes);
+    const json = Buffer.from(JSON.stringify(hookRequest(DECOMPENSATED, fhirAccess(h))));
+    const latin1 = Buffer.from(JSON.stringify({ ...hookRequest(DECOMPENSATED, fhirAccess(h)), hookInstance: 'caf\u00e9' }), 'latin1');
+    for (const [bytes, status] of [[latin1, 400], [Buffer.alloc(0), 400], [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json]), 200]] as const) {
+      const res = await post(bytes);
+      expect(res.status).toBe(status);
+      expectValid('/cds-services/{id}', 'post', res);
+      if (status === 400) expect(res.body.issue[0].diagnostics).toBe('Request body is not valid JSON');
+    }
+  });
+
   test('wrong types: 400 naming the field', async () => {
     const res = await call(SERVICE, { hook: 'patient-view', hookInstance: 'x', context: { userId: 'u', patientId: 42 } });
     expect(res.status).toBe(400);
@@ -283,7 +311,7 @@ describe('operations', () => {
     expect(metrics.text).toMatch(/cds_hook_duration_seconds_count\{service="cirrhosis-sarcopenia",status="200"\} \d+/);
     expect(metrics.text).toMatch(/cds_fhir_fetch_duration_seconds_count\{resource_type="Observation",outcome="ok"\} \d+/);
     expect(metrics.text).toMatch(/cds_http_requests_total\{route="\/cds-services\/:id",method="POST",status="412"\} \d+/);
-    expect(metrics.text).toMatch(/cds_http_requests_total\{route="\/cds-services\/\*",method="POST",status="413"\} \d+/);
+    expect(metrics.text).toMatch(/cds_http_requests_total\{route="\/cds-services\/:id",method="POST",status="413"\} \d+/);
     expect(metrics.text).not.toMatch(/demo-cirrhosis/); // no patient ids in labels
   });
 

@@ -1,0 +1,77 @@
+// One CDS service call from request bytes to response bytes. The same code runs on the main thread
+// (HOOK_WORKERS=0) and in the evaluation worker threads (hook-workers.ts), so both answer alike:
+// JSON parsing, the request schema, prefetch and FHIR fetches, the models and the cards all happen
+// here; HTTP, the client's JWT and the database stay on the main thread (app.ts).
+import type { AppConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { CdsService } from '../services/types.ts';
+import type { IssuedCardRow } from '../store/issued-card-writer.ts';
+import type { HookCaller } from './auth.ts';
+import { invokeService, type HookObservation } from './invoke.ts';
+import { HttpError, notFound } from '../errors.ts';
+
+export interface HookCall {
+  serviceId: string;
+  /** The request body as received (UTF-8 JSON). */
+  body: Uint8Array;
+  caller: HookCaller;
+}
+
+export interface HookAnswer {
+  /** The CdsResponse, UTF-8 JSON. */
+  body: Uint8Array;
+  issuedCards: IssuedCardRow[];
+  /** Metric observations, applied by the main thread to its registry. */
+  observations: HookObservation[];
+}
+
+export interface HookCallContext {
+  services: ReadonlyMap<string, CdsService>;
+  config: AppConfig;
+  logger: Logger;
+  now: () => Date;
+}
+
+// `fatal`: bytes that are not UTF-8 are a bad request, not silently replaced. The BOM, which some
+// clients send, is skipped (ignoreBOM: false), as body-parser did.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export async function evaluateHookCall(call: HookCall, ctx: HookCallContext): Promise<HookAnswer> {
+  const service = ctx.services.get(call.serviceId);
+  if (!service) throw notFound(`Unknown CDS service '${call.serviceId}'`);
+  const body = parseJson(call.body);
+  const issuedCards: IssuedCardRow[] = [];
+  const observations: HookObservation[] = [];
+  const response = await invokeService(service, body, call.caller, {
+    config: ctx.config,
+    logger: ctx.logger,
+    now: ctx.now,
+    observe: (o) => observations.push(o),
+    recordIssuedCards: (rows) => issuedCards.push(...rows),
+  });
+  // Buffer.from encodes faster than TextEncoder; a large one owns its ArrayBuffer (transferable).
+  return { body: Buffer.from(JSON.stringify(response)), issuedCards, observations };
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    throw new HttpError(400, 'structure', 'Request body is not valid JSON');
+  }
+}
+
+/** An HttpError as plain data (structured clone drops an Error's own fields) and back. */
+export interface HttpErrorData {
+  status: number;
+  code: HttpError['code'];
+  message: string;
+}
+
+export function toHttpErrorData(err: HttpError): HttpErrorData {
+  return { status: err.status, code: err.code, message: err.message };
+}
+
+export function fromHttpErrorData(e: HttpErrorData): HttpError {
+  return new HttpError(e.status, e.code, e.message);
+}

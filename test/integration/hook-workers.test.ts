@@ -1,0 +1,112 @@
+// The evaluation worker threads (src/hooks/hook-runner.ts), as real threads running the source: they
+// answer exactly as the main thread does, errors cross back as the same HTTP errors, the metric
+// observations, issued cards and log lines reach the main thread, and a worker that dies is replaced.
+import { Writable } from 'node:stream';
+import { allServices } from '../../src/services/registry.ts';
+import { createLogger } from '../../src/logger.ts';
+import { HttpError } from '../../src/errors.ts';
+import { inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
+import type { HookAnswer, HookCall } from '../../src/hooks/hook-call.ts';
+import { FHIR_TOKEN, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
+
+let h: Harness;
+let pool: HookWorkerPool;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  pool = await startHookWorkers(2, { ...h.config, logLevel: 'debug' }, createLogger('debug', sink));
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.close();
+  await h?.close();
+});
+
+const call = (serviceId: string, body: unknown): HookCall => ({
+  serviceId,
+  body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+  caller: { iss: 'https://ehr.test', fhirServers: [h.fhirBaseUrl] },
+});
+
+/** What a clinician sees of the cards; uuids and the evaluation instant differ between two runs. */
+function visible(a: HookAnswer): unknown {
+  const { cards } = JSON.parse(Buffer.from(a.body).toString('utf8')) as { cards: Array<Record<string, unknown>> };
+  return cards.map(({ summary, indicator, detail, source, extension }) => ({ summary, indicator, detail, source, extension }));
+}
+
+test('workers answer every demo patient exactly as the main thread does', async () => {
+  const inProcess = inProcessHookRunner({
+    services: new Map(allServices().map((s) => [s.description.id, s])),
+    config: h.config,
+    logger: createLogger('silent'),
+    now: () => new Date(),
+  });
+  const patients = ['demo-cirrhosis-decompensated', 'demo-cirrhosis-compensated', 'demo-cirrhosis-missing-labs', 'demo-no-liver-disease',
+    'demo-stemi-high-risk', 'demo-chronic-ihd', 'demo-mass-malignant', 'demo-mass-thrombus'];
+  let cards = 0;
+  for (const id of ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass']) {
+    for (const pid of patients) {
+      const body = hookRequest(pid, fhirAccess(h));
+      const [fromWorker, fromMain] = await Promise.all([pool.run(call(id, body)), inProcess.run(call(id, body))]);
+      expect(visible(fromWorker)).toEqual(visible(fromMain));
+      expect(fromWorker.issuedCards.map((r) => r.cardKind)).toEqual(fromMain.issuedCards.map((r) => r.cardKind));
+      cards += fromWorker.issuedCards.length;
+    }
+  }
+  expect(cards).toBeGreaterThan(8); // the comparison covered real cards, not only empty answers
+}, 60_000);
+
+test('issued cards and metric observations come back with the answer', async () => {
+  const answer = await pool.run(call('cmr-ihd-macce', hookRequest('demo-stemi-high-risk', fhirAccess(h))));
+  expect(answer.issuedCards.length).toBeGreaterThan(0);
+  // A Date after the structured clone (of the test runner's realm, hence no instanceof).
+  expect(Object.prototype.toString.call(answer.issuedCards[0]?.issuedAt)).toBe('[object Date]');
+  expect(answer.observations).toEqual(expect.arrayContaining([
+    { kind: 'fhir-fetch', resourceType: 'Observation', ms: expect.any(Number), ok: true },
+    // patient-view carries no encounterId: the encounter key cannot be built
+    { kind: 'prefetch-unavailable', service: 'cmr-ihd-macce', key: 'encounter' },
+  ]));
+});
+
+test.each([
+  ['not JSON', '{"hook":', 400, 'Request body is not valid JSON'],
+  ['wrong hook', { ...hookRequest('demo-chronic-ihd'), hook: 'order-sign' }, 400, /answers the 'patient-view' hook/],
+  ['required data unavailable', hookRequest('demo-chronic-ihd'), 412, /Required data could not be obtained/],
+])('errors cross back as the same HTTP error: %s', async (_name, body, status, message) => {
+  const err = await pool.run(call('cmr-ihd-macce', body)).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(HttpError);
+  expect((err as HttpError).status).toBe(status);
+  expect((err as HttpError).message).toMatch(message);
+});
+
+test("the workers' log lines reach the main logger, without the FHIR access token", async () => {
+  const body = hookRequest('demo-cirrhosis-decompensated', fhirAccess(h));
+  await pool.run(call('cirrhosis-sarcopenia', body));
+  const mine = logLines.filter((l) => l.includes(String(body.hookInstance)));
+  expect(mine.some((l) => JSON.parse(l).msg === 'evaluated')).toBe(true);
+  expect(logLines.join('\n')).not.toContain(FHIR_TOKEN);
+});
+
+test('a worker that dies: its calls answer 500, a new worker takes its place', async () => {
+  const [victim] = pool.workers();
+  const body = hookRequest('demo-cirrhosis-decompensated', fhirAccess(h));
+  // Terminated while the call waits on the FHIR server: the call must fail, not hang.
+  const pending = pool.run(call('cirrhosis-sarcopenia', body)).then(() => undefined, (e: unknown) => e);
+  await victim?.terminate();
+  const err = await pending;
+  // Both workers were idle, so the call went to the first one (ties go to the first).
+  expect(err).toBeInstanceOf(HttpError);
+  expect((err as HttpError).status).toBe(500);
+  for (let i = 0; i < 100 && pool.workers().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(pool.workers()).toHaveLength(2);
+  expect(pool.workers()).not.toContain(victim);
+  const answers = await Promise.all([1, 2, 3, 4].map(() => pool.run(call('cirrhosis-sarcopenia', hookRequest('demo-cirrhosis-decompensated', fhirAccess(h))))));
+  expect(answers.every((a) => a.issuedCards.length > 0)).toBe(true);
+}, 30_000);
