@@ -10,7 +10,8 @@
 //
 // Environment (all optional): BENCH_SECONDS (target seconds per measured run, default 6),
 // BENCH_WARMUP (warm-up seconds per scenario, default 2), BENCH_CONNECTIONS (default 10),
-// BENCH_ONLY (comma list of scenario keys: a,c,d,d-echo,a-1conn,a-es384,b,b-1conn), BENCH_LOG_LEVEL (service
+// BENCH_ONLY (comma list of scenario keys: a,c,d,d-echo,a-main,d-main,a-1conn,a-es384,b,b-1conn),
+// BENCH_HOOK_WORKERS (the service's HOOK_WORKERS; default: its own default), BENCH_LOG_LEVEL (service
 // LOG_LEVEL, default warn), BENCH_CPU_PROF=1 (--cpu-prof on the service child, into .bench/prof),
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
 // BENCH_SERVICE_SCRIPT (another service child, for experiments; same IPC contract).
@@ -55,7 +56,7 @@ const CONFIG_VARS = [
   'PORT', 'HOST', 'PUBLIC_BASE_URL', 'CDS_CLIENTS_FILE', 'CORS_ORIGINS', 'DATABASE_URL', 'DATA_DIR',
   'FETCH_BUDGET_MS', 'LAB_LOOKBACK_DAYS', 'BODY_LOOKBACK_DAYS', 'SMI_CUTOFF_SET', 'ACUTE_MI_WINDOW_DAYS',
   'CMR_T1_REFERENCE_MS', 'CMR_T2_REFERENCE_MS', 'TERMINOLOGY_SITE_DIR', 'BODY_LIMIT', 'DEMO', 'LOG_LEVEL',
-  'FRAME_ANCESTORS', 'JWT_CLOCK_SKEW_S',
+  'FRAME_ANCESTORS', 'JWT_CLOCK_SKEW_S', 'HOOK_WORKERS',
 ];
 
 // ---------------------------------------------------------------------------------------------------
@@ -67,6 +68,8 @@ interface Child {
   url: string;
   /** Lines the child wrote to stdout (pino logs for the service). */
   logLines: number;
+  /** The service's evaluation worker threads (HOOK_WORKERS), as it reported at start-up. */
+  hookWorkers?: number;
   lastLog: string[];
 }
 const children: Child[] = [];
@@ -112,10 +115,11 @@ function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv, e
       clearTimeout(timer);
       reject(new Error(`${name} exited during start-up (code ${code})`));
     });
-    proc.on('message', (m: { ready?: boolean; url?: string }) => {
+    proc.on('message', (m: { ready?: boolean; url?: string; hookWorkers?: number }) => {
       if (m.ready && m.url) {
         clearTimeout(timer);
         child.url = m.url;
+        child.hookWorkers = m.hookWorkers;
         resolve(child);
       }
     });
@@ -534,20 +538,30 @@ async function main(): Promise<number> {
     writeFileSync(clientsFile, JSON.stringify([{ iss: ISSUER, name: 'bench EHR', jwks: { keys: [rs.publicJwk, es.publicJwk] }, fhirServers: [fhirB.url] }]));
     const profiling = env.BENCH_CPU_PROF === '1';
     if (profiling) mkdirSync(PROFILE_DIR, { recursive: true });
-    const [service, echo] = await Promise.all([
-      startChild(
-        'service',
-        env.BENCH_SERVICE_SCRIPT ? new URL(env.BENCH_SERVICE_SCRIPT, `file://${process.cwd()}/`).href : './children/service.ts',
-        {
-          ...baseEnv,
-          DEMO: 'false', CDS_CLIENTS_FILE: clientsFile, DATA_DIR: join(tmp, 'data'), LOG_LEVEL: LOG_LEVEL,
-          HOST: '127.0.0.1', PORT: '0', PUBLIC_BASE_URL, BODY_LIMIT,
-          ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL } : {}),
-        },
-        profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
-      ),
+    const startService = (name: string, dataDir: string, hookWorkers: string | undefined): Promise<Child> => startChild(
+      name,
+      env.BENCH_SERVICE_SCRIPT ? new URL(env.BENCH_SERVICE_SCRIPT, `file://${process.cwd()}/`).href : './children/service.ts',
+      {
+        ...baseEnv,
+        DEMO: 'false', CDS_CLIENTS_FILE: clientsFile, DATA_DIR: join(tmp, dataDir), LOG_LEVEL: LOG_LEVEL,
+        HOST: '127.0.0.1', PORT: '0', PUBLIC_BASE_URL, BODY_LIMIT,
+        ...(hookWorkers !== undefined && hookWorkers !== '' ? { HOOK_WORKERS: hookWorkers } : {}),
+        ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL } : {}),
+      },
+      profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+    );
+    const wantMain = !ONLY || ONLY.has('a-main') || ONLY.has('d-main');
+    const [service, echo, serviceMain] = await Promise.all([
+      startService('service', 'data', env.BENCH_HOOK_WORKERS),
       startChild('echo', './children/echo.ts', { ...baseEnv, BODY_LIMIT }),
+      // The same service evaluating on its main thread (HOOK_WORKERS=0): the single-thread figures.
+      wantMain ? startService('service-main', 'data-main', '0') : undefined,
     ]);
+    console.log(`service: ${service.hookWorkers ?? '?'} evaluation worker thread(s) (HOOK_WORKERS)${serviceMain ? '; service-main: evaluation on the main thread' : ''}`);
+    const mainService = (): Child => {
+      if (!serviceMain) throw new Error('service-main not started');
+      return serviceMain;
+    };
 
     // Discovery, as an EHR reads it; prefetch built by executing its templates.
     const [discoveryToken] = await signTokens(rs, '/cds-services', 1);
@@ -603,6 +617,8 @@ async function main(): Promise<number> {
       { key: 'c', label: 'bare Express echo of the (a) body', server: () => echo, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'echo', reuse: () => tokensA }] },
       { key: 'd', label: 'patient-view call set: 3 services, full prefetch', server: () => service, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'cards' as const, signer: rs })) },
       { key: 'd-echo', label: 'bare Express echo of the (d) bodies', server: () => echo, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'echo' as const, reuse: () => tokensD.get(c.id) ?? [] })) },
+      { key: 'a-main', label: 'same as (a), evaluated on the main thread (HOOK_WORKERS=0)', server: mainService, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
+      { key: 'd-main', label: 'same as (d), evaluated on the main thread (HOOK_WORKERS=0)', server: mainService, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'cards' as const, signer: rs })) },
       { key: 'a-1conn', label: 'same as (a), 1 connection (latency without queueing)', connections: 1, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'a-es384', label: 'same as (a), ES384 client JWTs', server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: es }] },
       { key: 'b', label: 'cirrhosis-sarcopenia, no prefetch, FHIR server answers', server: () => service, upstream: () => fhirB, targets: [{ path: cirrhosisPath, body: bodyB, expect: 'cards', signer: rs }] },
@@ -622,7 +638,7 @@ async function main(): Promise<number> {
         if (problems(rtt).length > 0) throw new Error(`FHIR round trip: ${problems(rtt).join('; ')}`);
         console.log(`  fhir-rtt the (a) patient's Observation search, 1 connection: p50 ${f2(rtt.p50)} ms`);
       }
-      results.push(await runScenario(spec, service));
+      results.push(await runScenario(spec, spec.server() === serviceMain ? mainService() : service));
     }
 
     // Report
@@ -634,6 +650,8 @@ async function main(): Promise<number> {
     };
     const ratioA = ratio('a', 'c');
     const ratioD = ratio('d', 'd-echo');
+    const ratioAMain = ratio('a-main', 'c');
+    const ratioDMain = ratio('d-main', 'd-echo');
     const p99A = by('a')?.run.p99 ?? Number.NaN;
     const targets = [
       { name: '(a)/(c) req/s ≥ 0.5', value: ratioA, ok: ratioA >= 0.5 },
@@ -659,6 +677,9 @@ async function main(): Promise<number> {
     if (by('d')) console.log(`(d) = ${f1((by('d')?.run.rps ?? 0) / 3)} chart opens/s (3 POSTs each)`);
     console.log('');
     for (const t of targets) console.log(`${t.ok ? 'PASS' : 'MISS'}  ${t.name}: ${f2(t.value)}`);
+    if (Number.isFinite(ratioAMain) || Number.isFinite(ratioDMain)) {
+      console.log(`info  evaluated on the main thread (HOOK_WORKERS=0): (a-main)/(c) ${f2(ratioAMain)}, (d-main)/(d-echo) ${f2(ratioDMain)}`);
+    }
 
     const invalid = [...results.map((r) => ({ key: r.key, issues: [...problems(r.warmup).map((p) => `warm-up: ${p}`), ...problems(r.run)] }))].filter((x) => x.issues.length > 0);
     const logged = results.filter((r) => r.serviceLogLines > 0);
@@ -670,6 +691,7 @@ async function main(): Promise<number> {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
       connections: CONNECTIONS,
+      hookWorkers: service.hookWorkers,
       targetSeconds: SECONDS,
       warmupSeconds: WARMUP_SECONDS,
       serviceLogLevel: LOG_LEVEL,
@@ -693,7 +715,7 @@ async function main(): Promise<number> {
           warmup: { requests: r.warmup.requests, rps: r.warmup.rps },
         }]),
       ),
-      ratios: { aOverC: ratioA, dOverDEcho: ratioD },
+      ratios: { aOverC: ratioA, dOverDEcho: ratioD, aMainOverC: ratioAMain, dMainOverDEcho: ratioDMain },
       targets,
       signing: { tokens: tokensSigned, ms: signingMs },
       invalid,

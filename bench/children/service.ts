@@ -7,7 +7,7 @@ import { startServer } from '../../src/server.ts';
 
 const config = loadConfig(process.env);
 const running = await startServer(config);
-process.send?.({ ready: true, url: running.url });
+process.send?.({ ready: true, url: running.url, hookWorkers: config.hookWorkers });
 
 let closing = false;
 const shutdown = (): void => {
