@@ -27,7 +27,12 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
   if (demo) clients.push(demo.trustedClient);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   const services = allServices();
-  const hookRunner = config.hookWorkers > 0 ? await startHookWorkers(config.hookWorkers, config, logger) : undefined;
+  const hookRunner = config.hookWorkers > 0
+    ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    })
+    : undefined;
   const app = createApp({
     config,
     logger,
