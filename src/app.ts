@@ -15,7 +15,7 @@ import type { HookObservation } from './hooks/invoke.ts';
 import { FeedbackRequestSchema } from './store/feedback-schema.ts';
 import { describeIssues } from './hooks/schemas.ts';
 import { smartRouter } from './smart/routes.ts';
-import { HttpError, badRequest, notFound, operationOutcome } from './errors.ts';
+import { HttpError, badRequest, invalidJson, notFound, operationOutcome, unsupportedEncoding } from './errors.ts';
 
 export interface AppDeps {
   config: AppConfig;
@@ -162,7 +162,7 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    next(new HttpError(415, 'invalid', 'Unsupported request encoding'));
+    next(unsupportedEncoding());
     return;
   }
   next();
@@ -201,6 +201,10 @@ function routePattern(req: Request, res: Response): string {
 function errorHandler(logger: Logger) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     if (res.headersSent) return;
+    // body-parser's own errors (feedback route) become the same HttpErrors hook-call.ts throws.
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.parse.failed') err = invalidJson();
+    else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') err = unsupportedEncoding();
     if (err instanceof HttpError) {
       if (err.status === 401) {
         // CDS Hooks 2.0: a bare 401; no hint of what was wrong with the token (RFC 6750 §3 header).
@@ -210,17 +214,8 @@ function errorHandler(logger: Logger) {
       res.status(err.status).json(operationOutcome(err.code, err.message));
       return;
     }
-    const e = err as { type?: string; status?: number };
     if (e.type === 'entity.too.large') {
       res.status(413).json(operationOutcome('too-costly', 'Request body is larger than the configured limit'));
-      return;
-    }
-    if (e.type === 'entity.parse.failed') {
-      res.status(400).json(operationOutcome('structure', 'Request body is not valid JSON'));
-      return;
-    }
-    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
-      res.status(415).json(operationOutcome('invalid', 'Unsupported request encoding'));
       return;
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

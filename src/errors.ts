@@ -22,6 +22,10 @@ export const notFound = (message: string): HttpError => new HttpError(404, 'not-
 /** CDS Hooks 2.0 §"Prefetch": 412 when the service cannot obtain data it requires. */
 export const preconditionFailed = (message: string): HttpError => new HttpError(412, 'incomplete', message);
 export const unauthorized = (): HttpError => new HttpError(401, 'login', 'Unauthorized');
+/** A request body that does not parse (as body-parser or hooks/hook-call.ts finds it). */
+export const invalidJson = (): HttpError => new HttpError(400, 'structure', 'Request body is not valid JSON');
+/** A charset or content encoding the service does not read (RFC 8259 §8.1: JSON is UTF-8). */
+export const unsupportedEncoding = (): HttpError => new HttpError(415, 'invalid', 'Unsupported request encoding');
 
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';

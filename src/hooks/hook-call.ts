@@ -8,7 +8,7 @@ import type { CdsService } from '../services/types.ts';
 import type { IssuedCardRow } from '../store/issued-card-writer.ts';
 import type { HookCaller } from './auth.ts';
 import { invokeService, type HookObservation } from './invoke.ts';
-import { HttpError, notFound } from '../errors.ts';
+import { HttpError, invalidJson, notFound } from '../errors.ts';
 
 export interface HookCall {
   serviceId: string;
@@ -57,7 +57,7 @@ function parseJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(utf8.decode(bytes));
   } catch {
-    throw new HttpError(400, 'structure', 'Request body is not valid JSON');
+    throw invalidJson();
   }
 }
 
