@@ -59,37 +59,40 @@ const USER_TOKENS: Record<string, string> = {
   RelatedPerson: 'userRelatedPersonId',
 };
 
-export class UnresolvedTokenError extends Error {
-  readonly token: string;
-  constructor(token: string) {
-    super(`prefetch token {{${token}}} has no value in this request`);
-    this.name = 'UnresolvedTokenError';
-    this.token = token;
-  }
-}
+/** A template filled in, or the first token that has no value in this request. */
+export type Substitution = { url: string } | { unresolved: string };
 
 /**
  * Replace `{{context.<field>}}` (root-level primitive context fields only, per the spec) and the user
  * tokens. Values are URL-encoded; a reference-valued field (context.userId = 'Practitioner/123') keeps
- * its '/' so that the read template `{{context.userId}}` still works. Throws UnresolvedTokenError
- * when a token has no value (e.g. encounterId absent): such a key cannot be fetched.
+ * its '/' so that the read template `{{context.userId}}` still works. A token without a value (e.g.
+ * encounterId absent) leaves the key unfetchable: the result names it instead of a URL. (A result,
+ * not an exception: it happens on ordinary calls, and an Error's stack trace is not free.)
  */
-export function substituteTokens(template: string, context: CdsRequest['context']): string {
+export function substituteTokens(template: string, context: CdsRequest['context']): Substitution {
   const userId = typeof context.userId === 'string' ? context.userId : undefined;
   const [userType, userRef, ...rest] = (userId ?? '').split('/');
-  return template.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (_m, token: string) => {
+  let unresolved: string | undefined;
+  const url = template.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (_m, token: string) => {
+    const value = tokenValue(token);
+    if (value === undefined) unresolved ??= token;
+    return value ?? '';
+  });
+  return unresolved === undefined ? { url } : { unresolved };
+
+  function tokenValue(token: string): string | undefined {
     if (token.startsWith('context.')) {
       const field = token.slice('context.'.length);
       const v = field.includes('.') ? undefined : (context as Record<string, unknown>)[field];
       // '.' and '..' survive URL-encoding and would walk the path: not an id (FHIR R4 §2.23.0.1).
       if (typeof v === 'string' && v !== '' && v !== '.' && v !== '..') return field === 'userId' ? encodeReference(v) : encodeURIComponent(v);
       if (typeof v === 'number' || typeof v === 'boolean') return encodeURIComponent(String(v));
-      throw new UnresolvedTokenError(token);
+      return undefined;
     }
     const type = Object.entries(USER_TOKENS).find(([, t]) => t === token)?.[0];
     if (type !== undefined && userType === type && userRef && userRef !== '.' && userRef !== '..' && rest.length === 0) return encodeURIComponent(userRef);
-    throw new UnresolvedTokenError(token);
-  });
+    return undefined;
+  }
 }
 
 function encodeReference(ref: string): string {
@@ -172,17 +175,12 @@ export async function resolvePrefetch(args: ResolvePrefetchArgs): Promise<Resolv
   const partial = new Map<string, FhirResource[]>();
 
   const resolveKey = async (key: string, template: string): Promise<Outcome> => {
-    let url: string;
-    try {
-      url = substituteTokens(template, request.context);
-    } catch (e) {
-      if (e instanceof UnresolvedTokenError) {
-        // The spec lets the client leave out what it cannot satisfy; we cannot build the query either.
-        return Object.hasOwn(given, key) ? fromGiven(key, given[key], templateKind(template), fetcher, undefined, signal, partial) : { key, status: 'unavailable', why: 'unresolved token' };
-      }
-      throw e;
+    const filled = substituteTokens(template, request.context);
+    if ('unresolved' in filled) {
+      // The spec lets the client leave out what it cannot satisfy; we cannot build the query either.
+      return Object.hasOwn(given, key) ? fromGiven(key, given[key], templateKind(template), fetcher, undefined, signal, partial) : { key, status: 'unavailable', why: 'unresolved token' };
     }
-    return fromGiven(key, Object.hasOwn(given, key) ? given[key] : undefined, templateKind(url), fetcher, url, signal, partial);
+    return fromGiven(key, Object.hasOwn(given, key) ? given[key] : undefined, templateKind(filled.url), fetcher, filled.url, signal, partial);
   };
   const onBudgetExhausted = (key: string): Outcome => {
     const first = partial.get(key);

@@ -1,7 +1,7 @@
 // Prefetch resolution (CDS Hooks 2.0 §"Prefetch template", §"Prefetch tokens") with a fake fetcher.
 import type { Bundle, FhirResource, Observation, OperationOutcome } from 'fhir/r4.js';
 import type { CdsRequest } from '../../../src/hooks/types.ts';
-import { resolvePrefetch, substituteTokens, UnresolvedTokenError, type PrefetchLogger } from '../../../src/hooks/prefetch.ts';
+import { resolvePrefetch, substituteTokens, type PrefetchLogger } from '../../../src/hooks/prefetch.ts';
 import { FetchError, type FhirFetcher, type SearchResult } from '../../../src/fhir/client.ts';
 
 const obs = (id: string): Observation => ({ resourceType: 'Observation', id, status: 'final', code: { text: 'x' } });
@@ -70,23 +70,27 @@ const templates = {
 describe('substituteTokens', () => {
   const ctx = { userId: 'Practitioner/dr 1', patientId: 'p&x=1', encounterId: 'enc-9' };
   it('replaces context tokens with URL-encoded values', () => {
-    expect(substituteTokens('Observation?patient={{context.patientId}}&encounter={{context.encounterId}}', ctx)).toBe('Observation?patient=p%26x%3D1&encounter=enc-9');
+    expect(substituteTokens('Observation?patient={{context.patientId}}&encounter={{context.encounterId}}', ctx)).toEqual({ url: 'Observation?patient=p%26x%3D1&encounter=enc-9' });
   });
   it('keeps the / of a userId reference so a read template works', () => {
-    expect(substituteTokens('{{context.userId}}', ctx)).toBe('Practitioner/dr%201');
+    expect(substituteTokens('{{context.userId}}', ctx)).toEqual({ url: 'Practitioner/dr%201' });
   });
   it('derives the user tokens from context.userId', () => {
-    expect(substituteTokens('Practitioner/{{userPractitionerId}}', { userId: 'Practitioner/abc', patientId: 'p' })).toBe('Practitioner/abc');
-    expect(substituteTokens('PractitionerRole?_id={{userPractitionerRoleId}}', { userId: 'PractitionerRole/r1', patientId: 'p' })).toBe('PractitionerRole?_id=r1');
-    expect(substituteTokens('Patient/{{userPatientId}}', { userId: 'Patient/p9', patientId: 'p9' })).toBe('Patient/p9');
-    expect(substituteTokens('RelatedPerson/{{userRelatedPersonId}}', { userId: 'RelatedPerson/rp', patientId: 'p' })).toBe('RelatedPerson/rp');
+    expect(substituteTokens('Practitioner/{{userPractitionerId}}', { userId: 'Practitioner/abc', patientId: 'p' })).toEqual({ url: 'Practitioner/abc' });
+    expect(substituteTokens('PractitionerRole?_id={{userPractitionerRoleId}}', { userId: 'PractitionerRole/r1', patientId: 'p' })).toEqual({ url: 'PractitionerRole?_id=r1' });
+    expect(substituteTokens('Patient/{{userPatientId}}', { userId: 'Patient/p9', patientId: 'p9' })).toEqual({ url: 'Patient/p9' });
+    expect(substituteTokens('RelatedPerson/{{userRelatedPersonId}}', { userId: 'RelatedPerson/rp', patientId: 'p' })).toEqual({ url: 'RelatedPerson/rp' });
   });
   it('refuses tokens without a value, nested fields and path tricks', () => {
-    expect(() => substituteTokens('Encounter/{{context.encounterId}}', { userId: 'Practitioner/a', patientId: 'p' })).toThrow(UnresolvedTokenError);
-    expect(() => substituteTokens('{{userPatientId}}', { userId: 'Practitioner/a', patientId: 'p' })).toThrow(UnresolvedTokenError);
-    expect(() => substituteTokens('{{context.patient.id}}', { userId: 'Practitioner/a', patientId: 'p', patient: { id: 'x' } })).toThrow(UnresolvedTokenError);
-    expect(() => substituteTokens('Patient/{{context.patientId}}', { userId: 'Practitioner/a', patientId: '..' })).toThrow(UnresolvedTokenError);
-    expect(substituteTokens('{{context.userId}}', { userId: 'Practitioner/../x', patientId: 'p' })).toBe('Practitioner%2F..%2Fx');
+    expect(substituteTokens('Encounter/{{context.encounterId}}', { userId: 'Practitioner/a', patientId: 'p' })).toEqual({ unresolved: 'context.encounterId' });
+    expect(substituteTokens('{{userPatientId}}', { userId: 'Practitioner/a', patientId: 'p' })).toEqual({ unresolved: 'userPatientId' });
+    expect(substituteTokens('{{context.patient.id}}', { userId: 'Practitioner/a', patientId: 'p', patient: { id: 'x' } })).toEqual({ unresolved: 'context.patient.id' });
+    expect(substituteTokens('Patient/{{context.patientId}}', { userId: 'Practitioner/a', patientId: '..' })).toEqual({ unresolved: 'context.patientId' });
+    expect(substituteTokens('{{context.userId}}', { userId: 'Practitioner/../x', patientId: 'p' })).toEqual({ url: 'Practitioner%2F..%2Fx' });
+  });
+  it('names the first token without a value when there are several', () => {
+    expect(substituteTokens('Observation?patient={{context.patientId}}&encounter={{context.encounterId}}&x={{userPatientId}}', { userId: 'Practitioner/a', patientId: 'p' }))
+      .toEqual({ unresolved: 'context.encounterId' });
   });
 });
 
