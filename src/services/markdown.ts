@@ -8,9 +8,14 @@
 const MARKDOWN_SPECIAL = /[\\`*_\[\]|<>&~]/g;
 const ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
 
+// Most values (numbers, codes, dates, unit strings) contain none of these: test once, copy nothing.
+const NEEDS_ESCAPE = /[\r\n\t\\`*_\[\]|<>&~]/;
+
 export function md(text: string | number | boolean | undefined | null): string {
   if (text === undefined || text === null) return '';
-  return String(text)
+  const s = String(text);
+  if (!NEEDS_ESCAPE.test(s)) return s;
+  return s
     .replace(/[\r\n\t]+/g, ' ')
     .replace(MARKDOWN_SPECIAL, (c) => ENTITIES[c] ?? `\\${c}`);
 }
