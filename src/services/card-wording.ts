@@ -1,41 +1,83 @@
 // Card wording lives in cards/<service>.yaml (data that clinicians may edit, each statement with its
 // source). This module loads and validates it once, and fills `{placeholders}`.
+// Topics and override reasons are named by code only: their displays come from the project
+// CodeSystems in profiles/ (card-topics, override-reasons), the one place they are defined, so a card
+// can never send a code the CodeSystem lacks or a display that differs from it.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CodeSystem, CodeSystemConcept } from 'fhir/r4.js';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_PROFILES_DIR } from '../fhir/terminology.ts';
 
 const Source = z.object({ label: z.string().min(1), url: z.url() });
-const Coding = z.object({ code: z.string().min(1), display: z.string().min(1) });
+const Code = z.string().min(1);
 
-const CardTemplate = z.object({
-  topic: Coding,
+const CardTemplateSource = z.object({
+  topic: Code,
   source: Source,
   summary: z.record(z.string(), z.string().min(1)),
   detail: z.record(z.string(), z.string()).default({}),
 });
 
-const CardWordingSchema = z.object({
+const CardWordingSource = z.object({
   service: z.string().min(1),
-  overrideReasons: z.array(Coding).min(1),
-  cards: z.record(z.string(), CardTemplate),
+  overrideReasons: z.array(Code).min(1),
+  cards: z.record(z.string(), CardTemplateSource),
   /** Free text blocks (guidance, caveats), each naming its source in the text. */
   text: z.record(z.string(), z.string()).default({}),
   /** Named lookup tables, e.g. tier -> indicator, tier -> statement. */
   tables: z.record(z.string(), z.record(z.string(), z.string())).default({}),
 });
 
-export type CardWording = z.infer<typeof CardWordingSchema>;
-export type CardTemplate = z.infer<typeof CardTemplate>;
+/** A code of one of our CodeSystems with the display the CodeSystem gives it. */
+export interface CodeDisplay {
+  code: string;
+  display: string;
+}
+
+export type CardTemplate = Omit<z.infer<typeof CardTemplateSource>, 'topic'> & { topic: CodeDisplay };
+export type CardWording = Omit<z.infer<typeof CardWordingSource>, 'overrideReasons' | 'cards'> & {
+  overrideReasons: CodeDisplay[];
+  cards: Record<string, CardTemplate>;
+};
 
 const CARDS_DIR = new URL('../../cards/', import.meta.url);
 
-export function loadCardWording(serviceId: string): CardWording {
+export function loadCardWording(serviceId: string, profilesDir: string = DEFAULT_PROFILES_DIR): CardWording {
+  const where = `cards/${serviceId}.yaml`;
   const raw: unknown = parse(readFileSync(new URL(`${serviceId}.yaml`, CARDS_DIR), 'utf8'));
-  const parsed = CardWordingSchema.safeParse(raw);
+  const parsed = CardWordingSource.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`cards/${serviceId}.yaml is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(`${where} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  return parsed.data;
+  const topics = codeSystemDisplays(profilesDir, 'card-topics');
+  const reasons = codeSystemDisplays(profilesDir, 'override-reasons');
+  const resolve = (displays: ReadonlyMap<string, string>, system: string, code: string): CodeDisplay => {
+    const display = displays.get(code);
+    if (display === undefined) throw new Error(`${where}: '${code}' is not a code of CodeSystem ${system} (profiles/)`);
+    return { code, display };
+  };
+  const { overrideReasons, cards, ...rest } = parsed.data;
+  return {
+    ...rest,
+    overrideReasons: overrideReasons.map((code) => resolve(reasons, 'override-reasons', code)),
+    cards: Object.fromEntries(Object.entries(cards).map(([kind, t]) => [kind, { ...t, topic: resolve(topics, 'card-topics', t.topic) }])),
+  };
+}
+
+/** code → display of profiles/CodeSystem-<id>.json (nested concepts included). */
+function codeSystemDisplays(profilesDir: string, id: string): Map<string, string> {
+  const cs = JSON.parse(readFileSync(join(profilesDir, `CodeSystem-${id}.json`), 'utf8')) as CodeSystem;
+  const out = new Map<string, string>();
+  const walk = (concepts: readonly CodeSystemConcept[] | undefined): void => {
+    for (const c of concepts ?? []) {
+      out.set(c.code, c.display ?? c.code);
+      walk(c.concept);
+    }
+  };
+  walk(cs.concept);
+  return out;
 }
 
 /** Fills `{name}` placeholders; an unknown placeholder is a wording bug and throws (tests catch it). */

@@ -1,0 +1,46 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CodeSystem } from 'fhir/r4.js';
+import { loadCardWording } from '../../../src/services/card-wording.ts';
+import { DEFAULT_PROFILES_DIR } from '../../../src/fhir/terminology.ts';
+
+const SERVICES = ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass'];
+const codeSystem = (id: string): CodeSystem => JSON.parse(readFileSync(join(DEFAULT_PROFILES_DIR, `CodeSystem-${id}.json`), 'utf8')) as CodeSystem;
+const displays = (id: string): Map<string, string | undefined> => new Map((codeSystem(id).concept ?? []).map((c) => [c.code, c.display]));
+
+describe('card wording: topics and override reasons come from the project CodeSystems', () => {
+  it.each(SERVICES)('%s: every topic and override reason is a CodeSystem code, with its display', (id) => {
+    const w = loadCardWording(id);
+    const reasons = displays('override-reasons');
+    const topics = displays('card-topics');
+    expect(w.overrideReasons.length).toBeGreaterThan(0);
+    for (const r of w.overrideReasons) expect(r.display).toBe(reasons.get(r.code));
+    for (const t of Object.values(w.cards)) expect(t.topic.display).toBe(topics.get(t.topic.code));
+  });
+
+  describe('with a CodeSystem that lacks a code the wording uses', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'wording-'));
+      const reasons = codeSystem('override-reasons');
+      reasons.concept = (reasons.concept ?? []).filter((c) => c.code !== 'patient-declined');
+      writeFileSync(join(dir, 'CodeSystem-override-reasons.json'), JSON.stringify(reasons));
+      const topics = codeSystem('card-topics');
+      topics.concept = (topics.concept ?? []).filter((c) => c.code !== 'sarcopenia');
+      writeFileSync(join(dir, 'CodeSystem-card-topics.json'), JSON.stringify(topics));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('refuses to load, naming the file and the code', () => {
+      expect(() => loadCardWording('cmr-ihd-macce', dir)).toThrow("cards/cmr-ihd-macce.yaml: 'patient-declined' is not a code of CodeSystem override-reasons");
+    });
+
+    it('checks topics too', () => {
+      const full = codeSystem('override-reasons');
+      writeFileSync(join(dir, 'CodeSystem-override-reasons.json'), JSON.stringify(full));
+      expect(() => loadCardWording('cirrhosis-sarcopenia', dir)).toThrow("'sarcopenia' is not a code of CodeSystem card-topics");
+      expect(() => loadCardWording('cmr-cardiac-mass', dir)).not.toThrow();
+    });
+  });
+});
