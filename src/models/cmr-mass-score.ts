@@ -1,6 +1,7 @@
 // CMR Mass Score: Paolisso P, Bergamaschi L, et al. Circ Cardiovasc Imaging 2024;17(3):e016115,
 // PMID 38502734 (MODELS.md 2a). [P] six items, range 0–8, malignant if ≥ 5; [S] per-item weights.
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally } from './points-tally.ts';
+import type { Input, ModelMetadata, ModelResult } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'cmr-mass-score',
@@ -43,32 +44,19 @@ export const massTier = (points: number): 'likely malignant' | 'likely benign' =
   points >= MALIGNANT_CUTOFF ? 'likely malignant' : 'likely benign';
 
 export function computeCmrMassScore(inputs: CmrMassScoreInputs): ModelResult {
-  const contributions: Contribution[] = [];
-  const missing: string[] = [];
-  const notes: string[] = [];
-  let known = 0;
-  let missingMax = 0;
-
+  const tally = new PointsTally<keyof CmrMassScoreInputs>(inputs);
+  const { notes, contributions, missing } = tally;
   for (const f of FEATURES) {
-    const input = inputs[f.key];
-    if (typeof input?.value === 'boolean') {
-      const pts = input.value ? f.points : 0;
-      known += pts;
-      contributions.push({ input: f.key, points: pts, band: `${f.label}: ${input.value ? 'present' : 'absent'}` });
-      continue;
-    }
     // A feature not assessed is unknown, not absent.
-    if (input !== undefined) notes.push(`${f.key}: value ${String(input.value)} is not yes/no; treated as missing.`);
-    missing.push(f.key);
-    missingMax += f.points;
+    const present = tally.boolean(f.key);
+    tally.add(f.key, present === undefined ? undefined : { points: present ? f.points : 0, band: `${f.label}: ${present ? 'present' : 'absent'}` }, { max: f.points });
   }
 
-  const echoed = Object.values(inputs).filter((i): i is Input => i !== undefined);
-  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: echoed, metadata };
+  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: tally.echoed(), metadata };
   if (contributions.length === 0) {
     return { ...base, value: null, notes: [...notes, 'No CMR Mass Score feature assessed.'] };
   }
-  const range = { min: known, max: known + missingMax };
+  const { known, range } = tally;
   const lo = massTier(range.min);
   const hi = massTier(range.max);
   if (missing.length > 0) {

@@ -1,7 +1,8 @@
 // CMR risk score after reperfused STEMI: Marcos-Garcés V, Perez N, Gavara J, … Bodi V.
 // Int J Cardiol 2022;349:150–154 (MODELS.md 1a) [P, abstract]. Items, points, tiers and event
 // rates are from the abstract. MODELS.md: the DOI is NOT verified, so none is given here.
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally } from './points-tally.ts';
+import type { Input, ModelMetadata, ModelResult } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'cmr-risk-score',
@@ -68,34 +69,21 @@ export interface CmrRiskScoreResult extends ModelResult {
 }
 
 export function computeCmrRiskScore(inputs: CmrRiskScoreInputs): CmrRiskScoreResult {
-  const contributions: Contribution[] = [];
-  const missing: string[] = [];
-  const notes: string[] = [];
-  let known = 0;
-  let missingMax = 0;
-
+  const tally = new PointsTally<keyof CmrRiskScoreInputs>(inputs);
+  const { notes, contributions, missing } = tally;
   for (const item of ITEMS) {
-    const input = inputs[item.key];
-    const v = input?.value;
-    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) {
-      const pts = item.applies(v) ? item.points : 0;
-      known += pts;
-      contributions.push({ input: item.key, points: pts, band: pts ? item.yes : item.no });
-      continue;
-    }
     // Missing or unusable: never assumed absent; the item's points widen the range.
-    if (input !== undefined) notes.push(`${item.key}: value ${String(v)} is not usable; treated as missing.`);
-    missing.push(item.key);
-    missingMax += item.points;
+    const v = tally.number(item.key);
+    const applies = v === undefined ? undefined : item.applies(v);
+    tally.add(item.key, applies === undefined ? undefined : { points: applies ? item.points : 0, band: applies ? item.yes : item.no }, { max: item.points });
   }
 
-  const echoed = Object.values(inputs).filter((i): i is Input => i !== undefined);
-  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: echoed, metadata };
+  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: tally.echoed(), metadata };
   if (contributions.length === 0) {
     return { ...base, value: null, notes: [...notes, 'No CMR risk score item available.'] };
   }
 
-  const range = { min: known, max: known + missingMax };
+  const { known, range } = tally;
   const lo = cmrRiskTier(range.min);
   const hi = cmrRiskTier(range.max);
   const tier = lo.tier === hi.tier ? lo : undefined;

@@ -1,7 +1,8 @@
 // GRACE risk score for in-hospital death (Granger CB et al., Arch Intern Med 2003;163:2345–53).
 // Every constant below is from MODELS.md 1b: point tables [S, two secondary sources agree],
 // STEMI in-hospital death bands [P, GRACE owners' table], logistic form [P, owners' methods page].
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally, type Scored } from './points-tally.ts';
+import type { Input, ModelMetadata, ModelResult } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'grace-in-hospital',
@@ -116,10 +117,6 @@ const TIER_TEXT = { low: '<2 %', intermediate: '2–5 %', high: '>5 %' } as cons
 
 const ROMAN = ['I', 'II', 'III', 'IV'] as const;
 
-interface Scored {
-  points: number;
-  band: string;
-}
 
 function bandOf(value: number, bands: readonly Band[]): Scored {
   const band = bands.find((b) => value < b.below) ?? bands[bands.length - 1]!;
@@ -132,73 +129,42 @@ export interface GraceResult extends ModelResult {
 }
 
 export function computeGrace(inputs: GraceInputs): GraceResult {
-  const notes: string[] = [];
-  const contributions: Contribution[] = [];
-  const missing: string[] = [];
-  let known = 0;
-  let missingMin = 0;
-  let missingMax = 0;
-
   // A provided but unusable value is reported and treated as missing, never as normal.
-  const num = (key: GraceItem, ok: (v: number) => boolean = (v) => v >= 0): number | undefined => {
-    const input = inputs[key];
-    if (input === undefined) return undefined;
-    if (typeof input.value === 'number' && Number.isFinite(input.value) && ok(input.value)) return input.value;
-    notes.push(`${key}: value ${String(input.value)} is not usable; treated as missing.`);
-    return undefined;
-  };
-  const bool = (key: GraceItem): boolean | undefined => {
-    const input = inputs[key];
-    if (input === undefined) return undefined;
-    if (typeof input.value === 'boolean') return input.value;
-    notes.push(`${key}: value ${String(input.value)} is not yes/no; treated as missing.`);
-    return undefined;
-  };
-  const add = (key: GraceItem, scored: Scored | undefined, minPts: number, maxPts: number): void => {
-    if (scored) {
-      known += scored.points;
-      contributions.push({ input: key, points: scored.points, band: scored.band });
-    } else {
-      missing.push(key);
-      missingMin += minPts;
-      missingMax += maxPts;
-    }
-  };
+  const tally = new PointsTally<GraceItem>(inputs);
+  const { notes, contributions, missing } = tally;
   const flag = (v: boolean | undefined, pts: number, yes: string, no: string): Scored | undefined =>
     v === undefined ? undefined : { points: v ? pts : 0, band: v ? yes : no };
 
-  const age = num('age');
-  const hr = num('heartRate');
-  const sbp = num('systolicBp');
-  const creat = num('creatinine');
-  const killip = num('killipClass', (v) => Number.isInteger(v) && v >= 1 && v <= 4);
-  const arrest = bool('cardiacArrest');
-  const st = bool('stDeviation');
-  const enzymes = bool('elevatedEnzymes');
+  const age = tally.number('age');
+  const hr = tally.number('heartRate');
+  const sbp = tally.number('systolicBp');
+  const creat = tally.number('creatinine');
+  const killip = tally.number('killipClass', (v) => Number.isInteger(v) && v >= 1 && v <= 4);
+  const arrest = tally.boolean('cardiacArrest');
+  const st = tally.boolean('stDeviation');
+  const enzymes = tally.boolean('elevatedEnzymes');
 
   // Missing items widen the range by their smallest and largest possible points (creatinine ≥ 1).
-  add('age', age === undefined ? undefined : bandOf(age, AGE_BANDS), 0, 100);
-  add('heartRate', hr === undefined ? undefined : bandOf(hr, HEART_RATE_BANDS), 0, 46);
-  add('systolicBp', sbp === undefined ? undefined : bandOf(sbp, SBP_BANDS), 0, 58);
-  add('creatinine', creat === undefined ? undefined : bandOf(creat, CREATININE_BANDS), 1, 28);
-  add(
+  tally.add('age', age === undefined ? undefined : bandOf(age, AGE_BANDS), { max: 100 });
+  tally.add('heartRate', hr === undefined ? undefined : bandOf(hr, HEART_RATE_BANDS), { max: 46 });
+  tally.add('systolicBp', sbp === undefined ? undefined : bandOf(sbp, SBP_BANDS), { max: 58 });
+  tally.add('creatinine', creat === undefined ? undefined : bandOf(creat, CREATININE_BANDS), { min: 1, max: 28 });
+  tally.add(
     'killipClass',
     killip === undefined ? undefined : { points: KILLIP_POINTS[killip - 1]!, band: `Killip ${ROMAN[killip - 1]!}` },
-    0,
-    59,
+    { max: 59 },
   );
-  add('cardiacArrest', flag(arrest, CARDIAC_ARREST_POINTS, 'cardiac arrest at admission', 'no cardiac arrest'), 0, 39);
-  add('stDeviation', flag(st, ST_DEVIATION_POINTS, 'ST-segment deviation', 'no ST-segment deviation'), 0, 28);
-  add('elevatedEnzymes', flag(enzymes, ELEVATED_ENZYMES_POINTS, 'elevated cardiac enzymes', 'enzymes not elevated'), 0, 14);
+  tally.add('cardiacArrest', flag(arrest, CARDIAC_ARREST_POINTS, 'cardiac arrest at admission', 'no cardiac arrest'), { max: 39 });
+  tally.add('stDeviation', flag(st, ST_DEVIATION_POINTS, 'ST-segment deviation', 'no ST-segment deviation'), { max: 28 });
+  tally.add('elevatedEnzymes', flag(enzymes, ELEVATED_ENZYMES_POINTS, 'elevated cardiac enzymes', 'enzymes not elevated'), { max: 14 });
 
-  const echoed = Object.values(inputs).filter((i): i is Input => i !== undefined);
-  const base = { model: metadata.id, unit: 'points', contributions, missing, inputs: echoed, metadata };
+  const base = { model: metadata.id, unit: 'points', contributions, missing, inputs: tally.echoed(), metadata };
 
   if (contributions.length === 0) {
     return { ...base, value: null, outcome: 'in-hospital death', notes: [...notes, 'No GRACE item available.'] };
   }
 
-  const range = { min: known + missingMin, max: known + missingMax };
+  const { known, range } = tally;
   const minTier = graceTier(range.min);
   const maxTier = graceTier(range.max);
   const tier = minTier === maxTier ? minTier : undefined;

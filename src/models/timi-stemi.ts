@@ -1,6 +1,7 @@
 // TIMI risk score for STEMI (Morrow DA et al., Circulation 2000;102:2031–7), MODELS.md 1c
 // [S, several secondary sources agree]: items, points and the 30-day mortality table.
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally, type Scored } from './points-tally.ts';
+import type { Input, ModelMetadata, ModelResult } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'timi-stemi',
@@ -45,45 +46,13 @@ export function timiMortalityPercent(score: number): number {
   return THIRTY_DAY_MORTALITY_PERCENT[score] ?? ABOVE_8_MORTALITY_PERCENT;
 }
 
-interface Scored {
-  points: number;
-  band: string;
-}
 
 export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
-  const contributions: Contribution[] = [];
-  const missing: string[] = [];
-  const notes: string[] = [];
-  let known = 0;
-  let missingMax = 0;
-
-  const num = (key: keyof TimiStemiInputs, ok: (v: number) => boolean = (v) => v >= 0): number | undefined => {
-    const input = inputs[key];
-    if (input === undefined) return undefined;
-    if (typeof input.value === 'number' && Number.isFinite(input.value) && ok(input.value)) return input.value;
-    notes.push(`${key}: value ${String(input.value)} is not usable; treated as missing.`);
-    return undefined;
-  };
-  const bool = (key: keyof TimiStemiInputs): boolean | undefined => {
-    const input = inputs[key];
-    if (input === undefined) return undefined;
-    if (typeof input.value === 'boolean') return input.value;
-    notes.push(`${key}: value ${String(input.value)} is not yes/no; treated as missing.`);
-    return undefined;
-  };
-  /** `missingKeys` are listed when the item cannot be scored (an "or" item names its unknown parts). */
-  const add = (item: string, scored: Scored | undefined, maxPts: number, missingKeys: string[] = [item]): void => {
-    if (scored) {
-      known += scored.points;
-      contributions.push({ input: item, points: scored.points, band: scored.band });
-    } else {
-      missing.push(...missingKeys);
-      missingMax += maxPts;
-    }
-  };
+  const tally = new PointsTally<keyof TimiStemiInputs>(inputs);
+  const { notes, contributions, missing } = tally;
   /** "A or B (or C)": 1 point if any is yes; 0 only if all are known no; otherwise unknown. */
   const anyOf = (keys: Array<keyof TimiStemiInputs>, pts: number): { scored?: Scored; unknown: string[] } => {
-    const values = keys.map((k) => [k, bool(k)] as const);
+    const values = keys.map((k) => [k, tally.boolean(k)] as const);
     const yes = values.filter(([, v]) => v === true).map(([k]) => k);
     const unknown = values.filter(([, v]) => v === undefined).map(([k]) => k);
     if (yes.length > 0) return { scored: { points: pts, band: yes.join(', ') }, unknown: [] };
@@ -91,34 +60,33 @@ export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
     return { unknown };
   };
 
-  const age = num('age');
-  add(
+  const age = tally.number('age');
+  tally.add(
     'age',
     age === undefined ? undefined : age >= 75 ? { points: 3, band: '≥75 years' } : age >= 65 ? { points: 2, band: '65–74 years' } : { points: 0, band: '<65 years' },
-    3,
+    { max: 3 },
   );
   const history = anyOf(['diabetes', 'hypertension', 'angina'], 1);
-  add('diabetesHypertensionOrAngina', history.scored, 1, history.unknown);
-  const sbp = num('systolicBp');
-  add('systolicBp', sbp === undefined ? undefined : sbp < 100 ? { points: 3, band: 'SBP <100 mmHg' } : { points: 0, band: 'SBP ≥100 mmHg' }, 3);
-  const hr = num('heartRate');
-  add('heartRate', hr === undefined ? undefined : hr > 100 ? { points: 2, band: 'HR >100 bpm' } : { points: 0, band: 'HR ≤100 bpm' }, 2);
-  const killip = num('killipClass', (v) => Number.isInteger(v) && v >= 1 && v <= 4);
-  add('killipClass', killip === undefined ? undefined : killip >= 2 ? { points: 2, band: 'Killip II–IV' } : { points: 0, band: 'Killip I' }, 2);
-  const weight = num('weight', (v) => v > 0);
-  add('weight', weight === undefined ? undefined : weight < 67 ? { points: 1, band: '<67 kg' } : { points: 0, band: '≥67 kg' }, 1);
+  tally.add('diabetesHypertensionOrAngina', history.scored, { max: 1 }, history.unknown);
+  const sbp = tally.number('systolicBp');
+  tally.add('systolicBp', sbp === undefined ? undefined : sbp < 100 ? { points: 3, band: 'SBP <100 mmHg' } : { points: 0, band: 'SBP ≥100 mmHg' }, { max: 3 });
+  const hr = tally.number('heartRate');
+  tally.add('heartRate', hr === undefined ? undefined : hr > 100 ? { points: 2, band: 'HR >100 bpm' } : { points: 0, band: 'HR ≤100 bpm' }, { max: 2 });
+  const killip = tally.number('killipClass', (v) => Number.isInteger(v) && v >= 1 && v <= 4);
+  tally.add('killipClass', killip === undefined ? undefined : killip >= 2 ? { points: 2, band: 'Killip II–IV' } : { points: 0, band: 'Killip I' }, { max: 2 });
+  const weight = tally.number('weight', (v) => v > 0);
+  tally.add('weight', weight === undefined ? undefined : weight < 67 ? { points: 1, band: '<67 kg' } : { points: 0, band: '≥67 kg' }, { max: 1 });
   const location = anyOf(['anteriorSte', 'lbbb'], 1);
-  add('anteriorSteOrLbbb', location.scored, 1, location.unknown);
-  const time = num('timeToTreatment');
-  add('timeToTreatment', time === undefined ? undefined : time > 4 ? { points: 1, band: '>4 h' } : { points: 0, band: '≤4 h' }, 1);
+  tally.add('anteriorSteOrLbbb', location.scored, { max: 1 }, location.unknown);
+  const time = tally.number('timeToTreatment');
+  tally.add('timeToTreatment', time === undefined ? undefined : time > 4 ? { points: 1, band: '>4 h' } : { points: 0, band: '≤4 h' }, { max: 1 });
 
-  const echoed = Object.values(inputs).filter((i): i is Input => i !== undefined);
-  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: echoed, metadata };
+  const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: tally.echoed(), metadata };
   if (contributions.length === 0) {
     return { ...base, value: null, notes: [...notes, 'No TIMI STEMI item available.'] };
   }
 
-  const range = { min: known, max: known + missingMax };
+  const { known, range } = tally;
   const lo = timiMortalityPercent(range.min);
   const hi = timiMortalityPercent(range.max);
   if (missing.length > 0) {
