@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { PoolClient, PoolConfig } from 'pg';
+import type { PgliteErrorData, PgliteReply, PgliteRequest, PgliteThreadData } from './pglite-thread.ts';
 
 export interface StoreLogger {
   warn(obj: object, msg?: string): void;
@@ -115,29 +117,15 @@ async function openPglite(dataDir: string, logger: StoreLogger): Promise<SqlDriv
   await mkdir(dir, { recursive: true });
   const releaseLock = await lockDataDir(dir, logger);
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = await PGlite.create(dir);
-    const executor = (c: {
-      query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }>;
-      exec: (sql: string) => Promise<unknown>;
-    }): SqlExecutor => ({
-      async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-        const res = await c.query(sql, params as unknown[]);
-        return res.rows as T[];
-      },
-      async exec(sql: string): Promise<void> {
-        await c.exec(sql);
-      },
-    });
-    const direct = executor(db);
+    const thread = await PgliteThread.start(dir, logger);
     return {
       backend: 'pglite',
-      query: direct.query,
-      exec: direct.exec,
-      transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => db.transaction((tx) => fn(executor(tx))),
+      query: (sql, params) => thread.query(sql, params),
+      exec: (sql) => thread.exec(sql),
+      transaction: (fn) => thread.transaction(fn),
       async close(): Promise<void> {
         try {
-          if (!db.closed) await db.close();
+          await thread.close();
         } finally {
           await releaseLock();
         }
@@ -148,6 +136,138 @@ async function openPglite(dataDir: string, logger: StoreLogger): Promise<SqlDriv
     throw err;
   }
 }
+
+/** A failed statement, with PostgreSQL's SQLSTATE as `code` (as pg and PGlite errors have it). */
+export class SqlError extends Error {
+  readonly code: string | undefined;
+  constructor(e: PgliteErrorData) {
+    super(e.message);
+    this.name = 'SqlError';
+    this.code = e.code;
+  }
+}
+
+// The thread runs from source (.ts, Node's type stripping) or from a build (.js), as this module does.
+const PGLITE_THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './pglite-thread.ts' : './pglite-thread.js', import.meta.url);
+
+/**
+ * PGlite in its own thread (pglite-thread.ts), so that its synchronous WASM work never stalls HTTP.
+ * Statements run one at a time, in call order; a transaction holds the thread from BEGIN to
+ * COMMIT/ROLLBACK, so no other statement can land inside it (PGlite has a single session).
+ */
+class PgliteThread {
+  readonly #worker: Worker;
+  readonly #logger: StoreLogger;
+  readonly #pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (err: Error) => void }>();
+  #nextId = 1;
+  #queue: Promise<unknown> = Promise.resolve();
+  #stopped: Error | undefined;
+  #closing = false;
+
+  private constructor(worker: Worker, logger: StoreLogger) {
+    this.#worker = worker;
+    this.#logger = logger;
+  }
+
+  static start(dir: string, logger: StoreLogger): Promise<PgliteThread> {
+    const worker = new Worker(PGLITE_THREAD_URL, { workerData: { dir } satisfies PgliteThreadData });
+    const thread = new PgliteThread(worker, logger);
+    return new Promise((resolvePromise, reject) => {
+      let ready = false;
+      worker.on('message', (m: PgliteReply) => {
+        if ('ready' in m) {
+          ready = true;
+          return resolvePromise(thread);
+        }
+        if ('failed' in m) return reject(new SqlError(m.failed));
+        thread.#settle(m);
+      });
+      worker.on('error', (err) => {
+        if (!ready) return reject(err);
+        thread.#stop(err);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) return reject(new Error(`The embedded database thread exited during start-up (code ${code})`));
+        thread.#stop(new Error(`exit code ${code}`));
+      });
+    });
+  }
+
+  query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.#exclusive(() => this.#send({ op: 'query', sql, params })) as Promise<T[]>;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.#exclusive(() => this.#send({ op: 'exec', sql }));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    // Inside, statements go straight to the thread: the queue is held until COMMIT or ROLLBACK.
+    const tx: SqlExecutor = {
+      query: async <R>(sql: string, params: readonly unknown[] = []) => (await this.#send({ op: 'query', sql, params })) as R[],
+      exec: async (sql: string) => {
+        await this.#send({ op: 'exec', sql });
+      },
+    };
+    return this.#exclusive(async () => {
+      await this.#send({ op: 'exec', sql: 'BEGIN' });
+      try {
+        const result = await fn(tx);
+        await this.#send({ op: 'exec', sql: 'COMMIT' });
+        return result;
+      } catch (err) {
+        await this.#send({ op: 'exec', sql: 'ROLLBACK' }).catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    try {
+      // After everything already queued: closing must not cut a write short.
+      await this.#exclusive(() => this.#send({ op: 'close' }));
+    } finally {
+      await this.#worker.terminate();
+      this.#stop(new Error('closed'));
+    }
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #send(req: DistributiveOmit<PgliteRequest, 'id'>): Promise<unknown[]> {
+    if (this.#stopped) return Promise.reject(this.#stopped);
+    const id = this.#nextId++;
+    return new Promise((resolvePromise, reject) => {
+      this.#pending.set(id, { resolve: resolvePromise, reject });
+      this.#worker.postMessage({ ...req, id });
+    });
+  }
+
+  #settle(m: Extract<PgliteReply, { id: number }>): void {
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    this.#pending.delete(m.id);
+    if ('error' in m) p.reject(new SqlError(m.error));
+    else p.resolve(m.rows);
+  }
+
+  /** The thread died: every statement, pending or later, fails (the writer keeps its rows and retries). */
+  #stop(cause: Error): void {
+    if (this.#stopped) return;
+    this.#stopped = new Error('The embedded database thread stopped');
+    if (!this.#closing) this.#logger.error({ err: { message: cause.message } }, 'The embedded database thread stopped');
+    for (const p of this.#pending.values()) p.reject(this.#stopped);
+    this.#pending.clear();
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface LockInfo {
   pid: number;

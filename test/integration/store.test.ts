@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { openStore, type Store, type StoreOptions, type IssuedCardRow } from '../../src/store/store.ts';
 import { FeedbackRequestSchema, type FeedbackItem } from '../../src/store/feedback-schema.ts';
 import { IssuedCardWriter, type IssuedCardWriterOptions } from '../../src/store/issued-card-writer.ts';
+import { openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 
 interface LogLine {
@@ -307,6 +308,59 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
       expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
     });
   }
+});
+
+describe('embedded database thread (PGlite driver)', () => {
+  let dataDir: string;
+  let driver: SqlDriver;
+  const logger = memoryLogger();
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pglite-thread-'));
+    driver = await openSqlDriver({ dataDir, logger });
+    await driver.exec('CREATE TABLE t (n int PRIMARY KEY)');
+  });
+  afterAll(async () => {
+    await driver.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('returns rows, and PostgreSQL errors with their SQLSTATE (the writer tells bad data from outages by it)', async () => {
+    await expect(driver.query<{ x: number }>('SELECT $1::int + 1 AS x', [41])).resolves.toEqual([{ x: 42 }]);
+    await expect(driver.query('SELECT 1 / 0')).rejects.toMatchObject({ name: 'SqlError', code: '22012', message: 'division by zero' });
+    await expect(driver.query('SELECT 1')).resolves.toHaveLength(1); // the session survives an error
+  });
+
+  it('keeps other statements out of an open transaction, and rolls it back when its body throws', async () => {
+    let inside!: () => void;
+    const entered = new Promise<void>((r) => (inside = r));
+    const tx = driver.transaction(async (t) => {
+      await t.query('INSERT INTO t VALUES (1)');
+      inside();
+      await sleep(50); // a statement issued now must wait for the end of the transaction
+      throw new Error('body failed');
+    });
+    await entered;
+    const concurrent = driver.query<{ n: number }>('SELECT count(*)::int AS n FROM t');
+    await expect(tx).rejects.toThrow('body failed');
+    await expect(concurrent).resolves.toEqual([{ n: 0 }]);
+    await driver.transaction((t) => t.query('INSERT INTO t VALUES (2)'));
+    await expect(driver.query('SELECT n FROM t')).resolves.toEqual([{ n: 2 }]);
+  });
+
+  it('writes what was queued before close, then refuses statements', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pglite-thread-close-'));
+    const d = await openSqlDriver({ dataDir: dir, logger });
+    await d.exec('CREATE TABLE u (n int)');
+    const write = d.query('INSERT INTO u SELECT generate_series(1, 1000)');
+    await d.close();
+    await expect(write).resolves.toEqual([]);
+    await expect(d.query('SELECT 1')).rejects.toThrow('The embedded database thread stopped');
+    const again = await openSqlDriver({ dataDir: dir, logger });
+    await expect(again.query('SELECT count(*)::int AS n FROM u')).resolves.toEqual([{ n: 1000 }]);
+    await again.close();
+    rmSync(dir, { recursive: true, force: true });
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
 });
 
 describe('feedback request schema', () => {
