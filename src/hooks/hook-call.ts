@@ -1,7 +1,7 @@
 // One CDS service call from request bytes to response bytes. The same code runs on the main thread
 // (HOOK_WORKERS=0) and in the evaluation worker threads (hook-workers.ts), so both answer alike:
 // JSON parsing, the request schema, prefetch and FHIR fetches, the models and the cards all happen
-// here; HTTP, the client's JWT and the database stay on the main thread (app.ts).
+// here; HTTP, the client's JWT and the store (issued cards, feedback) stay with the main thread (app.ts).
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CdsService } from '../services/types.ts';
