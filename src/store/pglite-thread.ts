@@ -1,6 +1,6 @@
 // The embedded database's own thread (sql-driver.ts, openPglite). PGlite runs PostgreSQL compiled to
 // WASM synchronously on the thread that calls it: on the main thread, every INSERT of issued cards
-// stalled HTTP for all callers (5–20 ms per batch, bench/README.md). Here it stalls nobody.
+// stalled HTTP for all callers (12–22 ms per batch measured, README.md § Benchmark). Here it stalls nobody.
 // Protocol: one message per statement, answered in order; the caller serialises (one at a time).
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
