@@ -29,6 +29,12 @@ const EnvSchema = z.object({
   /** PostgreSQL connection string; without it an embedded PGlite database lives in DATA_DIR. */
   DATABASE_URL: z.string().optional(),
   DATA_DIR: z.string().default('./data'),
+  /**
+   * Days a feedback free-text comment is kept: the EHR sends what the clinician typed, which may name
+   * the patient. After this many days from receipt the comment is erased; reasons and outcomes stay.
+   * Unset: kept (a site policy decision).
+   */
+  FEEDBACK_COMMENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
   /** One time budget for all backend fetches of one hook call (ms). */
   FETCH_BUDGET_MS: z.coerce.number().int().min(100).max(60000).default(3000),
   /** MODELS.md: labs for the MELD family, most recent within 30 days by default. */
@@ -84,6 +90,7 @@ export interface AppConfig {
   jwtClockSkewS: number;
   /** Evaluation worker threads; 0 = evaluate on the main thread. */
   hookWorkers: number;
+  feedbackCommentRetentionDays: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -124,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     frameAncestors: e.FRAME_ANCESTORS,
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
     hookWorkers: e.HOOK_WORKERS,
+    feedbackCommentRetentionDays: e.FEEDBACK_COMMENT_RETENTION_DAYS,
   };
 }
 

@@ -25,7 +25,12 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
   const clients: TrustedClient[] = config.cdsClientsFile ? loadTrustedClients(config.cdsClientsFile) : [];
   const demo = config.demo ? await createDemo({ config }) : undefined;
   if (demo) clients.push(demo.trustedClient);
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    commentRetentionDays: config.feedbackCommentRetentionDays,
+  });
   const services = allServices();
   const hookRunner = config.hookWorkers > 0
     ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {

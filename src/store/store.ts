@@ -6,6 +6,7 @@ import { migrate } from './migrations.ts';
 import { openSqlDriver, type SqlDriver, type StoreLogger } from './sql-driver.ts';
 import {
   DEFAULT_WRITER_OPTIONS,
+  errorInfo,
   IssuedCardWriter,
   type IssuedCardRow,
   type IssuedCardStats,
@@ -66,6 +67,11 @@ export interface Store {
   /** Writes buffered issued cards now. */
   flush(): Promise<void>;
   stats(): StoreStats;
+  /**
+   * Erases feedback comments received before `now` minus the retention (commentRetentionDays);
+   * resolves with how many. Runs by itself at open and hourly; no-op without a retention.
+   */
+  eraseExpiredComments(now?: Date): Promise<number>;
   /** Flushes, then closes the database. */
   close(): Promise<void>;
 }
@@ -77,7 +83,11 @@ export interface StoreOptions {
   logger?: StoreLogger;
   /** Tuning of the issued-card write-behind buffer (tests use small values). */
   issuedCards?: Partial<Omit<IssuedCardWriterOptions, 'logger'>>;
+  /** FEEDBACK_COMMENT_RETENTION_DAYS: erase feedback comments this many days after receipt. */
+  commentRetentionDays?: number | undefined;
 }
+
+const HOUR_MS = 3_600_000;
 
 const TOP_REASONS = 5;
 // Defensive bounds for values that reach us from the EHR (hookInstance) on the hot path.
@@ -105,6 +115,24 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   });
   let closing: Promise<void> | undefined;
 
+  const retentionDays = opts.commentRetentionDays;
+  const eraseExpiredComments = async (now = new Date()): Promise<number> => {
+    if (retentionDays === undefined) return 0;
+    const cutoff = new Date(now.getTime() - retentionDays * 24 * HOUR_MS);
+    const erased = await driver.query(ERASE_COMMENTS, [cutoff.toISOString()]);
+    return erased.length;
+  };
+  // At open, then hourly. A failure is logged and retried at the next tick: the data stays put.
+  const eraseInBackground = (): void => {
+    eraseExpiredComments().catch((err: unknown) => logger.warn({ err: errorInfo(err) }, 'Erasing expired feedback comments failed'));
+  };
+  let retentionTimer: NodeJS.Timeout | undefined;
+  if (retentionDays !== undefined) {
+    eraseInBackground();
+    retentionTimer = setInterval(eraseInBackground, HOUR_MS);
+    retentionTimer.unref();
+  }
+
   return {
     backend: driver.backend,
     migrationsApplied,
@@ -116,8 +144,10 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     },
     flush: () => writer.flush(),
     stats: () => ({ backend: driver.backend, issuedCards: writer.stats() }),
+    eraseExpiredComments,
     close() {
       closing ??= (async () => {
+        clearInterval(retentionTimer);
         await writer.close();
         await driver.close();
       })();
@@ -160,6 +190,12 @@ function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }
+
+// Only the free text goes: outcome, reason codes and times keep the override-rate reports intact.
+const ERASE_COMMENTS = `
+  UPDATE card_feedback SET user_comment = NULL
+  WHERE user_comment IS NOT NULL AND received_at < $1::timestamptz
+  RETURNING id`;
 
 const INSERT_FEEDBACK = `
   INSERT INTO card_feedback (service_id, card_uuid, outcome, outcome_at, accepted_suggestions,

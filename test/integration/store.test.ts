@@ -71,7 +71,8 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
   const logger = memoryLogger();
   // Large interval: a flush here is caused by batch size or flush(), which the tests control.
   const tuning = { batchSize: 5, flushIntervalMs: 60_000 };
-  const open = () => openStore({ ...target, logger, issuedCards: tuning });
+  const RETENTION_DAYS = 30;
+  const open = () => openStore({ ...target, logger, issuedCards: tuning, commentRetentionDays: RETENTION_DAYS });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cds-store-'));
@@ -142,6 +143,23 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
     await expect(store.recordFeedback(svc, parsed.data!.feedback)).resolves.toEqual({ stored: 1, duplicates: 0 });
     const [row] = await store.overrideRates({ serviceId: svc });
     expect(row!.topReasons).toEqual([{ code: 'patient-declined', system: OVERRIDE_SYSTEM, count: 1 }]);
+  });
+
+  it('erases feedback comments after the retention, and keeps the outcome and reason', async () => {
+    const svc = serviceId();
+    const c = card(svc, 'meld');
+    store.recordIssuedCards([c]);
+    await store.flush();
+    const at = new Date().toISOString();
+    await store.recordFeedback(svc, items([{ ...overridden(c.uuid, 'already-addressed', at), overrideReason: { reason: { system: OVERRIDE_SYSTEM, code: 'already-addressed' }, userComment: 'Mrs Example is on it' } }]));
+    const day = 86_400_000;
+    // Received just now: kept one day before the retention ends, erased once it has.
+    await expect(store.eraseExpiredComments(new Date(Date.now() + (RETENTION_DAYS - 1) * day))).resolves.toBe(0);
+    const erasedNow = await store.eraseExpiredComments(new Date(Date.now() + RETENTION_DAYS * day + 60_000));
+    expect(erasedNow).toBeGreaterThanOrEqual(1); // this comment, and any left by earlier tests
+    await expect(store.eraseExpiredComments(new Date(Date.now() + RETENTION_DAYS * day + 60_000))).resolves.toBe(0);
+    const [row] = await store.overrideRates({ serviceId: svc });
+    expect(row).toMatchObject({ cardKind: 'meld', overridden: 1, topReasons: [{ code: 'already-addressed', count: 1 }] });
   });
 
   it('buffers issued cards off the hot path and writes them in batches', async () => {
