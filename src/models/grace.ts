@@ -118,6 +118,12 @@ const TIER_TEXT = { low: '<2 %', intermediate: '2–5 %', high: '>5 %' } as cons
 const ROMAN = ['I', 'II', 'III', 'IV'] as const;
 
 
+/** The fewest and most points an item can give. */
+function spanOf(options: readonly { points: number }[]): { min: number; max: number } {
+  const points = options.map((o) => o.points);
+  return { min: Math.min(...points), max: Math.max(...points) };
+}
+
 function bandOf(value: number, bands: readonly Band[]): Scored {
   const band = bands.find((b) => value < b.below) ?? bands[bands.length - 1]!;
   return { points: band.points, band: band.label };
@@ -144,19 +150,20 @@ export function computeGrace(inputs: GraceInputs): GraceResult {
   const st = tally.boolean('stDeviation');
   const enzymes = tally.boolean('elevatedEnzymes');
 
-  // Missing items widen the range by their smallest and largest possible points (creatinine ≥ 1).
-  tally.add('age', age === undefined ? undefined : bandOf(age, AGE_BANDS), { max: 100 });
-  tally.add('heartRate', hr === undefined ? undefined : bandOf(hr, HEART_RATE_BANDS), { max: 46 });
-  tally.add('systolicBp', sbp === undefined ? undefined : bandOf(sbp, SBP_BANDS), { max: 58 });
-  tally.add('creatinine', creat === undefined ? undefined : bandOf(creat, CREATININE_BANDS), { min: 1, max: 28 });
+  // Missing items widen the range by their smallest and largest possible points, read from the
+  // tables themselves (creatinine's smallest is 1, not 0).
+  tally.add('age', age === undefined ? undefined : bandOf(age, AGE_BANDS), spanOf(AGE_BANDS));
+  tally.add('heartRate', hr === undefined ? undefined : bandOf(hr, HEART_RATE_BANDS), spanOf(HEART_RATE_BANDS));
+  tally.add('systolicBp', sbp === undefined ? undefined : bandOf(sbp, SBP_BANDS), spanOf(SBP_BANDS));
+  tally.add('creatinine', creat === undefined ? undefined : bandOf(creat, CREATININE_BANDS), spanOf(CREATININE_BANDS));
   tally.add(
     'killipClass',
     killip === undefined ? undefined : { points: KILLIP_POINTS[killip - 1]!, band: `Killip ${ROMAN[killip - 1]!}` },
-    { max: 59 },
+    spanOf(KILLIP_POINTS.map((points) => ({ points }))),
   );
-  tally.add('cardiacArrest', flag(arrest, CARDIAC_ARREST_POINTS, 'cardiac arrest at admission', 'no cardiac arrest'), { max: 39 });
-  tally.add('stDeviation', flag(st, ST_DEVIATION_POINTS, 'ST-segment deviation', 'no ST-segment deviation'), { max: 28 });
-  tally.add('elevatedEnzymes', flag(enzymes, ELEVATED_ENZYMES_POINTS, 'elevated cardiac enzymes', 'enzymes not elevated'), { max: 14 });
+  tally.add('cardiacArrest', flag(arrest, CARDIAC_ARREST_POINTS, 'cardiac arrest at admission', 'no cardiac arrest'), { max: CARDIAC_ARREST_POINTS });
+  tally.add('stDeviation', flag(st, ST_DEVIATION_POINTS, 'ST-segment deviation', 'no ST-segment deviation'), { max: ST_DEVIATION_POINTS });
+  tally.add('elevatedEnzymes', flag(enzymes, ELEVATED_ENZYMES_POINTS, 'elevated cardiac enzymes', 'enzymes not elevated'), { max: ELEVATED_ENZYMES_POINTS });
 
   const base = { model: metadata.id, unit: 'points', contributions, missing, inputs: tally.echoed(), metadata };
 

@@ -43,7 +43,8 @@ export class PointsTally<K extends string> {
 
   /**
    * Scores `item`, or records it as missing: it then names `missingKeys` (an "A or B" item names its
-   * unknown parts) and widens the range by the fewest (`minPoints`) and most (`maxPoints`) points.
+   * unknown parts) and widens the range by the fewest (`points.min`, default 0) and most
+   * (`points.max`) points the item could have given.
    */
   add(item: string, scored: Scored | undefined, points: { min?: number; max: number }, missingKeys: readonly string[] = [item]): void {
     if (scored) {
