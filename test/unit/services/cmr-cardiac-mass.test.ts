@@ -3,7 +3,7 @@ import { evaluateCardiacMass, cmrCardiacMass } from '../../../src/services/cmr-c
 import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { Card } from '../../../src/hooks/types.ts';
 import { testConfig } from '../../../src/config.ts';
-import { ICD10CM, PROJECT_CODESYSTEM, SNOMED } from '../../../src/fhir/canonical.ts';
+import { ICD10, ICD10CM, PROJECT_CODESYSTEM, SNOMED } from '../../../src/fhir/canonical.ts';
 import { md } from '../../../src/services/markdown.ts';
 import { NOW, condition, daysAgo, patient, projectQuantity, projectValue, snomedCondition } from '../../support/fhir-builders.ts';
 
@@ -282,6 +282,8 @@ describe('cmr-cardiac-mass service', () => {
     says(malignant, 'Guidance follows the recorded CMR diagnosis (malignant tumour');
     says(malignant, 'The recorded CMR diagnosis (malignant tumour) differs from what the features suggest (benign)');
     expect(malignant.indicator).toBe('warning');
+    // The same diagnosis coded in WHO ICD-10 (C38.0 Malignant neoplasm: Heart) counts alike.
+    says(only(evaluate({ conditions: [condition(PID, ICD10, 'C38.0')], observations: massReport({ flags: four }) })), '5-year all-cause mortality 73 %');
 
     const provisional = benignCondition({ verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'provisional' }] } });
     says(only(evaluate({ conditions: [provisional], observations: massReport({ flags: four }) })), 'Not shown: no CMR diagnosis');

@@ -13,6 +13,7 @@ import { loadCardWording } from '../../../src/services/card-wording.ts';
 const LOINC = 'http://loinc.org';
 const SNOMED = 'http://snomed.info/sct';
 const ICD10CM = 'http://hl7.org/fhir/sid/icd-10-cm';
+const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
 const UCUM = 'http://unitsofmeasure.org';
 const PROJECT = 'https://fhir.imaging-cds.example.org/CodeSystem/imaging-cds';
 const V3 = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
@@ -383,6 +384,23 @@ describe('cmr-ihd-macce: populations and missing data', () => {
     expect(i.acuteInputs.anteriorSteOrLbbb).toMatchObject({ value: true, source: expect.stringMatching(/^Condition\//) });
     const inferior = gatherMacceInputs(prefetch([condition(ICD10CM, 'I21.19', ONSET)]), context());
     expect(inferior.acuteInputs.anteriorSteOrLbbb).toBeUndefined();
+  });
+
+  test('WHO ICD-10 I21.0 (acute transmural MI) is an acute MI of unstated type: GRACE without the band, no STEMI-only score', () => {
+    // WHO ICD-10 names the wall, not the ECG (profiles/ValueSet-stemi.json): not read as STEMI.
+    const cards = run([condition(ICD10, 'I21.0', ONSET), ...admissionObservations(), ...cmrObservations()]);
+    const c = topic(cards, 'macce-risk')[0];
+    expect(score(c, 'grace-in-hospital')?.value).toBe(173);
+    expect(score(c, 'grace-in-hospital')?.tier).toBeUndefined();
+    expect(score(c, 'timi-stemi')).toBeUndefined();
+    expect(score(c, 'cmr-risk-score')).toBeUndefined();
+    expect(c?.summary).toBe('Acute MI 2025-03-01: GRACE 173 (7.1 % in-hospital death)');
+  });
+
+  test('WHO ICD-10 I25.2 (old MI) is chronic disease: CMR markers only', () => {
+    const i = gatherMacceInputs(prefetch([condition(ICD10, 'I25.2', '2019-05-01'), ...cmrObservations()]), context());
+    expect(i.ihd).toBeDefined();
+    expect(i.acute).toBeUndefined();
   });
 
   test('NSTEMI: GRACE without the STEMI band; no TIMI STEMI, no CMR risk score, said so', () => {
