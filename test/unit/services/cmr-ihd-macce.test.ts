@@ -395,6 +395,8 @@ describe('cmr-ihd-macce: populations and missing data', () => {
     expect(score(c, 'timi-stemi')).toBeUndefined();
     expect(score(c, 'cmr-risk-score')).toBeUndefined();
     expect(c?.summary).toBe('Acute MI 2025-03-01: GRACE 173 (7.1 % in-hospital death)');
+    expect(c?.detail).toContain('this infarction is not recorded as a STEMI');
+    expect(c?.detail).toContain('an acute MI of unstated type');
   });
 
   test('WHO ICD-10 I25.2 (old MI) is chronic disease: CMR markers only', () => {
