@@ -1,6 +1,6 @@
 // Discovery entry of the cmr-ihd-macce service (CDS Hooks 2.0 §"Discovery").
 // Prefetch templates use only CDS Hooks 2.0 tokens and narrow by code with the ValueSets in
-// profiles/ (unions cmr-ihd-macce-conditions and cmr-ihd-macce-observations). Servers that ignore
+// profiles/ (unions cmr-ihd-macce-conditions, -observations and -procedures). Servers that ignore
 // an unsupported parameter (FHIR R4 §3.1.1.4 lenient handling) return a superset; the service
 // re-checks every code locally.
 import type { CdsServiceDescription } from '../../hooks/types.ts';
@@ -37,7 +37,7 @@ export function cmrIhdMacceDescription(): CdsServiceDescription & { prefetch: Re
       [PREFETCH_KEYS.conditions]: `Condition?patient={{context.patientId}}&code=${queryCodes('cmr-ihd-macce-conditions')}`,
       [PREFETCH_KEYS.observations]: `Observation?patient={{context.patientId}}&code=${queryCodes('cmr-ihd-macce-observations')}&_count=200`,
       [PREFETCH_KEYS.bloodPressure]: `Observation?patient={{context.patientId}}&combo-code=${queryCodes('systolic-bp')}&_count=200`,
-      [PREFETCH_KEYS.procedures]: `Procedure?patient={{context.patientId}}&code=${queryCodes('pci')}`,
+      [PREFETCH_KEYS.procedures]: `Procedure?patient={{context.patientId}}&code=${queryCodes('cmr-ihd-macce-procedures')}`,
       [PREFETCH_KEYS.encounter]: 'Encounter/{{context.encounterId}}',
     },
   };

@@ -1,6 +1,6 @@
 // Typed, unit-normalised inputs of the cmr-ihd-macce service, read from the resolved prefetch.
 // The record is asked once: age from the birth date (at the MI onset), enzymes from troponin and its
-// reference range, time to reperfusion from the onset and the PCI time, admission values nearest
+// reference range, time to reperfusion from the onset and the first PCI or fibrinolysis, admission values nearest
 // the admission. Windows: windows.ts. Pure: no I/O.
 import { ageInYears } from '../../fhir/patient.ts';
 import type { Observation, Patient } from 'fhir/r4.js';
@@ -16,7 +16,7 @@ import { defaultTerminology } from '../../fhir/terminology.ts';
 import { PREFETCH_KEYS } from './definition.ts';
 import { admissionAnchor, classify, type AcuteEvent, type Anchor, type Classification } from './event.ts';
 import { readEnzymes } from './enzymes.ts';
-import { reperfusionFromPci, formatHours } from './reperfusion.ts';
+import { reperfusionFromProcedures, formatHours } from './reperfusion.ts';
 import {
   ADMISSION_AFTER_MS, ADMISSION_BEFORE_MS, ANY_AGE_DAYS, CMR_LOOKBACK_DAYS, CMR_TARGET_AFTER_ONSET_MS, DAY_MS,
   PRESENTATION_BEFORE_MS, WEIGHT_AFTER_MS, nearest, type Window,
@@ -161,21 +161,21 @@ function anteriorSte(event: AcuteEvent, recorded: Input<boolean> | undefined, ou
 
 function timeToReperfusion(event: AcuteEvent, presentation: Window, data: ResolvedPrefetch, obs: ResourceSource, ctx: EvaluationContext, out: MacceInputs): Input<number> | undefined {
   const proceduresUnavailable = ctx.unavailable.includes(PREFETCH_KEYS.procedures);
-  const fromPci = proceduresUnavailable
+  const derived = proceduresUnavailable
     ? { found: false as const, reason: 'procedures could not be retrieved' }
-    : reperfusionFromPci(event, data[PREFETCH_KEYS.procedures], ctx.now);
-  if (fromPci.found) {
-    out.derivations.push(fromPci.note);
-    return fromPci.input;
+    : reperfusionFromProcedures(event, data[PREFETCH_KEYS.procedures], ctx.now);
+  if (derived.found) {
+    out.derivations.push(derived.note);
+    return derived.input;
   }
-  // A recorded time to reperfusion (project code) may stand in when no PCI time qualifies.
+  // A recorded time to reperfusion (project code) may stand in when no procedure time qualifies.
   const recorded = nearest(obs, 'time-to-reperfusion', 'timeToReperfusion', presentation, (o) =>
     latestQuantity([o], { valueSet: 'time-to-reperfusion', name: 'timeToReperfusion', unit: 'h', now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
   if (recorded.found) {
-    out.derivations.push(`Time to reperfusion ${formatHours(recorded.input.value)}: as recorded (${recorded.input.source}); not derived from a PCI because ${fromPci.reason}.`);
+    out.derivations.push(`Time to reperfusion ${formatHours(recorded.input.value)}: as recorded (${recorded.input.source}); not derived from a procedure because ${derived.reason}.`);
     return recorded.input;
   }
-  out.missingReasons.timeToReperfusion = fromPci.reason;
+  out.missingReasons.timeToReperfusion = derived.reason;
   return undefined;
 }
 

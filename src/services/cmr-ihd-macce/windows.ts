@@ -17,9 +17,9 @@
 //   - CMR after an acute MI: onset .. now, nearest onset + 7 days (the CMR risk score's cohort had
 //     CMR about one week after the infarction, Marcos-Garcés 2022). Chronic disease: the most recent
 //     within CMR_LOOKBACK_DAYS.
-//   - Reperfusion: the first PCI at or after the onset within 48 h (ESC STEMI guidelines: primary
-//     PCI is indicated up to 48 h after symptom onset in late presenters; a later PCI is not the
-//     reperfusion of the acute event).
+//   - Reperfusion: the first reperfusion therapy (PCI or fibrinolysis) at or after the onset within
+//     48 h (ESC STEMI guidelines: primary PCI is indicated up to 48 h after symptom onset in late
+//     presenters; a later procedure is not the reperfusion of the acute event).
 import type { Observation } from 'fhir/r4.js';
 import type { InputValue } from '../../models/types.ts';
 import { observationDate, resourcesOf, type DateRange, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
@@ -36,7 +36,7 @@ export const WEIGHT_AFTER_MS = 7 * DAY_MS;
 export const CMR_TARGET_AFTER_ONSET_MS = 7 * DAY_MS;
 /** Chronic IHD: CMR measurements of the last year. */
 export const CMR_LOOKBACK_DAYS = 365;
-/** Primary PCI up to 48 h from symptom onset (ESC STEMI guidelines); later PCI is not reperfusion. */
+/** Primary PCI up to 48 h from symptom onset (ESC STEMI guidelines); a later procedure is not reperfusion. */
 export const REPERFUSION_MAX_MS = 48 * HOUR_MS;
 
 /** Look-back that never excludes a result: used to read one pre-selected Observation with the

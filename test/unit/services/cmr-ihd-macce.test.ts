@@ -75,9 +75,12 @@ function troponin(when: string, value: number, opts: { high?: number; highUnit?:
 }
 const lvefMr = (when: string, v: number) => quantity(LOINC, '8811-2', when, v, '%');
 const project = (code: string, when: string, v: number, unit: string) => quantity(PROJECT, code, when, v, unit);
-function pci(when: string): Procedure {
-  return { resourceType: 'Procedure', id: id('pci'), status: 'completed', code: { coding: [{ system: SNOMED, code: '415070008' }] }, subject: { reference: 'Patient/pat-1' }, performedDateTime: when };
+function procedure(code: string, when: string): Procedure {
+  return { resourceType: 'Procedure', id: id('proc'), status: 'completed', code: { coding: [{ system: SNOMED, code }] }, subject: { reference: 'Patient/pat-1' }, performedDateTime: when };
 }
+const pci = (when: string): Procedure => procedure('415070008', when);
+/** SNOMED CT 426347000 Thrombolytic therapy (DICOM PS3.16 CID 3764). */
+const fibrinolysis = (when: string): Procedure => procedure('426347000', when);
 
 /** Admission values of the "everything recorded" STEMI (hand-computed below). */
 function admissionObservations(): Observation[] {
@@ -137,6 +140,7 @@ describe('cmr-ihd-macce: applicability', () => {
 
   test('discovery: patient-view, CDS Hooks tokens only, 412 keys', () => {
     const d = cmrIhdMacce().description;
+    expect(d.prefetch.procedures).toContain('http://snomed.info/sct|426347000');
     expect(d.id).toBe('cmr-ihd-macce');
     expect(d.hook).toBe('patient-view');
     for (const t of Object.values(d.prefetch)) {
@@ -318,6 +322,28 @@ describe('cmr-ihd-macce: time to reperfusion', () => {
   test('a PCI more than 48 h after the onset is not primary reperfusion', () => {
     const r = scoresWith([stemi(), pci(at(60))]);
     expect(r.i.missingReasons.timeToReperfusion).toMatch(/beyond 48 h/);
+  });
+
+  test('fibrinolysis then PCI: the time is to the fibrinolysis, the first reperfusion therapy', () => {
+    // Lysis at 2 h, pharmaco-invasive PCI at 12 h: reading the PCI would add a CMR and a TIMI point.
+    const lysis = fibrinolysis(at(2));
+    const r = scoresWith([stemi(), ...cmrObservations(), lysis, pci(at(12))]);
+    expect(r.i.acuteInputs.timeToReperfusion).toMatchObject({ value: 2, source: `Procedure/${lysis.id ?? ''}` });
+    expect(cmrItem(r)?.points).toBe(0);
+    expect(timiItem(r)?.points).toBe(0);
+    expect(r.i.derivations.join(' ')).toContain(`to fibrinolysis ${at(2)}`);
+  });
+
+  test('fibrinolysis alone at 4 h 10 min: > 4.15 h (1 point); a coronary stent insertion counts as PCI', () => {
+    expect(scoresWith([stemi(), ...cmrObservations(), fibrinolysis(at(4 + 10 / 60))]).i.acuteInputs.timeToReperfusion?.value).toBeCloseTo(4.1667, 4);
+    // SNOMED CT 36969009 Insertion of coronary artery stent (DICOM CID 3764).
+    expect(scoresWith([stemi(), procedure('36969009', at(3))]).i.acuteInputs.timeToReperfusion?.value).toBe(3);
+  });
+
+  test('a fibrinolysis before the onset treated another event; no procedure at all is said so', () => {
+    expect(scoresWith([stemi(), fibrinolysis(at(-30))]).i.missingReasons.timeToReperfusion).toMatch(/the only fibrinolysis .* precedes the MI onset/);
+    expect(scoresWith([stemi(), fibrinolysis(at(-30)), pci(at(3))]).i.acuteInputs.timeToReperfusion?.value).toBe(3);
+    expect(scoresWith([stemi()]).i.missingReasons.timeToReperfusion).toBe('no PCI or fibrinolysis in the record');
   });
 
   test('procedures unavailable: a recorded time to reperfusion is used, with the reason PCI was not', () => {
