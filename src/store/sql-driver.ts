@@ -151,46 +151,44 @@ export class SqlError extends Error {
 const PGLITE_THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './pglite-thread.ts' : './pglite-thread.js', import.meta.url);
 
 /**
+ * JS heap of the database thread. The store's results are small (counts, rates, one row per card):
+ * a statement that would build a larger result ends the thread (ERR_WORKER_OUT_OF_MEMORY), which is
+ * then restarted, instead of growing the heap until the whole service dies. PGlite's own memory (WASM)
+ * is outside this limit.
+ */
+const PGLITE_THREAD_HEAP_MB = 128;
+/** Restart back-off after the thread dies: 1 s, doubling up to 1 min while restarts keep failing. */
+const RESTART_FIRST_DELAY_MS = 1_000;
+const RESTART_MAX_DELAY_MS = 60_000;
+
+/**
  * PGlite in its own thread (pglite-thread.ts), so that its synchronous WASM work never stalls HTTP.
  * Statements run one at a time, in call order; a transaction holds the thread from BEGIN to
  * COMMIT/ROLLBACK, so no other statement can land inside it (PGlite has a single session).
+ * If the thread dies (a WASM abort, its heap limit), statements fail at once while a new thread
+ * reopens the same folder (PostgreSQL's crash recovery replays its WAL), as a process restart would,
+ * but without losing the HTTP service or the issued-card rows waiting in the writer.
  */
 class PgliteThread {
-  readonly #worker: Worker;
+  readonly #dir: string;
   readonly #logger: StoreLogger;
   readonly #pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (err: Error) => void }>();
+  #worker!: Worker;
   #nextId = 1;
   #queue: Promise<unknown> = Promise.resolve();
   #stopped: Error | undefined;
   #closing = false;
+  #restartTimer: NodeJS.Timeout | undefined;
 
-  private constructor(worker: Worker, logger: StoreLogger) {
-    this.#worker = worker;
+  private constructor(dir: string, logger: StoreLogger) {
+    this.#dir = dir;
     this.#logger = logger;
   }
 
-  static start(dir: string, logger: StoreLogger): Promise<PgliteThread> {
-    const worker = new Worker(PGLITE_THREAD_URL, { workerData: { dir } satisfies PgliteThreadData });
-    const thread = new PgliteThread(worker, logger);
-    return new Promise((resolvePromise, reject) => {
-      let ready = false;
-      worker.on('message', (m: PgliteReply) => {
-        if ('ready' in m) {
-          ready = true;
-          return resolvePromise(thread);
-        }
-        if ('failed' in m) return reject(new SqlError(m.failed));
-        thread.#settle(m);
-      });
-      worker.on('error', (err) => {
-        if (!ready) return reject(err);
-        thread.#stop(err);
-      });
-      worker.on('exit', (code) => {
-        if (!ready) return reject(new Error(`The embedded database thread exited during start-up (code ${code})`));
-        thread.#stop(new Error(`exit code ${code}`));
-      });
-    });
+  static async start(dir: string, logger: StoreLogger): Promise<PgliteThread> {
+    const thread = new PgliteThread(dir, logger);
+    await thread.#spawn();
+    return thread;
   }
 
   query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -225,13 +223,41 @@ class PgliteThread {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearTimeout(this.#restartTimer);
     try {
       // After everything already queued: closing must not cut a write short.
-      await this.#exclusive(() => this.#send({ op: 'close' }));
+      await this.#exclusive(() => (this.#stopped ? Promise.resolve([]) : this.#send({ op: 'close' })));
     } finally {
       await this.#worker.terminate();
-      this.#stop(new Error('closed'));
+      this.#down(new Error('closed'));
     }
+  }
+
+  /** Starts a thread on the folder; resolves when PGlite has opened it. */
+  #spawn(): Promise<void> {
+    const worker = new Worker(PGLITE_THREAD_URL, {
+      workerData: { dir: this.#dir } satisfies PgliteThreadData,
+      resourceLimits: { maxOldGenerationSizeMb: PGLITE_THREAD_HEAP_MB },
+    });
+    this.#worker = worker;
+    return new Promise((resolvePromise, reject) => {
+      let ready = false;
+      worker.on('message', (m: PgliteReply) => {
+        if ('ready' in m) {
+          ready = true;
+          this.#stopped = undefined;
+          return resolvePromise();
+        }
+        if ('failed' in m) return reject(new SqlError(m.failed));
+        this.#settle(m);
+      });
+      const died = (cause: Error): void => {
+        if (!ready) return reject(cause);
+        if (worker === this.#worker) this.#down(cause);
+      };
+      worker.on('error', died);
+      worker.on('exit', (code) => died(new Error(`The embedded database thread exited (code ${code})`)));
+    });
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -257,13 +283,34 @@ class PgliteThread {
     else p.resolve(m.rows);
   }
 
-  /** The thread died: every statement, pending or later, fails (the writer keeps its rows and retries). */
-  #stop(cause: Error): void {
+  /** The thread is gone: every statement, pending or later, fails until a new thread is ready. */
+  #down(cause: Error): void {
     if (this.#stopped) return;
     this.#stopped = new Error('The embedded database thread stopped');
-    if (!this.#closing) this.#logger.error({ err: { message: cause.message } }, 'The embedded database thread stopped');
     for (const p of this.#pending.values()) p.reject(this.#stopped);
     this.#pending.clear();
+    if (this.#closing) return;
+    this.#logger.error({ err: { message: cause.message } }, 'The embedded database thread stopped; restarting it');
+    this.#restartAfter(RESTART_FIRST_DELAY_MS);
+  }
+
+  #restartAfter(delayMs: number): void {
+    this.#restartTimer = setTimeout(() => {
+      this.#spawn().then(
+        () => {
+          if (this.#closing) return;
+          this.#logger.warn({}, 'The embedded database thread restarted');
+        },
+        (err: Error) => {
+          void this.#worker.terminate();
+          if (this.#closing) return;
+          this.#logger.error({ err: { message: err.message } }, 'The embedded database thread could not restart; retrying');
+          this.#restartAfter(Math.min(delayMs * 2, RESTART_MAX_DELAY_MS));
+        },
+      );
+    }, delayMs);
+    // A pending restart must not keep a stopping process alive.
+    this.#restartTimer.unref();
   }
 }
 

@@ -379,6 +379,36 @@ describe('embedded database thread (PGlite driver)', () => {
     rmSync(dir, { recursive: true, force: true });
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
+
+  it('when the thread dies (here: a result beyond its heap limit), fails fast, restarts it and keeps the data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pglite-thread-restart-'));
+    const log = memoryLogger();
+    const d = await openSqlDriver({ dataDir: dir, logger: log });
+    try {
+      await d.exec('CREATE TABLE v (n int)');
+      await d.query('INSERT INTO v SELECT generate_series(1, 10)');
+      // About 200 MB of text: more than the thread's 128 MB heap, far less than the process's.
+      const runaway = d.query("SELECT repeat('x', 1000000) AS s FROM generate_series(1, 200)");
+      const queued = d.query('SELECT 1');
+      await expect(runaway).rejects.toThrow('The embedded database thread stopped');
+      await expect(queued).rejects.toThrow('The embedded database thread stopped');
+      let rows: Array<{ n: number }> | undefined;
+      for (let i = 0; i < 300 && !rows; i++) {
+        rows = await d.query<{ n: number }>('SELECT count(*)::int AS n FROM v').catch(() => undefined);
+        if (!rows) await sleep(100);
+      }
+      expect(rows).toEqual([{ n: 10 }]);
+      expect(log.lines.map((l) => `${l.level} ${l.msg ?? ''}`)).toEqual([
+        'error The embedded database thread stopped; restarting it',
+        'warn The embedded database thread restarted',
+      ]);
+      await d.transaction((t) => t.query('INSERT INTO v VALUES (11)'));
+      await expect(d.query('SELECT count(*)::int AS n FROM v')).resolves.toEqual([{ n: 11 }]);
+    } finally {
+      await d.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('feedback request schema', () => {
