@@ -1,7 +1,7 @@
 // Typed, unit-normalised inputs of the cmr-ihd-macce service, read from the resolved prefetch.
 // The record is asked once: age from the birth date (at the MI onset), enzymes from troponin and its
-// reference range, time to reperfusion from the onset and the first PCI or fibrinolysis, admission values nearest
-// the admission. Windows: windows.ts. Pure: no I/O.
+// reference range, time to reperfusion from the onset and the first PCI or fibrinolysis, admission
+// values nearest the admission. Windows: windows.ts. Pure: no I/O.
 import { ageInYears } from '../../fhir/patient.ts';
 import type { Observation, Patient } from 'fhir/r4.js';
 import type { Input, InputValue } from '../../models/types.ts';
