@@ -9,6 +9,7 @@ import { isFhirServerAllowed, type HookCaller } from './auth.ts';
 import { CdsRequestSchema, describeIssues } from './schemas.ts';
 import { resolvePrefetch } from './prefetch.ts';
 import { createFhirFetcher, type FhirFetcher } from '../fhir/client.ts';
+import { withEvaluationCache } from '../fhir/observations.ts';
 import { badRequest, preconditionFailed } from '../errors.ts';
 
 /**
@@ -60,7 +61,7 @@ export async function invokeService(
     );
   }
 
-  const cards = service.evaluate(data, {
+  const cards = withEvaluationCache(() => service.evaluate(data, {
     hookInstance: request.hookInstance,
     patientId: request.context.patientId,
     userId: request.context.userId,
@@ -69,7 +70,7 @@ export async function invokeService(
     config: deps.config,
     publicBaseUrl: deps.config.publicBaseUrl,
     unavailable,
-  });
+  }));
 
   const issuedAt = deps.now();
   deps.recordIssuedCards(

@@ -10,6 +10,7 @@ import {
   latestQuantity,
   parseFhirDate,
   resourcesOf,
+  withEvaluationCache,
   type Lookup,
 } from '../../../src/fhir/observations.ts';
 import type { InputValue } from '../../../src/models/types.ts';
@@ -159,6 +160,22 @@ describe('latestQuantity: selection', () => {
     expect(found(latestQuantity([null, undefined, bundle], creat)).input.value).toBe(1.5);
     expect(resourcesOf([bundle, null]).map((r) => r.resourceType)).toEqual(['Observation', 'Patient']);
     expect(missing(latestQuantity(null, creat)).reason).toBe("no result for 'creatinine'");
+  });
+
+  it('caches the flattened resources for one evaluation only', () => {
+    const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: obs('2160-0', { v: 1.5, unit: 'mg/dL' }) }] };
+    // Outside a scope nothing is kept: each call builds its own list.
+    expect(resourcesOf(bundle)).not.toBe(resourcesOf(bundle));
+    const inside = withEvaluationCache(() => {
+      const first = resourcesOf(bundle);
+      expect(resourcesOf(bundle)).toBe(first);
+      expect(withEvaluationCache(() => resourcesOf(bundle))).toBe(first); // nested: the same scope
+      return first;
+    });
+    // A new evaluation does not see the last one's views, also after a throw.
+    expect(withEvaluationCache(() => resourcesOf(bundle))).not.toBe(inside);
+    expect(() => withEvaluationCache(() => { resourcesOf(bundle); throw new Error('boom'); })).toThrow('boom');
+    expect(resourcesOf(bundle)).not.toBe(resourcesOf(bundle));
   });
 
   it('matches site codes through the ConceptMap', () => {
