@@ -241,6 +241,26 @@ function observationsOf(source: ResourceSource): readonly DatedObservation[] {
     .map((obs) => ({ obs, date: observationDate(obs) })));
 }
 
+export interface MatchedObservation extends DatedObservation {
+  /** What is coded in the ValueSet: the Observation itself and/or some of its components. */
+  holders: readonly ValueHolder[];
+}
+
+/**
+ * The Observations of `source` whose code, or a component's code, is in the ValueSet (rule 1), in
+ * document order, with their dates. Most Observations are not in the set: nothing is allocated for
+ * them (a dozen inputs each scan the whole list).
+ */
+export function observationsIn(source: ResourceSource, valueSet: string, term: Terminology = defaultTerminology()): MatchedObservation[] {
+  const out: MatchedObservation[] = [];
+  for (const { obs, date } of observationsOf(source)) {
+    let holders: ValueHolder[] | undefined = term.valueSetContains(valueSet, obs.code) ? [obs] : undefined;
+    if (Array.isArray(obs.component)) for (const c of obs.component) if (c && term.valueSetContains(valueSet, c.code)) (holders ??= []).push(c);
+    if (holders !== undefined) out.push({ obs, date, holders });
+  }
+  return out;
+}
+
 function pickLatest<V extends InputValue>(
   source: ResourceSource,
   opts: LatestOptions,
@@ -252,12 +272,7 @@ function pickLatest<V extends InputValue>(
   let newestOld: DateRange | undefined;
   let matched = 0;
 
-  for (const { obs, date } of observationsOf(source)) {
-    // Most Observations are not in the set: test before allocating anything (a dozen inputs each
-    // scan the whole list).
-    let holders: ValueHolder[] | undefined = term.valueSetContains(opts.valueSet, obs.code) ? [obs] : undefined;
-    if (Array.isArray(obs.component)) for (const c of obs.component) if (c && term.valueSetContains(opts.valueSet, c.code)) (holders ??= []).push(c);
-    if (holders === undefined) continue;
+  for (const { obs, date, holders } of observationsIn(source, opts.valueSet, term)) {
     matched++;
 
     if (!USABLE_STATUS.has(obs.status)) {

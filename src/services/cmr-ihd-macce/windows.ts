@@ -22,7 +22,7 @@
 //     presenters; a later procedure is not the reperfusion of the acute event).
 import type { Observation } from 'fhir/r4.js';
 import type { InputValue } from '../../models/types.ts';
-import { observationDate, resourcesOf, type DateRange, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
+import { observationsIn, type DateRange, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
 import { defaultTerminology, type Terminology } from '../../fhir/terminology.ts';
 
 export const HOUR_MS = 3_600_000;
@@ -93,13 +93,9 @@ export function nearest<V extends InputValue>(
   terminology: Terminology = defaultTerminology(),
 ): Lookup<V> {
   const candidates: Array<{ obs: Observation; d: DateRange; dist: number }> = [];
-  for (const r of resourcesOf(source)) {
-    if (r.resourceType !== 'Observation') continue;
-    const inSet = terminology.valueSetContains(valueSet, r.code) || (r.component ?? []).some((c) => terminology.valueSetContains(valueSet, c.code));
-    if (!inSet) continue;
-    const d = observationDate(r);
+  for (const { obs, date: d } of observationsIn(source, valueSet, terminology)) {
     if (!d || d.end < window.from || d.start > window.to) continue;
-    candidates.push({ obs: r, d, dist: gap(d, window.target) });
+    candidates.push({ obs, d, dist: gap(d, window.target) });
   }
   candidates.sort((a, b) => a.dist - b.dist || a.d.start - b.d.start || ((a.obs.id ?? '') < (b.obs.id ?? '') ? -1 : 1));
   const reasons: string[] = [];

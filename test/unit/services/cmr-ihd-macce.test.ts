@@ -1,6 +1,6 @@
 // The cmr-ihd-macce service end to end on FHIR resources built here (MODELS.md section 1).
 // Expected values are computed by hand from the MODELS.md tables in the comments.
-import type { Condition, Encounter, FhirResource, Observation, Patient, Procedure } from 'fhir/r4.js';
+import type { Condition, Encounter, FhirResource, Observation, ObservationComponent, Patient, Procedure } from 'fhir/r4.js';
 import type { Card } from '../../../src/hooks/types.ts';
 import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { ScoreEntry } from '../../../src/services/card-kit.ts';
@@ -371,6 +371,20 @@ describe('cmr-ihd-macce: admission values', () => {
     expect(i.acuteInputs.heartRate).toMatchObject({ value: 88, date: at(1) });
     expect(i.acuteInputs.systolicBp?.value).toBe(140);
     expect(i.acuteInputs.creatinine?.value).toBe(1.1);
+  });
+
+  test('systolic BP from a BP panel component; a malformed (null) component is skipped, not fatal', () => {
+    const panel: Observation = {
+      resourceType: 'Observation', id: id('85354-9'), status: 'final',
+      code: { coding: [{ system: LOINC, code: '85354-9' }] },
+      effectiveDateTime: at(2),
+      component: [
+        null as unknown as ObservationComponent,
+        { code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: { value: 132, unit: 'mm[Hg]', system: UCUM, code: 'mm[Hg]' } },
+      ],
+    };
+    const i = gatherMacceInputs(prefetch([stemi(), panel, sbp(at(12), 150)]), context());
+    expect(i.acuteInputs.systolicBp).toMatchObject({ value: 132, date: at(2), source: `Observation/${panel.id ?? ''}` });
   });
 
   test('nothing within 24 h → missing with the window in the reason', () => {
