@@ -2,6 +2,7 @@
 // (HOOK_WORKERS=0) and in the evaluation worker threads (hook-workers.ts), so both answer alike:
 // JSON parsing, the request schema, prefetch and FHIR fetches, the models and the cards all happen
 // here; HTTP, the client's JWT and the store (issued cards, feedback) stay with the main thread (app.ts).
+import { isArrayBuffer } from 'node:util/types';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CdsService } from '../services/types.ts';
@@ -49,7 +50,7 @@ export async function evaluateHookCall(call: HookCall, ctx: HookCallContext): Pr
     observe: (o) => observations.push(o),
     recordIssuedCards: (rows) => issuedCards.push(...rows),
   });
-  // Buffer.from encodes faster than TextEncoder; a large one owns its ArrayBuffer (transferable).
+  // Buffer.from encodes faster than TextEncoder; a worker hands the bytes over with movable().
   return { body: Buffer.from(JSON.stringify(response)), issuedCards, observations };
 }
 
@@ -59,6 +60,20 @@ function parseJson(bytes: Uint8Array): unknown {
   } catch {
     throw invalidJson();
   }
+}
+
+/**
+ * Bytes to hand to another thread with postMessage's transfer list: the same bytes when they own
+ * their whole ArrayBuffer, else an exact copy that does. A structured clone copies a view's whole
+ * ArrayBuffer, and Node 24 cuts every Buffer under 32 kB (half of Buffer.poolSize) from a shared
+ * 64 kB pool: cloning a 10 kB answer would copy 64 kB twice and leave the receiver holding 64 kB.
+ * After the transfer the original view is detached (its bytes are not read again).
+ */
+export function movable(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const { buffer } = bytes;
+  // isArrayBuffer, not instanceof: the bytes may come from another realm (a SharedArrayBuffer never moves).
+  if (isArrayBuffer(buffer) && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return bytes as Uint8Array<ArrayBuffer>;
+  return new Uint8Array(bytes);
 }
 
 /** An HttpError as plain data (structured clone drops an Error's own fields) and back. */

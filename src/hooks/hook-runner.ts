@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { HttpError } from '../errors.ts';
-import { evaluateHookCall, fromHttpErrorData, type HookAnswer, type HookCall, type HookCallContext, type HttpErrorData } from './hook-call.ts';
+import { evaluateHookCall, fromHttpErrorData, movable, type HookAnswer, type HookCall, type HookCallContext, type HttpErrorData } from './hook-call.ts';
 
 export interface HookRunner {
   run(call: HookCall): Promise<HookAnswer>;
@@ -135,7 +135,8 @@ export async function startHookWorkers(size: number, config: AppConfig, logger: 
       const target = slot;
       return new Promise<HookAnswer>((resolve, reject) => {
         target.pending.set(id, { resolve, reject });
-        target.worker.postMessage({ id, call });
+        const body = movable(call.body);
+        target.worker.postMessage({ id, call: { ...call, body } }, [body.buffer]);
       });
     },
     close,

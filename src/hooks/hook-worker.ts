@@ -5,7 +5,7 @@ import { createLogger } from '../logger.ts';
 import { initTerminology } from '../fhir/terminology.ts';
 import { allServices } from '../services/registry.ts';
 import { HttpError } from '../errors.ts';
-import { evaluateHookCall, toHttpErrorData, type HookCall, type HookCallContext } from './hook-call.ts';
+import { evaluateHookCall, movable, toHttpErrorData, type HookCall, type HookCallContext } from './hook-call.ts';
 import type { WorkerData, WorkerMessage } from './hook-runner.ts';
 
 const port = parentPort;
@@ -26,9 +26,8 @@ const ctx: HookCallContext = {
 port.on('message', ({ id, call }: { id: number; call: HookCall }) => {
   evaluateHookCall(call, ctx).then(
     (answer) => {
-      // The response bytes are handed over, not copied (TextEncoder output owns its ArrayBuffer).
-      const buffer = answer.body.buffer as ArrayBuffer;
-      post({ id, answer }, buffer.byteLength === answer.body.byteLength ? [buffer] : []);
+      const body = movable(answer.body);
+      post({ id, answer: { ...answer, body } }, [body.buffer]);
     },
     (err: unknown) => {
       if (err instanceof HttpError) return post({ id, error: toHttpErrorData(err) });

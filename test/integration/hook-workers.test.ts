@@ -75,6 +75,23 @@ test('issued cards and metric observations come back with the answer', async () 
   ]));
 });
 
+test('bytes cross between threads by transfer: a body that owns its memory moves, a pooled one is copied; answers carry only their bytes', async () => {
+  // From half of Buffer.poolSize, Buffer.from allocates the body its own ArrayBuffer: after dispatch it is detached.
+  const large = call('cmr-ihd-macce', { ...hookRequest('demo-stemi-high-risk', fhirAccess(h)), extension: { padding: 'x'.repeat(Buffer.poolSize) } });
+  const largeAnswer = await pool.run(large);
+  expect(large.body.byteLength).toBe(0);
+  expect(largeAnswer.issuedCards.length).toBeGreaterThan(0);
+  // The answer (under 32 kB, so cut from the worker's buffer pool) arrives without the pool around it.
+  expect(largeAnswer.body.byteLength).toBeLessThan(Buffer.poolSize / 2);
+  expect(largeAnswer.body.buffer.byteLength).toBe(largeAnswer.body.byteLength);
+  // A small body shares Node's buffer pool with other data: it must stay intact where it is.
+  const small = call('cmr-ihd-macce', hookRequest('demo-stemi-high-risk', fhirAccess(h)));
+  expect(small.body.byteLength).toBeLessThan(Buffer.poolSize / 2);
+  const before = Buffer.from(small.body).toString('utf8');
+  await pool.run(small);
+  expect(Buffer.from(small.body).toString('utf8')).toBe(before);
+});
+
 test.each([
   ['not JSON', '{"hook":', 400, 'Request body is not valid JSON'],
   ['wrong hook', { ...hookRequest('demo-chronic-ihd'), hook: 'order-sign' }, 400, /answers the 'patient-view' hook/],
