@@ -154,7 +154,9 @@ const PGLITE_THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './pglite-th
  * JS heap of the database thread. The store's results are small (counts, rates, one row per card):
  * a statement that would build a larger result ends the thread (ERR_WORKER_OUT_OF_MEMORY), which is
  * then restarted, instead of growing the heap until the whole service dies. PGlite's own memory (WASM)
- * is outside this limit.
+ * is outside this limit. Node enforces the limit on a best-effort basis: a few very large allocations
+ * can still abort the process (nodejs/node PR #65019), so this bounds the common runaway (many rows),
+ * not every one.
  */
 const PGLITE_THREAD_HEAP_MB = 128;
 /** Restart back-off after the thread dies: 1 s, doubling up to 1 min while restarts keep failing. */
