@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openStore, type Store, type StoreOptions, type IssuedCardRow } from '../../src/store/store.ts';
 import { FeedbackRequestSchema, type FeedbackItem } from '../../src/store/feedback-schema.ts';
 import { IssuedCardWriter, type IssuedCardWriterOptions } from '../../src/store/issued-card-writer.ts';
-import { openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
+import { PgliteThread, openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 
 interface LogLine {
@@ -380,21 +380,18 @@ describe('embedded database thread (PGlite driver)', () => {
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 
-  it('when the thread dies (here: a result beyond its heap limit), fails fast, restarts it and keeps the data', async () => {
+  it('when the thread dies, fails fast, restarts it and keeps the data', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pglite-thread-restart-'));
     const log = memoryLogger();
-    const d = await openSqlDriver({ dataDir: dir, logger: log });
+    // The real thread, plus a statement that makes it exit as a WASM abort would (support script).
+    // Not the heap limit: Node enforces it best-effort, and a result past it once aborted this process.
+    const d = await PgliteThread.start(dir, log, new URL('../support/exiting-pglite-thread.ts', import.meta.url));
     try {
       await d.exec('CREATE TABLE v (n int)');
       await d.query('INSERT INTO v SELECT generate_series(1, 10)');
-      // About 200 MB of text: more than the thread's 128 MB heap, far less than the process's. As
-      // many 10 kB values, the shape a runaway store query would have (many rows): Node ends a worker
-      // at its heap limit only on a best-effort basis, and a few huge allocations can abort the whole
-      // process instead (nodejs/node PR #65019). With 200 values of 1 MB, one full test run ended in
-      // a segmentation fault right after this suite.
-      const runaway = d.query("SELECT repeat('x', 10000) AS s FROM generate_series(1, 20000)");
+      const dying = d.query("SELECT 'exit-thread'");
       const queued = d.query('SELECT 1');
-      await expect(runaway).rejects.toThrow('The embedded database thread stopped');
+      await expect(dying).rejects.toThrow('The embedded database thread stopped');
       await expect(queued).rejects.toThrow('The embedded database thread stopped');
       let rows: Array<{ n: number }> | undefined;
       for (let i = 0; i < 300 && !rows; i++) {
