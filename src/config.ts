@@ -1,6 +1,7 @@
 // Environment -> one typed, validated configuration object (DESIGN.md "Style": validated at start-up).
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './fhir/client.ts';
 import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
 
 const csv = z
@@ -37,6 +38,11 @@ const EnvSchema = z.object({
   FEEDBACK_COMMENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
   /** One time budget for all backend fetches of one hook call (ms). */
   FETCH_BUDGET_MS: z.coerce.number().int().min(100).max(60000).default(3000),
+  /**
+   * Largest answer read from the EHR's FHIR server per HTTP response (bytes, after decompression);
+   * a larger one is abandoned while it streams (src/fhir/client.ts). Default 4 MiB.
+   */
+  FHIR_RESPONSE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(DEFAULT_MAX_RESPONSE_BYTES),
   /** MODELS.md: labs for the MELD family, most recent within 30 days by default. */
   LAB_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Look-back for body measurements (height, weight) and CT body composition. */
@@ -76,6 +82,8 @@ export interface AppConfig {
   databaseUrl?: string;
   dataDir: string;
   fetchBudgetMs: number;
+  /** FHIR_RESPONSE_MAX_BYTES: per-response size cap for FHIR answers. */
+  fhirResponseMaxBytes: number;
   labLookbackDays: number;
   bodyLookbackDays: number;
   smiCutoffSet: SmiCutoffSetName;
@@ -116,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     fetchBudgetMs: e.FETCH_BUDGET_MS,
+    fhirResponseMaxBytes: e.FHIR_RESPONSE_MAX_BYTES,
     labLookbackDays: e.LAB_LOOKBACK_DAYS,
     bodyLookbackDays: e.BODY_LOOKBACK_DAYS,
     smiCutoffSet: e.SMI_CUTOFF_SET,

@@ -101,7 +101,10 @@ function fhirFetcherFor(request: CdsRequest, caller: HookCaller, deps: InvokeDep
   return createFhirFetcher({
     baseUrl: request.fhirServer,
     accessToken: request.fhirAuthorization?.access_token,
+    // Redirects and next links may go to any base of this client's allowlist, and nowhere else.
+    allowedBases: caller.fhirServers,
     timeoutMs: deps.config.fetchBudgetMs,
+    maxResponseBytes: deps.config.fhirResponseMaxBytes,
     onTiming: (resourceType: string, ms: number, ok: boolean) => deps.observe({ kind: 'fhir-fetch', resourceType, ms, ok }),
   });
 }
