@@ -11,6 +11,7 @@ import type { CdsService } from './services/types.ts';
 import { cdsAuth, hookCaller, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
 import { discoveryDocument } from './hooks/discovery.ts';
 import { inProcessHookRunner, type HookRunner } from './hooks/hook-runner.ts';
+import { HookCallError } from './hooks/hook-call.ts';
 import type { HookObservation } from './hooks/invoke.ts';
 import { FeedbackRequestSchema } from './store/feedback-schema.ts';
 import { describeIssues } from './hooks/schemas.ts';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps): express.Express {
       res.type('application/json').send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
     } catch (err) {
       status = err instanceof HttpError ? err.status : 500;
+      if (err instanceof HookCallError) for (const o of err.observations) recordObservation(metrics, o);
       throw err;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -145,6 +147,8 @@ export function createApp(deps: AppDeps): express.Express {
 function recordObservation(metrics: Metrics, o: HookObservation): void {
   if (o.kind === 'prefetch-unavailable') {
     metrics.prefetchUnavailable.inc({ service: o.service, key: o.key });
+  } else if (o.kind === 'other-patient-dropped') {
+    metrics.otherPatientDropped.inc({ service: o.service, resource_type: o.resourceType }, o.count);
   } else {
     metrics.fhirFetchDuration.observe({ resource_type: o.resourceType, outcome: o.ok ? 'ok' : 'error' }, o.ms / 1000);
     if (!o.ok) metrics.fhirFetchErrors.inc({ resource_type: o.resourceType });

@@ -8,6 +8,7 @@ import type { IssuedCardRow } from '../store/issued-card-writer.ts';
 import { isFhirServerAllowed, type HookCaller } from './auth.ts';
 import { CdsRequestSchema, describeIssues } from './schemas.ts';
 import { resolvePrefetch } from './prefetch.ts';
+import { droppedCount, keepPatientData } from './patient-scope.ts';
 import { createFhirFetcher, type FhirFetcher } from '../fhir/client.ts';
 import { withEvaluationCache } from '../fhir/observations.ts';
 import { badRequest, preconditionFailed } from '../errors.ts';
@@ -18,7 +19,9 @@ import { badRequest, preconditionFailed } from '../errors.ts';
  */
 export type HookObservation =
   | { kind: 'prefetch-unavailable'; service: string; key: string }
-  | { kind: 'fhir-fetch'; resourceType: string; ms: number; ok: boolean };
+  | { kind: 'fhir-fetch'; resourceType: string; ms: number; ok: boolean }
+  /** Resources about another patient dropped before scoring (patient-scope.ts), per resource type. */
+  | { kind: 'other-patient-dropped'; service: string; resourceType: string; count: number };
 
 export interface InvokeDeps {
   config: AppConfig;
@@ -43,21 +46,37 @@ export async function invokeService(
   }
   const log = deps.logger.child({ hookInstance: request.hookInstance, service: service.description.id });
 
+  const serviceId = service.description.id;
   const fetcher = fhirFetcherFor(request, caller, deps, log);
-  const { data, unavailable } = await resolvePrefetch({
+  const resolved = await resolvePrefetch({
     templates: service.description.prefetch,
     request,
     fetcher,
     budgetMs: deps.config.fetchBudgetMs,
     logger: log,
   });
-  for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: service.description.id, key });
+  // The one place where data about another patient leaves, whether the EHR sent it or we fetched it.
+  const scoped = keepPatientData(resolved.data, {
+    patientId: request.context.patientId,
+    bases: fetcher ? [fetcher.baseUrl, ...caller.fhirServers] : caller.fhirServers,
+  });
+  const data = scoped.data;
+  const unavailable = [...resolved.unavailable, ...scoped.emptied];
+  const ignored = droppedCount(scoped);
+  if (ignored > 0) {
+    log.warn({ dropped: Object.fromEntries(scoped.dropped), emptiedKeys: scoped.emptied }, 'resources about another patient ignored');
+    for (const [resourceType, count] of scoped.dropped) deps.observe({ kind: 'other-patient-dropped', service: serviceId, resourceType, count });
+  }
+  for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: serviceId, key });
 
   const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
   if (missingRequired.length > 0) {
-    // CDS Hooks 2.0: a service that cannot obtain the data it needs answers 412.
+    // CDS Hooks 2.0: a service that cannot obtain the data it needs answers 412. Keys that held only
+    // another patient's resources are in that case too: this patient's data was not obtained.
+    const foreign = missingRequired.filter((k) => scoped.emptied.includes(k));
     throw preconditionFailed(
-      `Required data could not be obtained (${missingRequired.join(', ')}): send it as prefetch or give an allowed fhirServer with fhirAuthorization`,
+      `Required data could not be obtained (${missingRequired.join(', ')}): send it as prefetch or give an allowed fhirServer with fhirAuthorization` +
+        (foreign.length > 0 ? `. The data received for ${foreign.join(', ')} was about another patient and was ignored` : ''),
     );
   }
 
@@ -70,13 +89,14 @@ export async function invokeService(
     config: deps.config,
     publicBaseUrl: deps.config.publicBaseUrl,
     unavailable,
+    ...(ignored > 0 ? { otherPatientDataIgnored: true } : {}),
   }));
 
   const issuedAt = deps.now();
   deps.recordIssuedCards(
     cards.map((c) => ({
       uuid: c.uuid,
-      serviceId: service.description.id,
+      serviceId,
       // Override rates are reported per card kind: the card's topic (liver-prognosis, sarcopenia, ...).
       cardKind: c.source.topic?.code ?? service.description.id,
       indicator: c.indicator,

@@ -323,7 +323,7 @@ describe('redirects stay inside the allowed FHIR bases', () => {
 
   it('a 302 to a path outside the allowed base on the same host is not followed (no token sent there)', async () => {
     for (const to of ['outside', 'traversal']) {
-      const err = await fetcher().search(`Observation?to=${to}`).catch((e: unknown) => e as FetchError);
+      const err = (await fetcher().search(`Observation?to=${to}`).catch((e: unknown) => e)) as FetchError;
       expect(err).toMatchObject({ kind: 'redirect' });
       expect(err.message).not.toMatch(/127\.0\.0\.1|other|p1/);
     }

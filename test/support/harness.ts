@@ -33,7 +33,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { resources?: FhirResource[]; config?: Partial<AppConfig>; now?: Date; logger?: Logger } = {}): Promise<Harness> {
+export async function startHarness(opts: {
+  resources?: FhirResource[];
+  config?: Partial<AppConfig>;
+  now?: Date;
+  logger?: Logger;
+  /** More FHIR bases on the test client's allowlist (e.g. a misbehaving server of a test). */
+  extraFhirServers?: string[];
+} = {}): Promise<Harness> {
   const resources = opts.resources ?? demoResources(demoPatients(opts.now ?? new Date()));
   const fhir = await createEmbeddedFhirServer({ resources, accessToken: FHIR_TOKEN, defaultPageSize: 20 });
   const fhirApp = express();
@@ -46,7 +53,7 @@ export async function startHarness(opts: { resources?: FhirResource[]; config?: 
 
   const { publicKey, privateKey } = await generateKeyPair('RS384');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS384', use: 'sig' };
-  const client: TrustedClient = { iss: ISSUER, jwks: { keys: [jwk] }, fhirServers: [fhirBaseUrl] };
+  const client: TrustedClient = { iss: ISSUER, jwks: { keys: [jwk] }, fhirServers: [fhirBaseUrl, ...(opts.extraFhirServers ?? [])] };
 
   const dataDir = mkdtempSync(join(tmpdir(), 'cds-test-'));
   const config = testConfig({ publicBaseUrl: PUBLIC_BASE_URL, dataDir, demo: false, ...opts.config });
