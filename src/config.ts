@@ -36,6 +36,13 @@ const EnvSchema = z.object({
    * Unset: kept (a site policy decision).
    */
   FEEDBACK_COMMENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
+  /**
+   * Days an issued card is kept (the override-rate denominators, and what feedback is checked
+   * against): older ones are purged at start and hourly, with the feedback on them once it is as old.
+   * Feedback on a purged card is refused (404), and the override-rate report covers at most this
+   * many days. A year by default, so that the table is bounded and a yearly review still fits.
+   */
+  ISSUED_CARD_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   /** One time budget for all backend fetches of one hook call (ms). */
   FETCH_BUDGET_MS: z.coerce.number().int().min(100).max(60000).default(3000),
   /**
@@ -99,6 +106,7 @@ export interface AppConfig {
   /** Evaluation worker threads; 0 = evaluate on the main thread. */
   hookWorkers: number;
   feedbackCommentRetentionDays: number | undefined;
+  issuedCardRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -141,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
     hookWorkers: e.HOOK_WORKERS,
     feedbackCommentRetentionDays: e.FEEDBACK_COMMENT_RETENTION_DAYS,
+    issuedCardRetentionDays: e.ISSUED_CARD_RETENTION_DAYS,
   };
 }
 

@@ -6,10 +6,9 @@ import { isArrayBuffer } from 'node:util/types';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CdsService } from '../services/types.ts';
-import type { IssuedCardRow } from '../store/issued-card-writer.ts';
 import type { HookCaller } from './auth.ts';
 import { invokeService, type HookObservation } from './invoke.ts';
-import type { CdsResponse } from './types.ts';
+import type { CdsResponse, IssuedCardRow } from './types.ts';
 import { HttpError, invalidJson, notFound } from '../errors.ts';
 
 export interface HookCall {

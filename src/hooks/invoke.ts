@@ -1,10 +1,9 @@
 // POST /cds-services/{id}: validate, gather data (prefetch, else FHIR), evaluate, answer cards.
 // CDS Hooks 2.0 §"Calling a CDS Service" and §"Prefetch".
-import type { CdsRequest, CdsResponse } from './types.ts';
+import type { CdsRequest, CdsResponse, IssuedCardRow } from './types.ts';
 import type { CdsService } from '../services/types.ts';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { IssuedCardRow } from '../store/issued-card-writer.ts';
 import { isFhirServerAllowed, type HookCaller } from './auth.ts';
 import { CdsRequestSchema, describeIssues } from './schemas.ts';
 import { resolvePrefetch } from './prefetch.ts';
@@ -101,6 +100,7 @@ export async function invokeService(
       cardKind: c.source.topic?.code ?? service.description.id,
       indicator: c.indicator,
       hookInstance: request.hookInstance,
+      issuer: caller.iss,
       issuedAt,
     })),
   );
