@@ -72,7 +72,8 @@ const ALIASES_CI = new Map([...ALIASES].map(([k, v]) => [k.toLowerCase(), v]));
 
 /** Normalise a recorded unit string to the UCUM code we convert from (undefined when absent/blank). */
 export function normalizeUnit(unit: string | undefined | null): string | undefined {
-  if (unit === undefined || unit === null) return undefined;
+  // FHIR JSON from outside: a unit that is not a string is no unit (found by the fuzzing tests).
+  if (typeof unit !== 'string') return undefined;
   const u = unit.trim();
   if (u === '') return undefined;
   return ALIASES.get(u) ?? ALIASES_CI.get(u.toLowerCase()) ?? u;

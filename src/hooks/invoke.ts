@@ -66,16 +66,17 @@ export async function invokeService(
     log.warn({ dropped: Object.fromEntries(scoped.dropped), emptiedKeys: scoped.emptied }, 'resources about another patient ignored');
     for (const [resourceType, count] of scoped.dropped) deps.observe({ kind: 'other-patient-dropped', service: serviceId, resourceType, count });
   }
+  if (scoped.unidentified > 0) log.warn({ unidentified: scoped.unidentified }, 'resources without a valid id ignored');
   for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: serviceId, key });
 
   const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
   if (missingRequired.length > 0) {
     // CDS Hooks 2.0: a service that cannot obtain the data it needs answers 412. Keys that held only
-    // another patient's resources are in that case too: this patient's data was not obtained.
+    // another patient's (or unidentifiable) resources are in that case too: the data was not obtained.
     const foreign = missingRequired.filter((k) => scoped.emptied.includes(k));
     throw preconditionFailed(
       `Required data could not be obtained (${missingRequired.join(', ')}): send it as prefetch or give an allowed fhirServer with fhirAuthorization` +
-        (foreign.length > 0 ? `. The data received for ${foreign.join(', ')} was about another patient and was ignored` : ''),
+        (foreign.length > 0 ? `. The data received for ${foreign.join(', ')} was not shown to be this patient's and was ignored` : ''),
     );
   }
 

@@ -14,6 +14,9 @@
 // bundle-local (`urn:uuid:`), conditional (`Patient?identifier=`) and identifier-only references
 // cannot be resolved to this patient, so such a resource is not this patient's. A resource without
 // any reference cannot be shown to be this patient's either.
+// A resource must also have a valid logical id (FHIR R4 §2.23.0.1): every input a card reports names
+// its source as `Type/id`, and RiskAssessment.basis cites it; one that cannot be cited is not used
+// (counted apart: it is not known to be another patient's).
 import type { FhirResource } from 'fhir/r4.js';
 import type { ResolvedPrefetch } from '../services/types.ts';
 
@@ -26,11 +29,13 @@ export interface PatientScope {
 export interface ScopedPrefetch {
   /** The same keys, each holding only this patient's resources. */
   data: ResolvedPrefetch;
-  /** Resources dropped, by resource type (types outside METRIC_TYPES counted as 'other'). */
+  /** Resources not this patient's, dropped, by resource type (types outside METRIC_TYPES counted as 'other'). */
   dropped: Map<string, number>;
+  /** Resources dropped for want of a valid id (they cannot be cited as an input's source). */
+  unidentified: number;
   /**
-   * Keys that held resources of which none was this patient's: set to null, to be treated as
-   * unavailable (the data was not obtained; an empty list would say "the patient has none").
+   * Keys that held resources of which none was usable (this patient's, with an id): set to null, to
+   * be treated as unavailable (the data was not obtained; an empty list would say "the patient has none").
    */
   emptied: string[];
 }
@@ -40,6 +45,7 @@ const METRIC_TYPES: ReadonlySet<string> = new Set(['Patient', 'Observation', 'Co
 
 /** FHIR R4 §2.23.0.1 (id datatype). */
 const ID = '[A-Za-z0-9\\-.]{1,64}';
+const FHIR_ID = new RegExp(`^${ID}$`);
 const PATIENT_REFERENCE = new RegExp(`^(?:(.*)/)?Patient/(${ID})(?:/_history/${ID})?$`);
 
 export function keepPatientData(data: ResolvedPrefetch, scope: PatientScope): ScopedPrefetch {
@@ -47,32 +53,33 @@ export function keepPatientData(data: ResolvedPrefetch, scope: PatientScope): Sc
     const n = normaliseBase(b);
     return n === undefined ? [] : [n];
   }));
-  const belongs = (r: FhirResource): boolean => belongsTo(r, scope.patientId, bases);
-  const out: ScopedPrefetch = { data: {}, dropped: new Map(), emptied: [] };
-  const drop = (r: unknown): void => {
-    const type = typeof (r as { resourceType?: unknown } | null)?.resourceType === 'string' ? (r as FhirResource).resourceType : 'other';
+  const out: ScopedPrefetch = { data: {}, dropped: new Map(), unidentified: 0, emptied: [] };
+  /** Keeps r, or counts why not. */
+  const usable = (r: unknown): r is FhirResource => {
+    if (isResource(r) && belongsTo(r, scope.patientId, bases)) {
+      if (typeof r.id === 'string' && FHIR_ID.test(r.id)) return true;
+      out.unidentified++;
+      return false;
+    }
+    const type = isResource(r) ? r.resourceType : 'other';
     const label = METRIC_TYPES.has(type) ? type : 'other';
     out.dropped.set(label, (out.dropped.get(label) ?? 0) + 1);
+    return false;
   };
   for (const [key, value] of Object.entries(data)) {
     if (value === null) {
       out.data[key] = null;
     } else if (Array.isArray(value)) {
-      const kept = value.filter((r) => {
-        const ok = isResource(r) && belongs(r);
-        if (!ok) drop(r);
-        return ok;
-      });
+      const kept = value.filter(usable);
       if (value.length > 0 && kept.length === 0) {
         out.data[key] = null;
         out.emptied.push(key);
       } else {
         out.data[key] = kept;
       }
-    } else if (isResource(value) && belongs(value)) {
+    } else if (usable(value)) {
       out.data[key] = value;
     } else {
-      drop(value);
       out.data[key] = null;
       out.emptied.push(key);
     }
@@ -80,7 +87,7 @@ export function keepPatientData(data: ResolvedPrefetch, scope: PatientScope): Sc
   return out;
 }
 
-/** The number of resources dropped in all. */
+/** The number of resources dropped as not this patient's. */
 export function droppedCount(scoped: ScopedPrefetch): number {
   let n = 0;
   for (const c of scoped.dropped.values()) n += c;

@@ -41,7 +41,7 @@ export function scoreEntries(results: ModelResult[]): ScoreEntry[] {
         name: i.name,
         value: i.value,
         ...(i.unit !== undefined ? { unit: i.unit } : {}),
-        ...(i.date !== undefined ? { date: i.date } : {}),
+        ...(typeof i.date === 'string' ? { date: i.date } : {}),
         source: i.source,
       })),
     }));
@@ -151,7 +151,7 @@ export function inputsTable(inputs: Input[], labels: Record<string, string> = {}
   const rows = dedupeInputs(inputs).map((i) => [
     md(labels[i.name] ?? i.name),
     md(formatValue(i)),
-    md(i.date ? i.date.slice(0, 10) : '—'),
+    md(typeof i.date === 'string' && i.date !== '' ? i.date.slice(0, 10) : '—'),
     md(i.source),
   ]);
   return table(['Input', 'Value', 'Date', 'Source'], rows);

@@ -87,7 +87,7 @@ function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<s
   const source = patient?.id ? `Patient/${patient.id}` : 'Patient';
   const facts: Pick<CirrhosisInputs, 'sex' | 'age'> = {};
   // Administrative gender stands in for sex; 'other'/'unknown' are passed on and the models list sex as missing.
-  if (patient?.gender) facts.sex = { name: 'sex', value: patient.gender, source };
+  if (typeof patient?.gender === 'string' && patient.gender.length > 0) facts.sex = { name: 'sex', value: patient.gender, source };
   else reasons.sex = 'not recorded on the Patient resource';
   const age = patient?.birthDate ? ageInYears(patient.birthDate, now) : undefined;
   if (age !== undefined) facts.age = { name: 'age', value: age, unit: 'a', source, date: patient?.birthDate };

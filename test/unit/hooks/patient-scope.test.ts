@@ -99,6 +99,18 @@ describe('keepPatientData: keys, counts', () => {
     expect(r.emptied).toEqual([]);
   });
 
+  test('a resource without a valid id cannot be cited as a source: dropped, counted apart', () => {
+    const noId = { ...mine } as Record<string, unknown>;
+    delete noId.id;
+    const r = keepPatientData({ k: [mine, noId as unknown as FhirResource, { ...mine, id: 'x y' } as FhirResource, { ...mine, id: 7 } as unknown as FhirResource], p: { resourceType: 'Patient', id: 'pat-1' } as FhirResource }, scope);
+    expect(r.data.k).toEqual([mine]);
+    expect(r.unidentified).toBe(3);
+    expect(droppedCount(r)).toBe(0); // not known to be another patient's: no notice, no metric
+    const bad = keepPatientData({ p: { resourceType: 'Patient', id: 'a b' } as FhirResource }, { patientId: 'a b', bases: [] });
+    expect(bad.data.p).toBeNull();
+    expect(bad.emptied).toEqual(['p']);
+  });
+
   test('a context patient id that is not a FHIR id matches nothing', () => {
     const r = keepPatientData({ k: [obs({ reference: 'Patient/a b' })] }, { patientId: 'a b', bases: [] });
     expect(r.data.k).toBeNull();
