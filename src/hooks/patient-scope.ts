@@ -49,10 +49,12 @@ const FHIR_ID = new RegExp(`^${ID}$`);
 const PATIENT_REFERENCE = new RegExp(`^(?:(.*)/)?Patient/(${ID})(?:/_history/${ID})?$`);
 
 export function keepPatientData(data: ResolvedPrefetch, scope: PatientScope): ScopedPrefetch {
-  const bases = new Set(scope.bases.flatMap((b) => {
+  // Parsed only if an absolute reference turns up (most servers write relative ones).
+  let parsed: ReadonlySet<string> | undefined;
+  const bases = (): ReadonlySet<string> => (parsed ??= new Set(scope.bases.flatMap((b) => {
     const n = normaliseBase(b);
     return n === undefined ? [] : [n];
-  }));
+  })));
   const out: ScopedPrefetch = { data: {}, dropped: new Map(), unidentified: 0, emptied: [] };
   /** Keeps r, or counts why not. */
   const usable = (r: unknown): r is FhirResource => {
@@ -75,7 +77,7 @@ export function keepPatientData(data: ResolvedPrefetch, scope: PatientScope): Sc
         out.data[key] = null;
         out.emptied.push(key);
       } else {
-        out.data[key] = kept;
+        out.data[key] = kept.length === value.length ? value : kept; // the common case: nothing dropped, no copy
       }
     } else if (usable(value)) {
       out.data[key] = value;
@@ -98,7 +100,7 @@ function isResource(r: unknown): r is FhirResource {
   return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { resourceType?: unknown }).resourceType === 'string';
 }
 
-function belongsTo(r: FhirResource, patientId: string, bases: ReadonlySet<string>): boolean {
+function belongsTo(r: FhirResource, patientId: string, bases: () => ReadonlySet<string>): boolean {
   if (r.resourceType === 'Patient') return r.id === patientId;
   const fields = r as { subject?: unknown; patient?: unknown; focus?: unknown };
   const refs = [fields.subject, fields.patient].filter((x) => x !== undefined);
@@ -110,7 +112,7 @@ function belongsTo(r: FhirResource, patientId: string, bases: ReadonlySet<string
   return true;
 }
 
-function refersTo(ref: unknown, patientId: string, bases: ReadonlySet<string>): boolean {
+function refersTo(ref: unknown, patientId: string, bases: () => ReadonlySet<string>): boolean {
   if (typeof ref !== 'object' || ref === null || Array.isArray(ref)) return false;
   const { reference, type } = ref as { reference?: unknown; type?: unknown };
   if (type !== undefined && type !== 'Patient') return false;
@@ -120,7 +122,7 @@ function refersTo(ref: unknown, patientId: string, bases: ReadonlySet<string>): 
   const base = m[1];
   if (base === undefined) return true; // relative: on the server the request names
   const n = normaliseBase(base);
-  return n !== undefined && bases.has(n);
+  return n !== undefined && bases().has(n);
 }
 
 /** scheme://host[:port]/path without a trailing '/', host lower-cased (URL parsing); undefined if not http(s). */
