@@ -7,6 +7,7 @@ import type { ResolvedPrefetch, EvaluationContext } from '../types.ts';
 import { findConditions, proceduresWithin, type ConditionMatch } from '../../fhir/conditions.ts';
 import { latestCode, latestInteger, latestQuantity, resourcesOf, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
 import { SNOMED } from '../../fhir/canonical.ts';
+import { INTEGER_UNITS, QUANTITIES } from '../../fhir/quantities.ts';
 import { PREFETCH_KEYS } from './definition.ts';
 
 export interface CirrhosisInputs {
@@ -63,19 +64,19 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationCon
     missingReasons[lookup.name] = lookup.reason;
     return undefined;
   };
-  out.bilirubin = take(latestQuantity(observations, { ...labs, valueSet: 'bilirubin-total', name: 'bilirubin', unit: 'mg/dL', analyte: 'bilirubin' }));
-  out.creatinine = take(latestQuantity(observations, { ...labs, valueSet: 'creatinine', name: 'creatinine', unit: 'mg/dL', analyte: 'creatinine' }));
-  out.sodium = take(latestQuantity(observations, { ...labs, valueSet: 'sodium', name: 'sodium', unit: 'mmol/L', analyte: 'sodium' }));
-  out.albumin = take(latestQuantity(observations, { ...labs, valueSet: 'albumin', name: 'albumin', unit: 'g/dL' }));
-  out.inr = take(latestQuantity(observations, { ...labs, valueSet: 'inr', name: 'inr', unit: '1' }));
+  out.bilirubin = take(latestQuantity(observations, { ...labs, valueSet: 'bilirubin-total', name: 'bilirubin', quantity: QUANTITIES.bilirubin }));
+  out.creatinine = take(latestQuantity(observations, { ...labs, valueSet: 'creatinine', name: 'creatinine', quantity: QUANTITIES.creatinine }));
+  out.sodium = take(latestQuantity(observations, { ...labs, valueSet: 'sodium', name: 'sodium', quantity: QUANTITIES.sodium }));
+  out.albumin = take(latestQuantity(observations, { ...labs, valueSet: 'albumin', name: 'albumin', quantity: QUANTITIES.albumin }));
+  out.inr = take(latestQuantity(observations, { ...labs, valueSet: 'inr', name: 'inr', quantity: QUANTITIES.inr }));
 
   const body = { now, lookbackDays: config.bodyLookbackDays };
-  out.height = take(latestQuantity(observations, { ...body, valueSet: 'body-height', name: 'height', unit: 'm' }));
-  out.weight = take(latestQuantity(observations, { ...body, valueSet: 'body-weight', name: 'weight', unit: 'kg' }));
-  out.bmi = take(latestQuantity(observations, { ...body, valueSet: 'bmi', name: 'bmi', unit: 'kg/m2' })) ?? derivedBmi(out.weight, out.height);
+  out.height = take(latestQuantity(observations, { ...body, valueSet: 'body-height', name: 'height', quantity: QUANTITIES.height }));
+  out.weight = take(latestQuantity(observations, { ...body, valueSet: 'body-weight', name: 'weight', quantity: QUANTITIES.weight }));
+  out.bmi = take(latestQuantity(observations, { ...body, valueSet: 'bmi', name: 'bmi', quantity: QUANTITIES.bmi })) ?? derivedBmi(out.weight, out.height);
   if (out.bmi) delete missingReasons.bmi;
-  out.smi = take(latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', unit: 'cm2/m2' }));
-  out.muscleArea = take(latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', unit: 'cm2' }));
+  out.smi = take(latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', quantity: QUANTITIES.smi }));
+  out.muscleArea = take(latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', quantity: QUANTITIES.muscleArea }));
 
   out.ascites = ascites(conditions, observations, ctx, missingReasons);
   out.encephalopathy = encephalopathy(conditions, observations, ctx, missingReasons);
@@ -114,7 +115,7 @@ function ascites(conditions: ResourceSource, observations: ResourceSource, ctx: 
 
 /** Encephalopathy: a West Haven grade (project code) or a Condition (grade unknown). */
 function encephalopathy(conditions: ResourceSource, observations: ResourceSource, ctx: EvaluationContext, reasons: Record<string, string>): Input<string> | undefined {
-  const graded = latestInteger(observations, { valueSet: 'hepatic-encephalopathy-grade', name: 'encephalopathy', now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
+  const graded = latestInteger(observations, { valueSet: 'hepatic-encephalopathy-grade', name: 'encephalopathy', units: INTEGER_UNITS.grade, now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
   const fromGrade: Input<string> | undefined = graded.found && graded.input.value >= 0 && graded.input.value <= 4
     ? { ...graded.input, value: graded.input.value === 0 ? 'none' : graded.input.value <= 2 ? 'grade-1-2' : 'grade-3-4', unit: undefined }
     : undefined;

@@ -25,6 +25,7 @@ import {
   inWindow, latestBoolean, latestCode, latestQuantity, observationDate, resourcesOf, type DateRange, type Lookup,
 } from '../../fhir/observations.ts';
 import { valueSetContains } from '../../fhir/terminology.ts';
+import { QUANTITIES } from '../../fhir/quantities.ts';
 import { PREFETCH_KEYS } from './definition.ts';
 import { chooseStudy, dayOf, type MassStudy } from './study.ts';
 
@@ -112,10 +113,10 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationC
     const input = take(name, vs, latestBoolean(pool, { ...window, valueSet: vs, name }));
     if (input) flags[name] = input;
   }
-  const area = take('areaCm2', 'mass-area', latestQuantity(pool, { ...window, valueSet: 'mass-area', name: 'areaCm2', unit: 'cm2' }));
-  const diameter = take('diameterCm', 'mass-diameter', latestQuantity(pool, { ...window, valueSet: 'mass-diameter', name: 'diameterCm', unit: 'cm' }));
+  const area = take('areaCm2', 'mass-area', latestQuantity(pool, { ...window, valueSet: 'mass-area', name: 'areaCm2', quantity: QUANTITIES.massArea }));
+  const diameter = take('diameterCm', 'mass-diameter', latestQuantity(pool, { ...window, valueSet: 'mass-diameter', name: 'diameterCm', quantity: QUANTITIES.massDiameter }));
   const t1Pool = study?.linked ? pool : [];
-  const t1 = latestQuantity(t1Pool, { ...window, valueSet: 'native-t1', name: 'nativeT1', unit: 'ms' });
+  const t1 = latestQuantity(t1Pool, { ...window, valueSet: 'native-t1', name: 'nativeT1', quantity: QUANTITIES.nativeT1 });
   const nativeT1 = t1.found ? t1.input : undefined;
   if (!nativeT1) {
     // A T1 outside a mass report is never used (study.ts): say so rather than "no usable result".

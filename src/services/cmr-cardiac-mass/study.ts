@@ -17,6 +17,7 @@ import type { Observation } from 'fhir/r4.js';
 import type { Input } from '../../models/types.ts';
 import { latestBoolean, latestCode, latestQuantity, observationDate, type Lookup } from '../../fhir/observations.ts';
 import { valueSetContains } from '../../fhir/terminology.ts';
+import { QUANTITIES } from '../../fhir/quantities.ts';
 
 export interface MassStudy {
   /** UTC day (YYYY-MM-DD) of the study. */
@@ -43,7 +44,7 @@ export const FEATURE_VALUE_SETS = {
     'mass-infiltration', 'mass-first-pass-perfusion', 'mass-sessile', 'mass-polylobate', 'mass-pericardial-effusion',
     'mass-heterogeneous-enhancement', 'mass-ti-scout-thrombus-pattern', 'mass-lge', 'mass-homogeneous',
   ],
-  quantity: [['mass-area', 'cm2'], ['mass-diameter', 'cm']],
+  quantity: [['mass-area', QUANTITIES.massArea], ['mass-diameter', QUANTITIES.massDiameter]],
   code: ['mass-location'],
 } as const;
 
@@ -91,7 +92,7 @@ function newestFeatureDay(observations: Observation[], now: Date, lookbackDays: 
   const window = { now, lookbackDays };
   const lookups: Array<Lookup<boolean | number | string>> = [
     ...FEATURE_VALUE_SETS.boolean.map((vs) => latestBoolean(observations, { ...window, valueSet: vs, name: vs })),
-    ...FEATURE_VALUE_SETS.quantity.map(([vs, unit]) => latestQuantity(observations, { ...window, valueSet: vs, name: vs, unit })),
+    ...FEATURE_VALUE_SETS.quantity.map(([vs, quantity]) => latestQuantity(observations, { ...window, valueSet: vs, name: vs, quantity })),
     ...FEATURE_VALUE_SETS.code.map((vs) => latestCode(observations, { ...window, valueSet: vs, name: vs })),
   ];
   let newest: { start: number; day: string } | undefined;
