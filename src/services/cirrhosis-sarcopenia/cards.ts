@@ -47,11 +47,12 @@ function liverCard(r: CirrhosisResults, ctx: EvaluationContext, extra: ModelResu
   } else if (r.meld3.range) {
     const unknown = r.meld3.missing.filter((m) => ['sex', 'dialysis', 'age'].includes(m));
     parts.push(fill(pick(s, 'meld3Bound', 'summary'), { value: r.meld3.display ?? '', missing: missingLabel(unknown) }));
+  } else if (r.meld3.probability !== undefined) {
+    // One 90-day figure: the survival equation's (MODELS.md 3a).
+    parts.push(fill(pick(s, 'meld3', 'summary'), { value: r.meld3.display ?? '', mortality: percent(r.meld3.probability) }));
   } else {
-    parts.push(fill(pick(s, 'meld3', 'summary'), {
-      value: r.meld3.display ?? '',
-      mortality: r.meld3.probability !== undefined ? percent(r.meld3.probability) : '?',
-    }));
+    // Above 40 the equation is extrapolated: no figure (the model gives none).
+    parts.push(fill(pick(s, 'meld3AboveRange', 'summary'), { value: r.meld3.display ?? '' }));
   }
   if (r.childPugh.value !== null) {
     const range = r.childPugh.range;
@@ -72,7 +73,6 @@ function liverCard(r: CirrhosisResults, ctx: EvaluationContext, extra: ModelResu
     missingBlock(pick(d, 'missingHeading', 'detail'), reported, r.missingReasons),
     pick(d, 'inputsHeading', 'detail'),
     inputsTable(allInputs(reported), wording.tables.inputLabels),
-    `_${md(pick(wording.text, 'meld3Bands', 'text'))}_`,
   ].filter((x) => x.length > 0).join('\n\n');
 
   return buildCard({

@@ -95,6 +95,37 @@ describe('cirrhosis-sarcopenia service', () => {
     expect(liver.summary.length).toBeLessThan(140);
   });
 
+  test('MELD 3.0 card: one 90-day figure, the survival equation\'s; no band table (issue 10, item 2)', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx());
+    const s = scores(cards);
+    expect(cards[0]!.summary).toContain(`MELD 3.0 31 (${Math.round(s['meld-3.0']!.probability! * 1000) / 10} % 90-day mortality)`);
+    expect(cards[0]!.detail).not.toMatch(/41\.9|waitlist|Band 30/i);
+  });
+
+  test('MELD 3.0 above 40: no probability in extension.scores, the summary says it is above the estimate\'s range', () => {
+    // bili 20, Na 125, INR 4, Cr 3, Alb 1.5, female: 46.7 (the equation would say 99.7 %).
+    const obs = [
+      loinc(PID, '1975-2', 20, 'mg/dL', daysAgo(2)), loinc(PID, '2160-0', 3, 'mg/dL', daysAgo(2)), loinc(PID, '2951-2', 125, 'mmol/L', daysAgo(2)),
+      loinc(PID, '1751-7', 1.5, 'g/dL', daysAgo(2)), loinc(PID, '6301-6', 4, '{INR}', daysAgo(2)),
+    ];
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: obs }), ctx());
+    const m = scores(cards)['meld-3.0'];
+    expect(m?.value).toBeGreaterThan(40);
+    expect(m?.probability).toBeUndefined();
+    expect(cards[0]!.summary).toMatch(/^Cirrhosis: MELD 3\.0 47 \(above the range of the 90-day estimate\)/);
+    expect(cards[0]!.detail).not.toMatch(/99\.\d %|51\.1/);
+  });
+
+  test('an INR in % (prothrombin activity) is not an INR: MELD 3.0 declined, the reason in words (issue 10, item 1)', () => {
+    const obs = [...conventionalLabs().filter((o) => o.code.coding?.[0]?.code !== '6301-6'), loinc(PID, '6301-6', 30, '%', daysAgo(2))];
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: obs }), ctx());
+    const s = scores(cards);
+    expect(s['meld-3.0']).toBeUndefined();
+    expect(s['child-pugh']?.missing).toContain('inr');
+    expect(cards[0]!.summary).toMatch(/MELD 3\.0 needs INR/);
+    expect(cards[0]!.detail).toContain("INR: no usable result within 30 days; 1 result(s) in '%': prothrombin activity (Quick), not an INR");
+  });
+
   test('the same patient in SI and conventional units gives the same scores', () => {
     const conv = scores(evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx()));
     const si = scores(evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: siLabs() }), ctx()));
