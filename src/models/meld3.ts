@@ -39,7 +39,9 @@ const ADOLESCENT_MIN_AGE = 12;
 const ADULT_MIN_AGE = 18;
 // Bounds (MODELS.md 3a).
 const LAB_FLOOR = 1.0;
-const CR_CAP = 3.0;
+/** Creatinine cap, also the value after dialysis (MODELS.md 3a). */
+export const MELD3_CREATININE_CAP = 3.0;
+const CR_CAP = MELD3_CREATININE_CAP;
 const ALB_MIN = 1.5;
 const ALB_MAX = 3.5;
 const NA_MIN = 125;
@@ -196,7 +198,7 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
   if (isRange) {
     if (sex === undefined && !adolescent) notes.push(`Sex not recorded: the male value ${rounded} is a lower bound`);
     if (dialysis === undefined && raw.creatinine < CR_CAP) {
-      notes.push('Dialysis in the prior 7 days not recorded: computed with the measured creatinine (lower bound)');
+      notes.push('Dialysis in the prior 7 days unknown: computed with the measured creatinine (lower bound)');
     }
   }
   if (value > ALLOCATION_CAP) notes.push(`OPTN allocation caps MELD 3.0 at 40; shown as computed (${rounded})`);

@@ -22,6 +22,8 @@ export interface CirrhosisInputs {
   inr?: Input<number>;
   /** undefined = procedures could not be read; false = read, none qualifying. */
   dialysis?: Input<boolean>;
+  /** Dialysis procedures found in the 7-day look-back (undefined when procedures could not be read). */
+  dialysisSessions?: number;
   ascites?: Input<string>;
   encephalopathy?: Input<string>;
   height?: Input<number>; // m
@@ -80,7 +82,11 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationCon
 
   out.ascites = ascites(conditions, observations, ctx, missingReasons);
   out.encephalopathy = encephalopathy(conditions, observations, ctx, missingReasons);
-  out.dialysis = dialysis(data, ctx, missingReasons);
+  const d = dialysis(data, ctx, missingReasons);
+  if (d) {
+    out.dialysis = d.input;
+    out.dialysisSessions = d.sessions;
+  }
   return out;
 }
 
@@ -146,7 +152,7 @@ function newest(a: Input<string> | undefined, b: Input<string> | undefined, reas
  * "≥ 2 dialysis treatments or 24 h of CVVHD in the prior 7 days" (MELD 3.0, OPTN 9.1.D). When the
  * procedures could not be read the answer is unknown (undefined), not "no".
  */
-function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Record<string, string>): Input<boolean> | undefined {
+function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Record<string, string>): { input: Input<boolean>; sessions: number } | undefined {
   if (ctx.unavailable.includes(PREFETCH_KEYS.procedures)) {
     reasons.dialysis = 'procedures could not be retrieved';
     return undefined;
@@ -158,10 +164,14 @@ function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Recor
   });
   const qualifies = runs.length >= DIALYSIS_TREATMENTS || longRun !== undefined;
   const newestRun = runs[0];
+  // None recorded is not "none performed": the card says "none recorded" (issue 10, item 8).
   return {
-    name: 'dialysis',
-    value: qualifies,
-    source: qualifies && newestRun ? newestRun.source : 'derived',
-    ...(newestRun ? { date: newestRun.date } : {}),
+    input: {
+      name: 'dialysis',
+      value: qualifies,
+      source: qualifies && newestRun ? newestRun.source : 'derived',
+      ...(newestRun ? { date: newestRun.date } : {}),
+    },
+    sessions: runs.length,
   };
 }

@@ -167,6 +167,39 @@ describe('cirrhosis-sarcopenia service', () => {
     expect(cards[0]!.detail).toMatch(/creatinine set to 3\.0/);
   });
 
+  describe('dialysis (issue 10, item 8)', () => {
+    const withCreatinine = (cr: number) => [...conventionalLabs().filter((o) => o.code.coding?.[0]?.code !== '2160-0'), loinc(PID, '2160-0', cr, 'mg/dL', daysAgo(2))];
+    const dialysisRow = (c: Card): string => (c.detail ?? '').split('\n').find((l) => l.startsWith('| Dialysis')) ?? '';
+
+    test('no dialysis procedure in the 7 days: the inputs table says none recorded, not "no"', () => {
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx());
+      expect(dialysisRow(cards[0]!)).toMatch(/^\| Dialysis ≥ 2× or CVVHD 24 h in 7 days \| none recorded in the prior 7 days \|/);
+      // Creatinine 1.9 is below both caps: nothing more to say about dialysis.
+      expect(cards[0]!.detail).not.toMatch(/cap, so dialysis|unrecorded/);
+    });
+
+    test('one session only: recorded, but not the ≥ 2 that set creatinine to the cap', () => {
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs(), procedures: [procedure(PID, SNOMED, '302497006', { performedDateTime: daysAgo(2) })] }), ctx());
+      expect(dialysisRow(cards[0]!)).toContain('1 session recorded in the prior 7 days (≥ 2, or 24 h of CVVHD, needed)');
+    });
+
+    test('creatinine 3.5: at MELD 3.0\'s cap (no change), below MELD\'s and MELD-Na\'s 4.0 (unrecorded dialysis would raise them)', () => {
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: withCreatinine(3.5) }), ctx());
+      const d = cards[0]!.detail ?? '';
+      expect(d).toContain('MELD 3.0: creatinine 3.5 mg/dL is at or above its 3.0 mg/dL cap, so dialysis in the prior 7 days, recorded or not, would not change the score.');
+      // MELD(i) = 10 × (0.957 ln Cr + 0.378 ln 4.0 + 1.120 ln 1.8 + 0.643): Cr 3.5 → 30.24 → 30; Cr 4.0 → 31.52 → 32.
+      expect(d).toMatch(/MELD \(original, OPTN policy 9\.1\.D\): no dialysis is recorded in the prior 7 days; ≥ 2 treatments or 24 h of CVVHD, if they took place unrecorded, would set creatinine to 4\.0 mg\/dL and give 32 instead of 30\./);
+      expect(d).toMatch(/MELD-Na \(OPTN policy 9\.1\.D\): no dialysis is recorded [^\n]*would set creatinine to 4\.0 mg\/dL and give \d+(\.\d+)? instead of \d+(\.\d+)?\./);
+    });
+
+    test('creatinine 4.2: at or above every cap, dialysis would change no score', () => {
+      const d = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: withCreatinine(4.2) }), ctx())[0]!.detail ?? '';
+      expect(d).toContain('MELD 3.0: creatinine 4.2 mg/dL is at or above its 3.0 mg/dL cap');
+      expect(d).toContain('MELD-Na (OPTN policy 9.1.D): creatinine 4.2 mg/dL is at or above its 4.0 mg/dL cap');
+      expect(d).not.toContain('if they took place unrecorded');
+    });
+  });
+
   test('procedures that could not be read leave dialysis unknown: MELD 3.0 becomes a lower bound', () => {
     const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx({ unavailable: ['procedures'] }));
     const s = scores(cards);
