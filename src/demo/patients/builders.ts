@@ -259,6 +259,7 @@ export const CODES = {
   massHomogeneous: project('mass-homogeneous', 'Mass: homogeneous'),
   massArea: project('mass-area', 'Mass: area'),
   massDiameter: project('mass-diameter', 'Mass: maximal diameter'),
+  massPostContrastT1: project('mass-post-contrast-t1', 'Mass: post-contrast T1'),
   massLocation: project('mass-location', 'Mass: location'),
   // Conditions and procedures (SNOMED CT)
   cirrhosis: snomed('19943007', 'Cirrhosis of liver', 'Cirrhosis of liver'),
