@@ -25,7 +25,9 @@ export function evaluateCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext
     meld3: computeMeld3({ ...labs, sodium: i.sodium, albumin: i.albumin, sex: i.sex, age: i.age }),
     meldNa: computeMeldNa({ ...labs, sodium: i.sodium }),
     meld,
-    childPugh: computeChildPugh({ bilirubin: i.bilirubin, albumin: i.albumin, inr: i.inr, ascites: i.ascites, encephalopathy: i.encephalopathy }),
+    childPugh: computeChildPugh({
+      bilirubin: i.bilirubin, albumin: i.albumin, inr: i.inr, ascites: i.ascites, encephalopathy: i.encephalopathy, cholestaticDisease: i.cholestaticDisease,
+    }),
     albi: computeAlbi({ bilirubin: i.bilirubin, albumin: i.albumin }),
     smi,
     meldSarcopenia: computeMeldSarcopenia({ meld, smi }),

@@ -13,6 +13,8 @@ import { PREFETCH_KEYS } from './definition.ts';
 export interface CirrhosisInputs {
   /** Cirrhosis recorded and not refuted: the service applies. */
   cirrhosis?: ConditionMatch;
+  /** An active condition stating PBC or PSC (ValueSet cholestatic-liver-disease): Child-Pugh's cholestatic bilirubin bands. */
+  cholestaticDisease?: Input<string>;
   sex?: Input<string>;
   age?: Input<number>;
   bilirubin?: Input<number>; // mg/dL
@@ -56,6 +58,8 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationCon
 
   out.cirrhosis = findConditions(conditions, 'cirrhosis', { now }).find((c) => c.active);
   if (!out.cirrhosis) return out;
+  const cholestatic = findConditions(conditions, 'cholestatic-liver-disease', { now }).find((c) => c.active);
+  if (cholestatic) out.cholestaticDisease = conditionNamed('cholestaticDisease', cholestatic);
 
   const patient = resourcesOf(data[PREFETCH_KEYS.patient]).find((r): r is Patient => r.resourceType === 'Patient');
   Object.assign(out, patientFacts(patient, now, missingReasons));
@@ -128,6 +132,14 @@ function encephalopathy(conditions: ResourceSource, observations: ResourceSource
   const condition = findConditions(conditions, 'hepatic-encephalopathy', { now: ctx.now })[0];
   const fromCondition = condition ? conditionFinding('encephalopathy', condition, () => 'present-grade-unknown', 'none') : undefined;
   return newest(fromGrade, fromCondition, reasons, 'encephalopathy', 'no encephalopathy grade or diagnosis in the record');
+}
+
+/** A Condition as a named input whose value is the condition as recorded (text, display or code). */
+function conditionNamed(name: string, c: ConditionMatch): Input<string> {
+  const code = c.resource.code;
+  const coding = code?.coding?.find((x) => x && (x.display || x.code));
+  const date = c.onset ?? c.recordedDate;
+  return { name, value: code?.text ?? coding?.display ?? coding?.code ?? 'recorded', source: c.source, ...(date ? { date } : {}) };
 }
 
 /** A Condition as a finding: active → present (severity-specific when coded); resolved → none. */

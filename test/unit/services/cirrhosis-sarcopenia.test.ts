@@ -3,7 +3,7 @@ import { evaluateCirrhosis, cirrhosisSarcopenia } from '../../../src/services/ci
 import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { Card } from '../../../src/hooks/types.ts';
 import { testConfig } from '../../../src/config.ts';
-import { ICD10CM, SNOMED } from '../../../src/fhir/canonical.ts';
+import { ICD10, ICD10CM, SNOMED } from '../../../src/fhir/canonical.ts';
 import { NOW, daysAgo, loinc, patient, procedure, projectQuantity, projectValue, snomedCondition, condition } from '../../support/fhir-builders.ts';
 
 const PID = 'p1';
@@ -24,7 +24,7 @@ function data(resources: { patient?: FhirResource; conditions?: FhirResource[]; 
   };
 }
 
-type ScoreMap = Record<string, { value: number; tier?: string; probability?: number; missing: string[] }>;
+type ScoreMap = Record<string, { value: number; tier?: string; probability?: number; missing: string[]; inputs: Array<{ name: string; source: string }> }>;
 function scores(cards: Card[]): ScoreMap {
   const out: ScoreMap = {};
   for (const c of cards) for (const s of ((c.extension?.scores ?? []) as Array<{ model: string } & ScoreMap[string]>)) out[s.model] = s;
@@ -137,6 +137,36 @@ describe('cirrhosis-sarcopenia service', () => {
   test('ICD-10-CM coded cirrhosis applies too', () => {
     const cards = evaluateCirrhosis(data({ conditions: [condition(PID, ICD10CM, 'K74.60')], observations: conventionalLabs() }), ctx());
     expect(cards.length).toBeGreaterThan(0);
+  });
+
+  describe('cirrhosis is wider than three codes; PBC/PSC bilirubin bands (issue 10, item 7)', () => {
+    test.each([
+      [ICD10CM, 'K74.3'], [ICD10CM, 'K74.4'], [ICD10CM, 'K74.5'], [ICD10CM, 'K71.7'], [ICD10CM, 'K76.1'], [ICD10, 'K74.3'],
+      [SNOMED, '420054005'], [SNOMED, '31712002'], [SNOMED, '27156006'],
+    ])('%s|%s makes the service apply', (system, code) => {
+      expect(evaluateCirrhosis(data({ conditions: [condition(PID, system, code)], observations: conventionalLabs() }), ctx()).length).toBeGreaterThan(0);
+    });
+
+    test('hepatic fibrosis (K74.0) or PSC alone (K83.01) is not cirrhosis', () => {
+      for (const code of ['K74.0', 'K83.01']) expect(evaluateCirrhosis(data({ conditions: [condition(PID, ICD10CM, code)], observations: conventionalLabs() }), ctx())).toEqual([]);
+    });
+
+    test('PSC (K83.01) with cirrhosis: Child-Pugh scores bilirubin 4.0 mg/dL as 2 points (1–4 / 4–10 / > 10), not 3, and says so', () => {
+      const base = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: [...conventionalLabs(), ...decompensation()] }), ctx());
+      const psc = evaluateCirrhosis(data({ conditions: [cirrhosis(), condition(PID, ICD10CM, 'K83.01')], observations: [...conventionalLabs(), ...decompensation()] }), ctx());
+      expect(scores(base)['child-pugh']?.value).toBe(12);
+      expect(scores(psc)['child-pugh']?.value).toBe(11);
+      expect(scores(psc)['child-pugh']?.inputs.find((i) => i.name === 'cholestaticDisease')?.source).toMatch(/^Condition\//);
+      // Markdown-escaped '>' in the detail.
+      expect(psc[0]!.detail).toContain('Bilirubin bands for primary biliary cholangitis or primary sclerosing cholangitis: 1–4 / 4–10 / &gt; 10 mg/dL');
+      // The MELD family is unchanged by PBC/PSC.
+      expect(scores(psc)['meld-3.0']?.value).toBeCloseTo(scores(base)['meld-3.0']!.value, 10);
+    });
+
+    test('the Condition prefetch asks for PBC/PSC codes too', () => {
+      expect(cirrhosisSarcopenia().description.prefetch.conditions).toContain('http://hl7.org/fhir/sid/icd-10-cm|');
+      expect(cirrhosisSarcopenia().description.prefetch.conditions).toContain('http://snomed.info/sct|197441003');
+    });
   });
 
   test('one clear card when labs are missing; old results outside the look-back are not used', () => {
