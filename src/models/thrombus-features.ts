@@ -93,7 +93,7 @@ export function assessThrombusFeatures(inputs: ThrombusFeatureInputs): ThrombusF
     if (input === undefined) return { ...base, status: 'unknown' };
     const favours = spec.favours(input.value);
     if (favours === undefined) {
-      notes.push(`${spec.feature}: value ${String(input.value)} is not usable; treated as unknown.`);
+      notes.push(`${spec.criterion}: value ${String(input.value)} is not usable; treated as unknown.`);
       return { ...base, status: 'unknown', input };
     }
     return { ...base, status: favours ? 'favours-thrombus' : 'does-not-favour', input };

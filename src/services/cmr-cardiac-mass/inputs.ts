@@ -176,8 +176,8 @@ function diagnosisOf(
     const day = dayOf(recorded.resource);
     const known = recorded.coding !== undefined && valueSetContains('mass-diagnosis-answers', [recorded.coding]) &&
       (DIAGNOSES as readonly string[]).includes(recorded.input.value);
-    if (!known) reasons.diagnosis = `${recorded.input.source}: answer not in ValueSet mass-diagnosis-answers`;
-    else if (opts.studyDay !== undefined && day !== undefined && day < opts.studyDay) reasons.diagnosis = `${recorded.input.source} (${day}) is older than the CMR of ${opts.studyDay}`;
+    if (!known) reasons.diagnosis = 'the recorded CMR diagnosis is not one of the categories (no mass, pseudomass, benign, thrombus, malignant)';
+    else if (opts.studyDay !== undefined && day !== undefined && day < opts.studyDay) reasons.diagnosis = `the recorded CMR diagnosis (${day}) is older than the CMR of ${opts.studyDay}`;
     else return { diagnosis: recorded.input, diagnosisFrom: 'observation' };
   }
   const stated = new Map<string, Input<string>>();

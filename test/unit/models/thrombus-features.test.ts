@@ -74,6 +74,6 @@ describe('Thrombus features (Pazos-López 2014, Table 3)', () => {
   test('unusable values are unknown', () => {
     const r = assessThrombusFeatures({ areaCm2: n('area', Number.NaN) });
     expect(r.unknown).toContain('areaCm2');
-    expect(r.notes[0]).toMatch(/not usable/);
+    expect(r.notes[0]).toBe('area < 4.1 cm²: value NaN is not usable; treated as unknown.');
   });
 });
