@@ -42,8 +42,11 @@ export interface AcuteInputs {
 
 export interface CmrInputs extends CmrMarkerInputs {
   mvoSegments?: Input<number>;
-  /** The LVEF used is coded 10230-1 (method not stated), not 8811-2 (by MR). */
-  lvefMethodUnstated?: boolean;
+  /**
+   * An LVEF that is not a CMR LVEF (10230-1 without an MR method): shown as recorded, named
+   * 'lvefMethodNotStated' or 'lvefOtherMethod', and never given to a CMR score or threshold.
+   */
+  lvefNotCmr?: Input<number>;
 }
 
 export interface MacceInputs extends Classification {
@@ -224,12 +227,25 @@ function cmrInputs(obs: ResourceSource, ctx: EvaluationContext, event: AcuteEven
     take(nearest(obs, valueSet, name, window, (o) => latestQuantity([o], { valueSet, name, quantity: kind, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
 
   const c: CmrInputs = {};
-  // LVEF by MR (8811-2) first; the general code 10230-1 does not state the method.
-  const byMr = nearest(obs, 'lvef-mr', 'lvef', window, (o) => latestQuantity([o], { valueSet: 'lvef-mr', name: 'lvef', quantity: QUANTITIES.lvef, now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
-  if (byMr.found) c.lvef = byMr.input;
-  else {
-    c.lvef = quantity('lvef', 'lvef', QUANTITIES.lvef);
-    if (c.lvef) c.lvefMethodUnstated = true;
+  // A CMR LVEF is one whose code (8811-2) or Observation.method says MR (MODELS.md 4, corrected). The
+  // general code 10230-1 is often echocardiography: without an MR method it is shown as recorded and
+  // never feeds the CMR risk score or a CMR threshold (derived with CMR LVEF).
+  const term = defaultTerminology();
+  const byMr = (o: Observation): boolean => term.valueSetContains('lvef-mr', o.code) || term.valueSetContains('mr-method', o.method);
+  const observations = resourcesOf(obs).filter((r): r is Observation => r.resourceType === 'Observation');
+  const readLvef = (o: Observation): Lookup<number> => latestQuantity([o], { valueSet: 'lvef', name: 'lvef', quantity: QUANTITIES.lvef, now: ctx.now, lookbackDays: ANY_AGE_DAYS });
+  const cmrLvef = nearest(observations.filter(byMr), 'lvef', 'lvef', window, readLvef);
+  const other = nearest(observations.filter((o) => !byMr(o)), 'lvef', 'lvef', window, readLvef);
+  if (other.found) {
+    const stated = (other.resource.method?.coding ?? []).length > 0 || other.resource.method?.text !== undefined;
+    c.lvefNotCmr = { ...other.input, name: stated ? 'lvefOtherMethod' : 'lvefMethodNotStated' };
+  }
+  if (cmrLvef.found) c.lvef = cmrLvef.input;
+  else if (c.lvefNotCmr) {
+    const o = c.lvefNotCmr;
+    reasons.lvef = `an LVEF whose method is ${o.name === 'lvefMethodNotStated' ? 'not stated' : 'not MR'} (${o.value} %, ${(o.date ?? '').slice(0, 10)}) is not a CMR LVEF; ${cmrLvef.reason.replace(/^no result/, 'no CMR LVEF')}`;
+  } else {
+    reasons.lvef = cmrLvef.reason;
   }
   c.infarctSize = quantity('infarct-size', 'infarctSize', QUANTITIES.infarctSize);
   c.mvo = quantity('mvo-extent', 'mvo', QUANTITIES.mvo);
@@ -244,5 +260,6 @@ function cmrInputs(obs: ResourceSource, ctx: EvaluationContext, event: AcuteEven
 
 /** Whether any CMR measurement was found. */
 export function hasCmr(c: CmrInputs): boolean {
+  // An LVEF that is not by CMR (lvefNotCmr) is not a CMR measurement.
   return [c.lvef, c.infarctSize, c.mvo, c.mvoSegments, c.laReservoirStrain, c.lvGls, c.nativeT1, c.t2, c.haemorrhage].some((i) => i !== undefined);
 }
