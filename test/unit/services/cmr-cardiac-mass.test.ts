@@ -129,7 +129,7 @@ describe('cmr-cardiac-mass service', () => {
   test('mass via a Condition (ICD-10-CM D15.1) with same-day CMR features', () => {
     const card = only(evaluate({ conditions: [benignCondition()], observations: massReport({ flags: malignant5, finding: false }) }));
     expect(card.summary).toMatch(/^Cardiac mass: CMR Mass Score 5\/8/);
-    expect(card.detail).toMatch(/Observations of \d{4}-\d{2}-\d{2}/);
+    expect(card.detail).toMatch(/results of \d{4}-\d{2}-\d{2}/);
   });
 
   test('mass via a CMR finding Observation (project code cardiac-mass) with hasMember features', () => {
