@@ -158,9 +158,11 @@ const resources: FhirResource[] = [
 ];
 
 let h: Harness;
+// Loading the demo and the patients into the embedded FHIR server and opening the store can
+// take longer than the 30 s default on a busy machine: a set-up limit, not a test assertion.
 beforeAll(async () => {
   h = await startHarness({ resources: [...demoResources(demoPatients(new Date(now))), ...resources] });
-});
+}, 120_000);
 afterAll(async () => {
   await h.close();
 });
