@@ -42,8 +42,11 @@ const EnvSchema = z.object({
   /** Look-back for body measurements (height, weight) and CT body composition. */
   BODY_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   SMI_CUTOFF_SET: z.enum(Object.keys(SMI_CUTOFF_SETS) as [SmiCutoffSetName, ...SmiCutoffSetName[]]).default(DEFAULT_SMI_CUTOFF_SET),
-  /** Acute MI window for GRACE/TIMI (issue 3): days since onset. */
-  ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * Acute MI window for GRACE/TIMI: days since onset. ICD-10 calls an MI acute for 4 weeks (28 days,
+   * MODELS.md 4); beyond it GRACE and TIMI are admission scores of a past event, not the current risk.
+   */
+  ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(28),
   /** Site reference ranges for CMR native T1 / T2 (ms, "low-high"); no universal cut-off exists (MODELS.md 1d). */
   CMR_T1_REFERENCE_MS: range.optional(),
   CMR_T2_REFERENCE_MS: range.optional(),

@@ -143,11 +143,14 @@ export function riskAssessment(ctx: EvaluationContext, r: ModelResult): RiskAsse
   return ra;
 }
 
-/** Markdown table of the inputs a card used, with their dates and sources (untrusted text escaped). */
-export function inputsTable(inputs: Input[], labels: Record<string, string> = {}): string {
+/**
+ * Markdown table of the inputs a card used, with their dates and sources (untrusted text escaped).
+ * `valueText` words a value the service knows more about (e.g. dialysis "none recorded" rather than "no").
+ */
+export function inputsTable(inputs: Input[], labels: Record<string, string> = {}, valueText: (i: Input) => string | undefined = () => undefined): string {
   const rows = dedupeInputs(inputs).map((i) => [
     md(labels[i.name] ?? i.name),
-    md(formatValue(i)),
+    md(valueText(i) ?? formatValue(i)),
     md(i.date ? i.date.slice(0, 10) : '—'),
     md(i.source),
   ]);

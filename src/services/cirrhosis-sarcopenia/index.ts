@@ -17,16 +17,29 @@ export function evaluateCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext
   if (!i.cirrhosis) return []; // Not applicable: nothing to say (DESIGN.md, Clinicians).
   const labs = { bilirubin: i.bilirubin, creatinine: i.creatinine, inr: i.inr, dialysis: i.dialysis };
   const meld = computeMeld(labs);
+  // With no qualifying dialysis recorded, what the MELD family would be had it taken place unrecorded
+  // (the card states it only where creatinine makes it matter: cards.ts dialysisStatements).
+  const onDialysis = i.dialysis?.value === false ? { ...labs, dialysis: { name: 'dialysis', value: true, source: 'derived' } } : undefined;
   const smi = computeSmi({ smi: i.smi, muscleArea: i.muscleArea, height: i.height, sex: i.sex, bmi: i.bmi }, ctx.config.smiCutoffSet);
   const results: CirrhosisResults = {
     meld3: computeMeld3({ ...labs, sodium: i.sodium, albumin: i.albumin, sex: i.sex, age: i.age }),
     meldNa: computeMeldNa({ ...labs, sodium: i.sodium }),
     meld,
-    childPugh: computeChildPugh({ bilirubin: i.bilirubin, albumin: i.albumin, inr: i.inr, ascites: i.ascites, encephalopathy: i.encephalopathy }),
+    childPugh: computeChildPugh({
+      bilirubin: i.bilirubin, albumin: i.albumin, inr: i.inr, ascites: i.ascites, encephalopathy: i.encephalopathy, cholestaticDisease: i.cholestaticDisease,
+    }),
     albi: computeAlbi({ bilirubin: i.bilirubin, albumin: i.albumin }),
     smi,
     meldSarcopenia: computeMeldSarcopenia({ meld, smi }),
     missingReasons: i.missingReasons,
+    ...(i.dialysisSessions !== undefined ? { dialysisSessions: i.dialysisSessions } : {}),
+    ...(onDialysis ? {
+      ifDialysis: {
+        meld3: computeMeld3({ ...onDialysis, sodium: i.sodium, albumin: i.albumin, sex: i.sex, age: i.age }),
+        meldNa: computeMeldNa({ ...onDialysis, sodium: i.sodium }),
+        meld: computeMeld(onDialysis),
+      },
+    } : {}),
   };
   return cirrhosisCards(results, ctx);
 }
