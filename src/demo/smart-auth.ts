@@ -227,7 +227,7 @@ export async function createSmartAuthServer(opts: SmartAuthOptions): Promise<Sma
 
   function register(context: LaunchContext): string {
     prune(launches);
-    const id = randomBytes(18).toString('base64url');
+    const id = randomUUID();
     launches.set(id, { context, expires: now() + LAUNCH_TTL_MS });
     return id;
   }

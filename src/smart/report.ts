@@ -46,7 +46,7 @@ export function buildReportDraft(t: ReportTemplate, r: ReportInputs): ReportDraf
   const onStudyDay = (vs: string) => (studyDay === undefined ? [] : observationsIn(r.observations, vs).filter((m) => m.date && dayOf(m.date.start) === studyDay).map((m) => m.obs));
 
   const used = new Set<string>();
-  const labelOfValueSet = new Map<string, string>();
+  const labelOfValueSet = new Map<string, string>(Object.entries(t.evidenceLabels));
   for (const s of sections) for (const i of s.items) if (i.valueSet) labelOfValueSet.set(i.valueSet, i.label);
 
   const readItem = (i: ReportItemTemplate): ReportItem => {

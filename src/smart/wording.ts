@@ -68,6 +68,7 @@ export const ReportTemplateSchema = z.object({
     present: z.string(),
     absent: z.string(),
   }),
+  evidenceLabels: z.record(z.string(), z.string()).default({}),
   sections: z.array(ReportSectionTemplate).min(1),
 });
 
