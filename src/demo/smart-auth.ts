@@ -202,14 +202,18 @@ export async function createSmartAuthServer(opts: SmartAuthOptions): Promise<Sma
     }
     launches.delete(launchId); // one authorization per launch
     const requested = String(params.scope ?? '').split(/\s+/).filter(Boolean);
+    const oidc = requested.filter((s) => ['openid', 'fhirUser', 'launch', 'launch/patient'].includes(s));
     const resource = requested.filter((s) => {
       const parsed = parseResourceScope(s);
       return parsed !== undefined && parsed.context === 'patient' && (pending.context.allowWrite || isReadOnly(parsed));
     });
+    const refused = requested.filter((s) => !oidc.includes(s) && !resource.includes(s));
     const accountId = details.session?.accountId ?? DEMO_ACCOUNT;
     const grant = new provider.Grant({ accountId, clientId: String(params.client_id) });
-    grant.addOIDCScope(requested.filter((s) => ['openid', 'fhirUser', 'launch', 'launch/patient'].includes(s)).join(' '));
+    grant.addOIDCScope(oidc.join(' '));
     if (resource.length > 0) grant.addResourceScope(fhirBase, resource.join(' '));
+    // Scopes the EHR refuses are rejected, not left pending (else consent would be asked again).
+    if (refused.length > 0) grant.rejectResourceScope(fhirBase, refused.join(' '));
     const grantId = await grant.save();
     grants.set(grantId, { context: pending.context, expires: now() + ACCESS_TOKEN_TTL_S * 1000 });
     prune(grants);

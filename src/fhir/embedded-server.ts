@@ -215,5 +215,8 @@ function rewritePatientParam(url: URL): void {
   const id = value.startsWith('Patient/') ? value.slice('Patient/'.length) : value;
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return;
   url.searchParams.delete('patient');
-  url.searchParams.set('subject', `Patient/${id}`);
+  // First: medplum checks a resource's filters in order and stops at the first that fails, so other
+  // patients' resources are left out before a long `code` list is matched (~0.5 s → ~0.05 s per search).
+  const rest = [...url.searchParams];
+  url.search = new URLSearchParams([['subject', `Patient/${id}`], ...rest]).toString();
 }

@@ -23,7 +23,9 @@ export interface LaunchSettings {
 export function launchPage(s: LaunchSettings): string {
   return page(
     'Opening the detail view…',
-    '<script src="vendor/fhir-client.js" defer></script><script src="static/launch.js" defer></script>',
+    // The app page's scripts are fetched while the browser goes through the EHR's authorization.
+    '<script src="vendor/fhir-client.js" defer></script><script src="static/launch.js" defer></script>'
+      + '<link rel="prefetch" href="vendor/chart.js"><link rel="prefetch" href="static/app.js">',
     '<main class="status-page"><p id="status" role="status">Opening the detail view…</p></main>',
     { 'client-id': s.clientId, scope: s.scope, 'redirect-uri': s.redirectUri, 'token-uri': s.tokenUri },
   );

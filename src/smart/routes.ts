@@ -25,12 +25,13 @@ export { SMART_LAUNCH_PATH, SMART_APP_PATH } from './paths.ts';
 
 /**
  * Scopes as narrow as the view needs (SMART v2): read/search of what the services' prefetch reads,
- * and creating/updating a DiagnosticReport for the CMR report draft, which the EHR may refuse.
+ * and creating, updating and reading back the DiagnosticReport of the CMR report draft, which the
+ * EHR may refuse.
  */
 export const SMART_SCOPES = [
   'launch', 'openid', 'fhirUser',
   'patient/Patient.rs', 'patient/Observation.rs', 'patient/Condition.rs', 'patient/Procedure.rs', 'patient/Encounter.rs',
-  'patient/DiagnosticReport.cu',
+  'patient/DiagnosticReport.cru',
 ].join(' ');
 
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));

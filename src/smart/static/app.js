@@ -162,7 +162,7 @@ function resultSection(result, explanation, detail) {
   const chart = contributionChart(result, explanation, labels);
   return el('section', {
     class: 'result', 'data-model': result.model, 'data-value': result.value ?? '', 'data-on-card': String(explanation.onCard),
-    'data-card-value': explanation.cardValue ?? '',
+    'data-card-value': explanation.cardValue ?? '', 'data-contributions': explanation.contributionKind,
   }, head,
   el('div', { class: 'result-body' },
     el('div', {}, el('h3', { text: 'Inputs' }), inputs, missing, notes),
