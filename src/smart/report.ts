@@ -55,7 +55,7 @@ export function buildReportDraft(t: ReportTemplate, r: ReportInputs): ReportDraf
       const found = i.evidence.filter((vs) => onStudyDay(vs).length > 0);
       if (found.length === 0 || studyDay === undefined) return notAssessed;
       const sources = found.flatMap((vs) => onStudyDay(vs).map((o) => `Observation/${o.id ?? ''}`));
-      const what = found.map((vs) => (labelOfValueSet.get(vs) ?? vs).toLowerCase()).join(', ');
+      const what = found.map((vs) => labelOfValueSet.get(vs) ?? vs).join(', ');
       return { key: i.key, label: i.label, status: 'measured', text: fill(t.text.performed, { label: i.label, what, date: studyDay }), sources };
     }
     if (!i.valueSet) return notAssessed;
