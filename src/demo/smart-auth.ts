@@ -57,6 +57,7 @@ const LAUNCH_TTL_MS = 5 * 60_000;
 const MAX_PENDING = 1000;
 const ACCESS_TOKEN_TTL_S = 3600;
 const DEMO_ACCOUNT = 'demo-clinician';
+const THIRD_PARTY_COOKIE = { httpOnly: true, sameSite: 'none', secure: true, partitioned: true } as const;
 const LaunchBody = z.object({
   patient: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/),
   encounter: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional(),
@@ -69,6 +70,7 @@ export async function createSmartAuthServer(opts: SmartAuthOptions): Promise<Sma
   const issuer = `${opts.publicBaseUrl}${AUTH_PATH}`;
   const fhirBase = opts.fhirBaseUrl;
   const redirectUri = `${opts.publicBaseUrl}/smart/app`;
+  const https = opts.publicBaseUrl.startsWith('https:');
   const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const kid = randomUUID();
   const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
@@ -95,7 +97,13 @@ export async function createSmartAuthServer(opts: SmartAuthOptions): Promise<Sma
       response_types: ['code'],
     }],
     jwks: { keys: [privateJwk] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url')],
+      // Behind https (a TLS proxy), the sign-in cookies must also work when the app is framed by an EHR
+      // of another site: SameSite=None; Secure; Partitioned (CHIPS). On plain http (the local demo)
+      // browsers refuse Secure cookies, and the EHR page, the app and this server share one origin.
+      ...(https ? { long: THIRD_PARTY_COOKIE, short: THIRD_PARTY_COOKIE } : {}),
+    },
     // SMART 2.x requires PKCE S256 of every client, confidential ones included.
     pkce: { required: () => true },
     scopes: ['openid', 'fhirUser', 'launch', 'launch/patient'],
@@ -153,6 +161,8 @@ export async function createSmartAuthServer(opts: SmartAuthOptions): Promise<Sma
   };
 
   const provider = new Provider(issuer, configuration);
+  // https in PUBLIC_BASE_URL means a TLS-terminating proxy in front: trust its X-Forwarded-Proto.
+  if (https) provider.proxy = true;
   // SMART launch context in the token response (SMART App Launch 2.x §"Launch context arrives with
   // your access_token"; CDS Hooks 2.0 §"Link": appContext is passed to the app this way).
   provider.use(async (ctx, next) => {

@@ -5,12 +5,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { freePort } from '../support/free-port.ts';
 import { ServiceDetailSchema, type ServiceDetail } from '../../src/smart/detail-schema.ts';
 import { SMART_SCOPES } from '../../src/smart/routes.ts';
 import { openApiProblems } from '../support/openapi.ts';
@@ -19,16 +19,6 @@ let running: RunningServer;
 let base: string;
 let fhir: string;
 let dataDir: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();

@@ -6,7 +6,6 @@
 // a confidential client, and the refusals (foreign iss, wrong state, missing PKCE verifier).
 // Screenshots go to test-output/smart/ (gitignored); click-to-drawn times are printed.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -15,6 +14,7 @@ import type { DiagnosticReport } from 'fhir/r4.js';
 import { testConfig, type AppConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { freePort } from '../support/free-port.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -25,18 +25,6 @@ const SHOTS = join(process.cwd(), 'test-output', 'smart');
 const SECRET = 'demo-confidential-secret-0123456789';
 
 jest.setTimeout(120_000);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Instance { running: RunningServer; base: string; dataDir: string }
 
