@@ -87,7 +87,7 @@ function contributionChart(result, explanation, labels) {
   }));
   const canvas = el('canvas', { role: 'img', 'aria-label': `Contribution of each input to ${result.metadata.title}` });
   const box = el('div', { class: 'chart-box', style: undefined }, canvas);
-  box.style.height = `${Math.max(120, rows.length * 34 + 40)}px`;
+  box.style.height = `${Math.max(120, rows.length * 40 + 50)}px`;
   const figure = el('figure', { class: 'chart contrib', 'data-chart': 'contributions' },
     el('figcaption', { text: kind === 'points' ? 'Points from each input' : 'Term of each input (the score is their sum)' }), box);
   queueChart(() => new Chart(canvas, {
@@ -96,7 +96,8 @@ function contributionChart(result, explanation, labels) {
     options: {
       indexAxis: 'y', animation: false, responsive: true, maintainAspectRatio: false,
       plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => `${num(c.raw)} ${kind === 'points' ? 'points' : ''}` } } },
-      scales: { x: { title: { display: true, text: kind === 'points' ? 'points' : 'term' } } },
+      // Every input named (Chart.js would skip labels it finds crowded).
+      scales: { x: { title: { display: true, text: kind === 'points' ? 'points' : 'term' } }, y: { ticks: { autoSkip: false } } },
     },
   }));
   return figure;
