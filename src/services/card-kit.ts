@@ -10,7 +10,7 @@ import type { CardTemplate, CardWording } from './card-wording.ts';
 import {
   CARD_TOPIC_CODESYSTEM, MODEL_CODESYSTEM, OVERRIDE_REASON_CODESYSTEM, structureDefinitionUrl,
 } from '../fhir/canonical.ts';
-import { SMART_LAUNCH_PATH } from '../smart/routes.ts';
+import { SMART_LAUNCH_PATH } from '../smart/paths.ts';
 import { md, table } from './markdown.ts';
 
 /** CDS Hooks 2.0: "summary ... SHOULD be <140 characters". */

@@ -3,7 +3,6 @@
 // the CDS services as an EHR does, renders the cards safely, saves a suggestion to the chart and
 // sends feedback.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -12,6 +11,7 @@ import type { Bundle, RiskAssessment } from 'fhir/r4.js';
 import { testConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { freePort } from '../support/free-port.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -23,19 +23,6 @@ const IHD = 'cmr-ihd-macce';
 const MASS = 'cmr-cardiac-mass';
 
 jest.setTimeout(120_000);
-
-/** A free loopback port, so PUBLIC_BASE_URL (JWT audience, fhirServer) can name the real port. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let running: RunningServer;
 let browser: Browser;

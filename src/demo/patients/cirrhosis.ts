@@ -77,6 +77,18 @@ export function compensatedCirrhosis(clock: DemoClock): DemoPatient {
       b.quantity('albumin', CODES.albumin, 'laboratory', labs, 4.2, 'g/dL'),
       b.quantity('sodium', CODES.sodium, 'laboratory', labs, 139, 'mmol/L'),
       b.quantity('inr', CODES.inr, 'laboratory', labs, 1.1, '{INR}', 'INR'),
+      // Two earlier full panels, outside the 30-day look-back (the cards ignore them; bilirubin in µmol/L
+      // as another lab reported it): the detail view's MELD 3.0 trend recomputes the score at each date.
+      ...[[120, 17, 0.8, 4.4, 140, 1.0], [60, 20, 0.9, 4.3, 138, 1.1]].flatMap(([days, bili, creat, alb, na, inr]) => {
+        const at = daysAgo(clock, days!);
+        return [
+          b.quantity(`bilirubin-${days}d`, CODES.bilirubinMoles, 'laboratory', at, bili!, 'umol/L', 'µmol/L'),
+          b.quantity(`creatinine-${days}d`, CODES.creatinineMass, 'laboratory', at, creat!, 'mg/dL'),
+          b.quantity(`albumin-${days}d`, CODES.albumin, 'laboratory', at, alb!, 'g/dL'),
+          b.quantity(`sodium-${days}d`, CODES.sodium, 'laboratory', at, na!, 'mmol/L'),
+          b.quantity(`inr-${days}d`, CODES.inr, 'laboratory', at, inr!, '{INR}', 'INR'),
+        ];
+      }),
       b.observation({
         key: 'ascites-severity', code: CODES.ascitesSeverity, category: 'exam', at: daysAgo(clock, 5),
         value: { concept: ascitesSeverity('none') },

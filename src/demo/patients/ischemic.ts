@@ -85,6 +85,9 @@ export function chronicIhd(clock: DemoClock): DemoPatient {
       b.quantity('cmr-native-t1', CODES.nativeT1, 'imaging', cmr, 1010, 'ms'),
       b.quantity('cmr-t2', CODES.t2, 'imaging', cmr, 49, 'ms'),
       b.quantity('cmr-ecv', CODES.ecv, 'imaging', cmr, 27, '%'),
+      // An earlier CMR (outside the markers card's one-year look-back): the detail view's LVEF trend and
+      // the report draft's comparison.
+      b.quantity('cmr-lvef-prior', CODES.lvefMr, 'imaging', daysAgo(clock, 2 * 365), 47, '%'),
     ],
   };
 }

@@ -13,8 +13,14 @@ import { gatherCirrhosisInputs } from './inputs.ts';
 import { cirrhosisCards, type CirrhosisResults } from './cards.ts';
 
 export function evaluateCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext): Card[] {
+  const results = scoreCirrhosis(data, ctx);
+  return results ? cirrhosisCards(results, ctx) : [];
+}
+
+/** The pure score step (data + context -> results), shared by the cards and the SMART detail view. */
+export function scoreCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext): CirrhosisResults | undefined {
   const i = gatherCirrhosisInputs(data, ctx);
-  if (!i.cirrhosis) return []; // Not applicable: nothing to say (DESIGN.md, Clinicians).
+  if (!i.cirrhosis) return undefined; // Not applicable: nothing to say (DESIGN.md, Clinicians).
   const labs = { bilirubin: i.bilirubin, creatinine: i.creatinine, inr: i.inr, dialysis: i.dialysis };
   const meld = computeMeld(labs);
   // With no qualifying dialysis recorded, what the MELD family would be had it taken place unrecorded
@@ -41,7 +47,7 @@ export function evaluateCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext
       },
     } : {}),
   };
-  return cirrhosisCards(results, ctx);
+  return results;
 }
 
 /** Built on demand: the prefetch templates come from the terminology loaded at start-up. */
