@@ -71,13 +71,19 @@ export const QUANTITIES = {
   nativeT1: { what: 'a T1 relaxation time', unit: 'ms', accepts: 'convertible' },
   t2: { what: 'a T2 relaxation time', unit: 'ms', accepts: 'convertible' },
   postContrastT1: { what: 'a T1 relaxation time', unit: 'ms', accepts: 'convertible' },
+  // Extracellular volume: a percentage of the myocardium, like the LV shares above.
+  ecv: { what: 'an extracellular volume fraction in %', unit: '%', ...PERCENT_OF_LV },
   // Cardiac mass size (MODELS.md 2b).
   massArea: { what: 'an area', unit: 'cm2', accepts: 'convertible' },
   massDiameter: { what: 'a length', unit: 'cm', accepts: 'convertible' },
 } as const satisfies Record<string, QuantityKind>;
+
+export type QuantityName = keyof typeof QUANTITIES;
 
 /** Integer inputs read as a unitless quantity: the units that mean a count or a grade. */
 export const INTEGER_UNITS = {
   grade: ['', '1'],
   segments: ['', '1', '{segments}'],
 } as const satisfies Record<string, readonly string[]>;
+
+export type IntegerUnitsName = keyof typeof INTEGER_UNITS;

@@ -11,6 +11,7 @@ import { fill } from '../services/card-wording.ts';
 import { displayUnit, round } from '../services/card-kit.ts';
 import type { ReportDraft, ReportItem, ReportSection } from './detail-schema.ts';
 import type { ReportItemTemplate, ReportTemplate } from './wording.ts';
+import { INTEGER_UNITS, QUANTITIES } from '../fhir/quantities.ts';
 
 export interface ReportInputs {
   serviceId: string;
@@ -103,9 +104,9 @@ function readValue(i: ReportItemTemplate, pool: ResourceSource, now: Date): Look
   const opts = { valueSet: i.valueSet ?? '', name: i.key, now, lookbackDays: ANY_AGE_DAYS };
   switch (i.kind) {
     case 'boolean': return latestBoolean(pool, opts);
-    case 'integer': return latestInteger(pool, opts);
+    case 'integer': return latestInteger(pool, { ...opts, units: INTEGER_UNITS[i.units ?? 'grade'] });
     case 'code': return latestCode(pool, opts);
-    case 'quantity': return latestQuantity(pool, { ...opts, unit: i.unit ?? '1' });
+    case 'quantity': return i.quantity ? latestQuantity(pool, { ...opts, quantity: QUANTITIES[i.quantity] }) : { found: false, name: i.key, reason: 'no quantity kind' };
   }
 }
 

@@ -14,6 +14,7 @@ import type { CmrMarkerAssessment } from '../models/cmr-markers.ts';
 import type { ThrombusFeaturesResult } from '../models/thrombus-features.ts';
 import { latestQuantity, observationDate, observationsIn, resourcesOf, type ResourceSource } from '../fhir/observations.ts';
 import { queryCodes } from '../fhir/terminology.ts';
+import { QUANTITIES, type QuantityKind } from '../fhir/quantities.ts';
 import { fill } from '../services/card-wording.ts';
 import { percent, round } from '../services/card-kit.ts';
 import type { DetailAdapter, DetailBody, ViewContext } from './detail.ts';
@@ -79,7 +80,7 @@ function meld3Bands(m: ModelResult, view: ViewContext): BandTable {
     label: w.label,
     caveat: w.caveat,
     source: w.source,
-    rows: MELD3_BANDS.map((b) => ({ band: b.label, value: percent(b.mortality90d) })),
+    rows: MELD3_BANDS.map((b) => ({ band: b.label, value: percent(b.observedWaitlistMortality90d) })),
     ...(current ? { current } : {}),
   };
 }
@@ -189,7 +190,7 @@ function markerFindings(m: CmrMarkerAssessment, wording: CardWording): Finding[]
 
 function lvefTrend(data: ResolvedPrefetch, ctx: EvaluationContext, view: ViewContext): Trend {
   const w = view.wording.trends.lvef;
-  return { id: 'lvef', label: w.label, unit: '%', kind: 'measurement', note: w.note, points: measurementPoints(data.observations, 'lvef-mr', '%', ctx) };
+  return { id: 'lvef', label: w.label, unit: '%', kind: 'measurement', note: w.note, points: measurementPoints(data.observations, 'lvef-mr', QUANTITIES.lvef, ctx) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ function massAdapter(): DetailAdapter {
         labels,
         missingReasons: i.missingReasons,
         findings,
-        trends: [{ id: 'mass-diameter', label: w.label, unit: 'cm', kind: 'measurement', note: w.note, points: measurementPoints(data.observations, 'mass-diameter', 'cm', ctx) }],
+        trends: [{ id: 'mass-diameter', label: w.label, unit: 'cm', kind: 'measurement', note: w.note, points: measurementPoints(data.observations, 'mass-diameter', QUANTITIES.massDiameter, ctx) }],
         extraModels: [r.thrombus.metadata],
         notes: [...r.thrombus.notes],
         report: buildReportDraft(view.report, {
@@ -264,10 +265,10 @@ function scoreLine(r: ModelResult, view: ViewContext): string {
 }
 
 /** Each recorded value of a ValueSet, unit-normalised by the same reader the services use. */
-function measurementPoints(source: ResourceSource, valueSet: string, unit: string, ctx: EvaluationContext): Trend['points'] {
+function measurementPoints(source: ResourceSource, valueSet: string, quantity: QuantityKind, ctx: EvaluationContext): Trend['points'] {
   const points: Trend['points'] = [];
   for (const m of observationsIn(source, valueSet)) {
-    const l = latestQuantity([m.obs], { valueSet, name: valueSet, unit, now: ctx.now, lookbackDays: ANY_AGE_DAYS });
+    const l = latestQuantity([m.obs], { valueSet, name: valueSet, quantity, now: ctx.now, lookbackDays: ANY_AGE_DAYS });
     if (l.found && l.input.date) points.push({ date: l.input.date, value: l.input.value, sources: [l.input.source] });
   }
   return points.sort((a, b) => Date.parse(a.date) - Date.parse(b.date));

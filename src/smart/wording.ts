@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { INTEGER_UNITS, QUANTITIES, type IntegerUnitsName, type QuantityName } from '../fhir/quantities.ts';
 
 const CARDS_DIR = new URL('../../cards/', import.meta.url);
 
@@ -32,7 +33,10 @@ const ReportItemTemplate = z.object({
   /** ValueSet short name (profiles/) the value is read from; absent = no code yet: not assessed. */
   valueSet: z.string().min(1).optional(),
   kind: z.enum(['quantity', 'integer', 'boolean', 'code']).default('quantity'),
-  unit: z.string().optional(),
+  /** Quantity items: what the value is (src/fhir/quantities.ts), so a unit meaning another quantity is refused. */
+  quantity: z.enum(Object.keys(QUANTITIES) as [QuantityName, ...QuantityName[]]).optional(),
+  /** Integer items: the units that mean a count or a grade (src/fhir/quantities.ts). */
+  units: z.enum(Object.keys(INTEGER_UNITS) as [IntegerUnitsName, ...IntegerUnitsName[]]).optional(),
   /** Technique items: ValueSets whose results show the sequence was acquired. */
   evidence: z.array(z.string().min(1)).optional(),
 });
