@@ -16,6 +16,9 @@ import type { HookObservation } from './hooks/invoke.ts';
 import { feedbackRequestSchema } from './store/feedback-schema.ts';
 import { describeIssues } from './hooks/schemas.ts';
 import { smartRouter } from './smart/routes.ts';
+import { createDetailComputer } from './smart/detail.ts';
+import { detailAdapters } from './smart/service-details.ts';
+import { loadDetailWording, loadReportTemplate } from './smart/wording.ts';
 import { HttpError, badRequest, invalidJson, notFound, operationOutcome, unauthorized, unsupportedEncoding } from './errors.ts';
 
 export interface AppDeps {
@@ -29,6 +32,8 @@ export interface AppDeps {
   demoRouter?: express.Router;
   /** Where hook calls are evaluated (server.ts starts the worker pool); default: this thread. */
   hookRunner?: HookRunner;
+  /** FHIR base URLs a SMART launch may name (the trusted clients' fhirServers); none = every launch refused. */
+  smartIssuers?: readonly string[];
   now?: () => Date;
 }
 
@@ -144,7 +149,16 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use('/cds-services', rememberMount, cds);
-  app.use('/smart', smartRouter(config));
+  const adapters = detailAdapters(deps.services);
+  const computeDetail = createDetailComputer({
+    config, logger, now, services: deps.services, adapters, wording: loadDetailWording(), report: loadReportTemplate(),
+  });
+  app.use('/smart', smartRouter({
+    config,
+    issuers: deps.smartIssuers ?? [],
+    computeDetail,
+    services: deps.services.filter((s) => adapters.some((a) => a.serviceId === s.description.id)).map((s) => ({ id: s.description.id, title: s.description.title })),
+  }));
   if (deps.demoRouter) app.use('/', deps.demoRouter);
 
   app.use((_req, _res, next) => { next(notFound('No such route')); });

@@ -55,8 +55,11 @@ const EnvSchema = z.object({
   /** Look-back for body measurements (height, weight) and CT body composition. */
   BODY_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   SMI_CUTOFF_SET: z.enum(Object.keys(SMI_CUTOFF_SETS) as [SmiCutoffSetName, ...SmiCutoffSetName[]]).default(DEFAULT_SMI_CUTOFF_SET),
-  /** Acute MI window for GRACE/TIMI (issue 3): days since onset. */
-  ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * Acute MI window for GRACE/TIMI: days since onset. ICD-10 calls an MI acute for 4 weeks (28 days,
+   * MODELS.md 4); beyond it GRACE and TIMI are admission scores of a past event, not the current risk.
+   */
+  ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(28),
   /** Site reference ranges for CMR native T1 / T2 (ms, "low-high"); no universal cut-off exists (MODELS.md 1d). */
   CMR_T1_REFERENCE_MS: range.optional(),
   CMR_T2_REFERENCE_MS: range.optional(),
@@ -71,6 +74,13 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** CSP frame-ancestors for the SMART app (the EHR may frame it). */
   FRAME_ANCESTORS: csv,
+  /** The SMART detail app's client id as registered with the EHR's authorization server. */
+  SMART_CLIENT_ID: z.string().min(1).max(256).default('imaging-cds-detail'),
+  /**
+   * Set for a confidential client (client_secret_basic): it stays on the server, which then makes the
+   * token request (POST /smart/token); without it the app is a public client (PKCE only).
+   */
+  SMART_CLIENT_SECRET: z.string().min(16, 'SMART_CLIENT_SECRET must be at least 16 characters').optional(),
   /** Allowed clock skew for JWT exp/nbf/iat, seconds. */
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   /**
@@ -102,6 +112,9 @@ export interface AppConfig {
   demo: boolean;
   logLevel: string;
   frameAncestors: string[];
+  smartClientId: string;
+  /** Never sent to a browser; see src/smart/token-exchange.ts. */
+  smartClientSecret: string | undefined;
   jwtClockSkewS: number;
   /** Evaluation worker threads; 0 = evaluate on the main thread. */
   hookWorkers: number;
@@ -146,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demo,
     logLevel: e.LOG_LEVEL,
     frameAncestors: e.FRAME_ANCESTORS,
+    smartClientId: e.SMART_CLIENT_ID,
+    smartClientSecret: e.SMART_CLIENT_SECRET,
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
     hookWorkers: e.HOOK_WORKERS,
     feedbackCommentRetentionDays: e.FEEDBACK_COMMENT_RETENTION_DAYS,

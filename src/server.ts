@@ -48,6 +48,8 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     services,
     demoRouter: demo?.router,
     hookRunner,
+    // A SMART launch may name any FHIR server a trusted EHR may send (the demo's included).
+    smartIssuers: clients.flatMap((c) => c.fhirServers),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

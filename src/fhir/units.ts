@@ -6,6 +6,7 @@
 // observations, so each (from, to, analyte) pair is resolved once into an affine function
 // y = offset + scale·x and cached; the hot path is then one multiply-add and a Map lookup.
 import ucum from '@lhncbc/ucum-lhc';
+import type { QuantityKind } from './quantities.ts';
 
 const utils = ucum.UcumLhcUtils.getInstance();
 
@@ -82,6 +83,22 @@ export function normalizeUnit(unit: string | undefined | null): string | undefin
 /** A UCUM unit that is the pure number 1: '1' or only an annotation ('{INR}', '{ratio}', '{score}'). */
 export function isDimensionless(unit: string): boolean {
   return unit === '1' || /^\{[^{}]*\}$/.test(unit);
+}
+
+/**
+ * Whether a recorded unit means the input's quantity (quantities.ts): a listed unit ('' = none
+ * recorded), or for 'convertible' any unit UCUM converts to the target. Recognising the unit comes
+ * before converting it: UCUM would turn 30 % into an INR of 0.3.
+ */
+export function meansQuantity(kind: Pick<QuantityKind, 'unit' | 'analyte' | 'accepts'>, recorded: string | undefined | null): boolean {
+  const u = normalizeUnit(recorded);
+  if (kind.accepts === 'convertible') return u !== undefined && isConvertible(u, kind.unit, kind.analyte);
+  return kind.accepts.some((a) => (normalizeUnit(a) ?? '') === (u ?? ''));
+}
+
+/** A UCUM unit that is a pure number (dimension 1): %, '1', annotations, area per area, ... */
+export function isPureNumber(unit: string): boolean {
+  return normalizeUnit(unit) !== undefined && toUnit(1, unit, '1') !== null;
 }
 
 type Converter = ((x: number) => number) | null;

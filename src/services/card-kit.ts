@@ -10,7 +10,7 @@ import { pick, type CardTemplate, type CardWording } from './card-wording.ts';
 import {
   CARD_TOPIC_CODESYSTEM, MODEL_CODESYSTEM, OVERRIDE_REASON_CODESYSTEM, structureDefinitionUrl,
 } from '../fhir/canonical.ts';
-import { SMART_LAUNCH_PATH } from '../smart/routes.ts';
+import { SMART_LAUNCH_PATH } from '../smart/paths.ts';
 import { md, table } from './markdown.ts';
 
 /** CDS Hooks 2.0: "summary ... SHOULD be <140 characters". */
@@ -146,11 +146,14 @@ export function riskAssessment(ctx: EvaluationContext, r: ModelResult): RiskAsse
   return ra;
 }
 
-/** Markdown table of the inputs a card used, with their dates and sources (untrusted text escaped). */
-export function inputsTable(inputs: Input[], labels: Record<string, string> = {}): string {
+/**
+ * Markdown table of the inputs a card used, with their dates and sources (untrusted text escaped).
+ * `valueText` words a value the service knows more about (e.g. dialysis "none recorded" rather than "no").
+ */
+export function inputsTable(inputs: Input[], labels: Record<string, string> = {}, valueText: (i: Input) => string | undefined = () => undefined): string {
   const rows = dedupeInputs(inputs).map((i) => [
     md(labels[i.name] ?? i.name),
-    md(formatValue(i)),
+    md(valueText(i) ?? formatValue(i)),
     md(typeof i.date === 'string' && i.date !== '' ? i.date.slice(0, 10) : '—'),
     md(i.source),
   ]);

@@ -377,11 +377,15 @@ describe('operations', () => {
     expect(metrics.text).not.toMatch(/demo-cirrhosis/); // no patient ids in labels
   });
 
-  test('the SMART launch route exists and says the detail app is not yet available', async () => {
+  test('the SMART launch refuses an iss that is not allowlisted, and a launch without iss, with a page', async () => {
     const res = await request(h.app).get('/smart/launch?iss=x&launch=y');
-    expect(res.status).toBe(501);
+    expect(res.status).toBe(403);
     expectValid('/smart/launch', 'get', res);
-    expect(res.text).toMatch(/not yet available/);
+    expect(res.text).toMatch(/not one this service is configured to trust/);
+    expect(res.headers['content-security-policy']).toMatch(/frame-ancestors 'self'/);
+    const noIss = await request(h.app).get('/smart/launch?launch=y');
+    expect(noIss.status).toBe(400);
+    expectValid('/smart/launch', 'get', noIss);
   });
 
   test('the OpenAPI document is served', async () => {
