@@ -145,8 +145,13 @@ function resolveConverter(fromUnit: string | undefined | null, targetUnit: strin
   // No unit recorded: only meaningful when the target itself is a pure number (INR).
   if (from === undefined) return isDimensionless(to) ? identity : null;
   if (from === to) return identity;
+  // UCUM §1: expressions use only ASCII 33–126 (no spaces). Anything else is no UCUM unit, and
+  // ucum-lhc would print it with console.log (stdout, outside our logger) while failing to parse it.
+  if (!UCUM_CHARACTERS.test(from) || !UCUM_CHARACTERS.test(to)) return null;
   return makeConverter(from, to, analyte);
 }
+
+const UCUM_CHARACTERS = /^[!-~]+$/;
 
 /**
  * Probe ucum-lhc at three points. UCUM conversions between commensurable units are affine
