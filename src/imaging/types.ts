@@ -117,6 +117,8 @@ export interface ImagingPart<I> {
   study?: ImagingStudy;
   /** Input name or 'study' → why it was not read (shown on the card, once). */
   missingReasons: Record<string, string>;
+  /** How inputs were derived (e.g. which CT slice and SEG gave the muscle area), for the "why" view. */
+  derivations: string[];
   /** This part alone could not be read (e.g. the SEG answer timed out). */
   unavailable?: Unavailable;
 }
