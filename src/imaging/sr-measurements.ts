@@ -226,7 +226,10 @@ export function readSrMeasurements(sr: DicomDataset, deps: SrReadingDeps): SrRea
 
   visit(sr, {}, false, 0);
   for (const part of ['cmr', 'mass'] as const) {
-    for (const name of Object.keys(out[part])) delete out.reasons[part][name];
+    for (const [name, value] of Object.entries(out[part])) {
+      if (value === undefined) Reflect.deleteProperty(out[part], name);
+      else delete out.reasons[part][name];
+    }
   }
   return out;
 }
