@@ -117,10 +117,11 @@ export function accessFor(archive: ArchiveClient, opts: { signal: AbortSignal; c
         return list[0];
       }),
     retrieveInstance: (studyInstanceUID, seriesInstanceUID, sopInstanceUID) =>
-      send((request) => client.retrieveInstance({
-        studyInstanceUID, seriesInstanceUID, sopInstanceUID, request,
-        mediaTypes: [{ mediaType: 'application/dicom', transferSyntaxUID: EXPLICIT_LE }],
-      }), (v) => {
+      // No mediaTypes: dicomweb-client 0.11.3's retrieveInstance rejects every list (its
+      // _getCommonMediaType yields the type prefix 'application/', compared with 'application/dicom').
+      // Without a transfer-syntax parameter the default is Explicit VR Little Endian (PS3.18 8.7.3.5.2,
+      // Table 8.7.3-2; Orthanc's DICOMweb plugin transcodes to it since 1.5).
+      send((request) => client.retrieveInstance({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, request }), (v) => {
         // The client returns the first part of the multipart answer.
         if (!(v instanceof ArrayBuffer) || v.byteLength === 0) throw new ArchiveError('malformed');
         return new Uint8Array(v);

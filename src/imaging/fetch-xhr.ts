@@ -54,7 +54,11 @@ export class FetchXhr implements XhrLike {
 
   open(method: string, url: string): void {
     this.method = method.toUpperCase();
-    this.url = url;
+    // dicomweb-client encodes each query value with encodeURIComponent, so includefield=A,B is sent
+    // as A%2CB, which Orthanc 1.10 + DICOMweb 1.7 reads as one unknown attribute. A comma is a legal
+    // sub-delimiter in a query (RFC 3986 3.4) and PS3.18 writes attribute lists comma-separated.
+    const q = url.indexOf('?');
+    this.url = q < 0 ? url : url.slice(0, q) + url.slice(q).replace(/%2C/gi, ',');
     this.readyState = 1;
   }
 

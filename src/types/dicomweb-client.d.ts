@@ -39,7 +39,7 @@ declare module 'dicomweb-client' {
     searchForSeries(o: { studyInstanceUID: string; queryParams: Record<string, string>; request: RequestOptions }): Promise<unknown>;
     searchForInstances(o: { studyInstanceUID?: string; queryParams: Record<string, string>; request: RequestOptions }): Promise<unknown>;
     retrieveInstanceMetadata(o: Instance): Promise<unknown>;
-    retrieveInstance(o: Instance & { mediaTypes: MediaType[] }): Promise<unknown>;
+    retrieveInstance(o: Instance & { mediaTypes?: MediaType[] }): Promise<unknown>;
     retrieveInstanceFrames(o: Instance & { frameNumbers: string; mediaTypes: MediaType[] }): Promise<unknown>;
   }
   export const api: { DICOMwebClient: typeof DICOMwebClient };

