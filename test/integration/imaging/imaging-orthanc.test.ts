@@ -109,6 +109,7 @@ afterAll(async () => {
   await orthanc?.stop();
 });
 
+const testAuth = `Basic ${Buffer.from(`${TEST_USER.name}:${TEST_USER.password}`).toString('base64')}`;
 const ask = (patientId: string, extra: Partial<ImagingRequest> = {}): ImagingRequest => ({ patientId, signal: AbortSignal.timeout(10_000), ...extra });
 
 describe('readImaging against Orthanc', () => {
@@ -146,5 +147,115 @@ describe('readImaging against Orthanc', () => {
     expect(r.stats).toMatchObject({ requests: 7, depth: 3, cacheHits: 0 });
     expect(r.stats.bytes).toBeGreaterThan(0);
     expect(logs).toEqual([]);
+  });
+
+  it('answers from the cache on a warm call: no request, same inputs', async () => {
+    const { runtime } = testRuntime(orthanc.dicomWebUrl);
+    const cold = await readImaging(runtime, ask(A.patientId));
+    const warm = await readImaging(runtime, ask(A.patientId));
+    expect(warm.stats).toMatchObject({ requests: 0, depth: 0, bytes: 0 });
+    expect(warm.stats.cacheHits).toBeGreaterThanOrEqual(3);
+    expect(warm.cmr.inputs).toEqual(cold.cmr.inputs);
+    expect(warm.mass.inputs).toEqual(cold.mass.inputs);
+    expect(warm.ct.inputs).toEqual(cold.ct.inputs);
+    // without a cache every call goes to the archive
+    const { runtime: uncached } = testRuntime(orthanc.dicomWebUrl, { qidoCacheTtlS: 0 });
+    await readImaging(uncached, ask(A.patientId));
+    expect((await readImaging(uncached, ask(A.patientId))).stats.requests).toBe(7);
+  });
+
+  it('asks only for what the service wants', async () => {
+    const { runtime } = testRuntime(orthanc.dicomWebUrl);
+    const ctOnly = await readImaging(runtime, ask(A.patientId, { want: { cmr: false } }));
+    expect(ctOnly.cmr.inputs).toEqual({});
+    expect(ctOnly.ct.inputs.muscleArea?.value).toBe(ctA.expectedAreaCm2);
+    expect(ctOnly.stats).toMatchObject({ requests: 5, depth: 3 });
+    const { runtime: fresh } = testRuntime(orthanc.dicomWebUrl);
+    const cmrOnly = await readImaging(fresh, ask(A.patientId, { want: { ct: false } }));
+    expect(cmrOnly.ct.inputs).toEqual({});
+    expect(cmrOnly.stats).toMatchObject({ requests: 4, depth: 2 });
+  });
+
+  it('reads metadata an archive answers as PS3.19 XML into the same inputs', async () => {
+    proxy.mode = 'xml';
+    try {
+      const { runtime: viaXml } = testRuntime(proxy.url);
+      const { runtime: viaJson } = testRuntime(orthanc.dicomWebUrl);
+      const [xml, json] = [await readImaging(viaXml, ask(A.patientId)), await readImaging(viaJson, ask(A.patientId))];
+      expect(xml.unavailable).toBeUndefined();
+      // Orthanc 1.10's XML writer prints DS through a 32-bit float (2.1 comes back as 2.0999999; its
+      // JSON says 2.1, as the file does): equal names, units and sources, values within float32 precision.
+      const f32 = (x: unknown): unknown => (typeof x === 'number' ? Math.fround(x) : x);
+      const approx = (inputs: object): unknown => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, { ...v, value: f32(v.value) }]));
+      expect(approx(xml.cmr.inputs)).toEqual(approx(json.cmr.inputs));
+      expect(Object.keys(xml.cmr.inputs).length).toBe(13);
+      expect(approx(xml.mass.inputs)).toEqual(approx(json.mass.inputs));
+      expect(xml.cmr.study).toEqual(json.cmr.study);
+      expect(xml.ct.inputs).toEqual(json.ct.inputs);
+    } finally {
+      proxy.mode = 'pass';
+    }
+  });
+
+  it('keeps patients apart: another patient\'s report never appears, wildcard IDs are never asked', async () => {
+    const { runtime } = testRuntime(orthanc.dicomWebUrl);
+    const b = await readImaging(runtime, ask(B.patientId));
+    expect(b.cmr.inputs.lvef?.value).toBe(61);
+    expect(b.cmr.inputs.lvef?.source).toBe(`dicom:${cmrB.srSopUid}`);
+    expect(b.ct.inputs).toEqual({});
+    expect(b.ct.missingReasons.muscleArea).toMatch(/no CT study with a DICOM SEG of skeletal muscle.*TotalSegmentator/);
+    const a = await readImaging(runtime, ask(A.patientId));
+    expect(a.cmr.inputs.lvef?.value).toBe(35);
+    for (const id of ['IMG-*', 'IMG-?', 'IMG-A\\IMG-B', '']) {
+      const r = await readImaging(runtime, ask(id));
+      expect(r.unavailable?.reason).toBe('no-patient-identifier');
+      expect(r.stats.requests).toBe(0);
+    }
+  });
+
+  it('finds the archive\'s PatientID in Patient.identifier when DICOMWEB_PATIENT_ID_SYSTEM is set', async () => {
+    const { runtime, logs } = testRuntime(orthanc.dicomWebUrl, { patientIdSystem: MRN_SYSTEM });
+    const r = await readImaging(runtime, ask('fhir-id-123', { identifiers: [{ system: 'urn:other', value: B.patientId }, { system: MRN_SYSTEM, value: A.patientId }] }));
+    expect(r.cmr.inputs.lvef?.value).toBe(35);
+    const none = await readImaging(runtime, ask(A.patientId, { identifiers: [{ system: 'urn:other', value: A.patientId }] }));
+    expect(none.unavailable).toEqual({ reason: 'no-patient-identifier', message: 'the patient has no identifier the imaging archive knows' });
+    expect(logs.map((l) => l.fields)).toEqual([{ imaging: 'unavailable', reason: 'no-patient-identifier', parts: ['archive'] }]);
+  });
+
+  it('measures muscle on a real vendor CT slice (GE, RLE lossless, transcoded by Orthanc) as an independent decoder does', async () => {
+    const { runtime } = testRuntime(orthanc.dicomWebUrl);
+    const r = await readImaging(runtime, ask(realCtInfo.patientId, { want: { cmr: false } }));
+    const [rs = 0, cs = 0] = realCtInfo.spacing;
+    expect(realCtInfo.expectedPixels).toBeGreaterThan(1000);
+    expect(r.ct.inputs.muscleArea?.value).toBe(Math.round(((realCtInfo.expectedPixels * rs * cs) / 100) * 1e6) / 1e6);
+    expect(r.ct.derivations.join(' ')).toContain(`${realCtInfo.expectedPixels} of 40000 pixels`);
+  });
+
+  it('finds real vendor MR studies and classes their series as non-cardiac; no SR means no CMR inputs', async () => {
+    const { runtime } = testRuntime(orthanc.dicomWebUrl);
+    const ids = realMr.map((f) => String(dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(f.slice().buffer).dict).PatientID ?? ''));
+    for (const id of ids.filter((x) => x !== '')) {
+      const r = await readImaging(runtime, ask(id));
+      expect(r.unavailable).toBeUndefined();
+      expect(r.cmr.inputs).toEqual({});
+      expect(r.cmr.missingReasons.study).toBe('no MR study with a DICOM SR (measurement report) in the imaging archive');
+    }
+    // Series QIDO over the vendor studies: descriptions come back, and none is a cardiac class.
+    const studies = (await (await fetch(`${orthanc.baseUrl}/studies?expand`, { headers: { authorization: testAuth } })).json()) as Array<{ MainDicomTags: { StudyInstanceUID: string }; PatientMainDicomTags: { PatientID?: string } }>;
+    const { accessFor } = await import('../../../src/imaging/dicomweb-client.ts');
+    const { studySeries } = await import('../../../src/imaging/qido.ts');
+    const archive = runtime.archive;
+    if (!archive) throw new Error('no archive');
+    const access = accessFor(archive, { signal: AbortSignal.timeout(5000), callConcurrency: 2 });
+    const vendor = studies.filter((s) => ids.includes(s.PatientMainDicomTags.PatientID ?? '-'));
+    expect(vendor.length).toBeGreaterThanOrEqual(2);
+    const descriptions: string[] = [];
+    for (const s of vendor) {
+      for (const series of await studySeries(access, s.MainDicomTags.StudyInstanceUID, runtime.patterns)) {
+        descriptions.push(series.description ?? '');
+        expect(series.classes).toEqual([]);
+      }
+    }
+    expect(descriptions).toEqual(expect.arrayContaining(['3-PLANE LOC', 'FSE PD AXIAL OBL']));
   });
 });
