@@ -53,9 +53,13 @@ export function createArchiveClient(config: ArchiveConfig, processConcurrency: n
   return { client, processLimit: pLimit(processConcurrency), config };
 }
 
+export type RequestKind = 'qido' | 'metadata' | 'instance' | 'frames';
+
 export interface Counters {
   requests: number;
   bytes: number;
+  /** The same, per kind of request (the benchmark shows that only the SEG and its frame carry pixels). */
+  byKind: Record<RequestKind, { requests: number; bytes: number }>;
 }
 
 export interface DicomWebAccess {
@@ -72,18 +76,27 @@ export interface DicomWebAccess {
 
 /** One call's access: its deadline, its own concurrency limit (under the process limit), its counters. */
 export function accessFor(archive: ArchiveClient, opts: { signal: AbortSignal; callConcurrency: number }): DicomWebAccess {
-  const counters: Counters = { requests: 0, bytes: 0 };
+  const counters: Counters = {
+    requests: 0,
+    bytes: 0,
+    byKind: { qido: { requests: 0, bytes: 0 }, metadata: { requests: 0, bytes: 0 }, instance: { requests: 0, bytes: 0 }, frames: { requests: 0, bytes: 0 } },
+  };
   const callLimit = pLimit(opts.callConcurrency);
   const { client, config } = archive;
 
-  const send = <T>(call: (request: RequestOptions) => unknown, check: (v: unknown) => T): Promise<T> =>
+  const send = <T>(kind: RequestKind, call: (request: RequestOptions) => unknown, check: (v: unknown) => T): Promise<T> =>
     callLimit(() => archive.processLimit(async () => {
       if (opts.signal.aborted) throw new ArchiveError(opts.signal.reason instanceof DOMException && opts.signal.reason.name === 'TimeoutError' ? 'timeout' : 'aborted');
       const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(config.requestTimeoutMs)]);
       const xhr = new FetchXhr({
         signal,
         maxResponseBytes: config.maxResponseBytes,
-        onResponse: (bytes) => { counters.requests += 1; counters.bytes += bytes; },
+        onResponse: (bytes) => {
+          counters.requests += 1;
+          counters.bytes += bytes;
+          counters.byKind[kind].requests += 1;
+          counters.byKind[kind].bytes += bytes;
+        },
       });
       let value: unknown;
       try {
@@ -106,12 +119,12 @@ export function accessFor(archive: ArchiveClient, opts: { signal: AbortSignal; c
 
   return {
     counters,
-    searchStudies: (queryParams) => send((request) => client.searchForStudies({ queryParams, request }), datasets),
+    searchStudies: (queryParams) => send('qido', (request) => client.searchForStudies({ queryParams, request }), datasets),
     searchSeries: (studyInstanceUID, queryParams) =>
-      send((request) => client.searchForSeries({ studyInstanceUID, queryParams, request }), datasets),
-    searchInstances: (queryParams) => send((request) => client.searchForInstances({ queryParams, request }), datasets),
+      send('qido', (request) => client.searchForSeries({ studyInstanceUID, queryParams, request }), datasets),
+    searchInstances: (queryParams) => send('qido', (request) => client.searchForInstances({ queryParams, request }), datasets),
     instanceMetadata: (studyInstanceUID, seriesInstanceUID, sopInstanceUID) =>
-      send((request) => client.retrieveInstanceMetadata({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, request }), (v) => {
+      send('metadata', (request) => client.retrieveInstanceMetadata({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, request }), (v) => {
         const list = datasets(v);
         if (list.length !== 1 || !list[0]) throw new ArchiveError('malformed');
         return list[0];
@@ -121,13 +134,13 @@ export function accessFor(archive: ArchiveClient, opts: { signal: AbortSignal; c
       // _getCommonMediaType yields the type prefix 'application/', compared with 'application/dicom').
       // Without a transfer-syntax parameter the default is Explicit VR Little Endian (PS3.18 8.7.3.5.2,
       // Table 8.7.3-2; Orthanc's DICOMweb plugin transcodes to it since 1.5).
-      send((request) => client.retrieveInstance({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, request }), (v) => {
+      send('instance', (request) => client.retrieveInstance({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, request }), (v) => {
         // The client returns the first part of the multipart answer.
         if (!(v instanceof ArrayBuffer) || v.byteLength === 0) throw new ArchiveError('malformed');
         return new Uint8Array(v);
       }),
     retrieveFrames: (studyInstanceUID, seriesInstanceUID, sopInstanceUID, frames) =>
-      send((request) => client.retrieveInstanceFrames({
+      send('frames', (request) => client.retrieveInstanceFrames({
         studyInstanceUID, seriesInstanceUID, sopInstanceUID, request,
         frameNumbers: frames.join(','),
         mediaTypes: [{ mediaType: 'application/octet-stream', transferSyntaxUID: EXPLICIT_LE }],

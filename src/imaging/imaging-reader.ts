@@ -97,7 +97,10 @@ export async function readImaging(runtime: ImagingRuntime, request: ImagingReque
     cmr: emptyPart<CmrImagingInputs>({}),
     mass: emptyPart<MassImagingInputs>({}),
     ct: emptyPart<CtImagingInputs>({}),
-    stats: { requests: 0, bytes: 0, depth: 0, cacheHits: 0, elapsedMs: 0 },
+    stats: {
+      requests: 0, bytes: 0, depth: 0, cacheHits: 0, elapsedMs: 0,
+      byKind: { qido: { requests: 0, bytes: 0 }, metadata: { requests: 0, bytes: 0 }, instance: { requests: 0, bytes: 0 }, frames: { requests: 0, bytes: 0 } },
+    },
   };
   const want = { cmr: request.want?.cmr ?? true, ct: request.want?.ct ?? true };
   const finish = (): ImagingResult => {
@@ -147,6 +150,7 @@ export async function readImaging(runtime: ImagingRuntime, request: ImagingReque
   }
   result.stats.requests = access.counters.requests;
   result.stats.bytes = access.counters.bytes;
+  result.stats.byKind = structuredClone(access.counters.byKind);
   result.stats.cacheHits = ctx.cacheHits;
   return finish();
 }

@@ -130,6 +130,8 @@ export interface ImagingStats {
   bytes: number;
   /** Sequential round trips (stages that sent at least one request). */
   depth: number;
+  /** Requests and bytes per kind: QIDO, instance metadata, whole instances (the SEG), raw frames. */
+  byKind: Record<'qido' | 'metadata' | 'instance' | 'frames', { requests: number; bytes: number }>;
   /** Answers served from the runtime cache. */
   cacheHits: number;
   elapsedMs: number;
