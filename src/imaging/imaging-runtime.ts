@@ -2,6 +2,7 @@
 // call (DESIGN.md "Dependencies are passed in"): the archive client with the process-wide request
 // limit, the QIDO/derived-result cache, the series patterns, the DICOM ConceptMap, the terminology,
 // the logger and the clock.
+import dcmjs from 'dcmjs';
 import type { Terminology } from '../fhir/terminology.ts';
 import { createArchiveClient, type ArchiveClient } from './dicomweb-client.ts';
 import { loadDicomConceptMap, type DicomConceptMap } from './dicom-concept-map.ts';
@@ -62,6 +63,9 @@ export function createImagingRuntime(
   deps: { terminology: Pick<Terminology, 'valueSetContains'>; logger: ImagingLogger; now?: () => number; patterns?: SeriesPatterns; conceptMap?: DicomConceptMap },
 ): ImagingRuntime {
   const now = deps.now ?? Date.now;
+  // dcmjs reports parsing oddities (e.g. "Invalid vr type") on the console, around our logger: the
+  // layer turns what matters into values and reasons instead.
+  dcmjs.log.setLevel('silent');
   return {
     config,
     ...(config.dicomWebUrl

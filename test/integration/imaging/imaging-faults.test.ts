@@ -9,7 +9,7 @@ import type { ImagingResult } from '../../../src/imaging/types.ts';
 import { startFaultyProxy, type FaultyProxy, type ProxyMode } from '../../support/faulty-proxy.ts';
 import { startTestOrthanc, testRuntime, TEST_USER, type LogLine, type OrthancProcess } from '../../support/orthanc-server.ts';
 
-dcmjs.log.setLevel('error');
+dcmjs.log.setLevel('silent');
 const PATIENT = { patientId: 'FAULT-1', patientName: 'Fault^Test' };
 const cmr = buildCmrStudy({
   patient: { ...PATIENT, studyUid: uidFor('fault/cmr'), studyDate: '20260201', studyDescription: 'CMR' },

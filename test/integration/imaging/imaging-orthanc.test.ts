@@ -10,7 +10,7 @@ import type { ImagingRequest } from '../../../src/imaging/types.ts';
 import { startFaultyProxy, type FaultyProxy } from '../../support/faulty-proxy.ts';
 import { startTestOrthanc, testRuntime, TEST_USER, vendorFile, type OrthancProcess } from '../../support/orthanc-server.ts';
 
-dcmjs.log.setLevel('error');
+dcmjs.log.setLevel('silent');
 
 const A = { patientId: 'IMG-A', patientName: 'Alpha^Imaging' };
 const B = { patientId: 'IMG-B', patientName: 'Beta^Imaging' };

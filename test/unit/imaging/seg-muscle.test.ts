@@ -6,7 +6,7 @@ import { uidFor } from '../../../src/demo/imaging/dicom-builders.ts';
 import { datasetSchema, TAG, type DicomDataset } from '../../../src/imaging/dicom-json.ts';
 import { muscleArea, planL3 } from '../../../src/imaging/seg-muscle.ts';
 
-dcmjs.log.setLevel('error');
+dcmjs.log.setLevel('silent');
 const labels = { muscle: ['skeletal_muscle'], l3: ['vertebrae_L3'] };
 const patient = { patientId: 'P-CT', patientName: 'Phantom^CT', studyUid: uidFor('ct-study'), studyDate: '20260301', studyDescription: 'CT ABDOMEN' };
 

@@ -9,7 +9,7 @@ import { loadDicomConceptMap } from '../../../src/imaging/dicom-concept-map.ts';
 import { readSrMeasurements } from '../../../src/imaging/sr-measurements.ts';
 import type { SeriesClass } from '../../../src/imaging/series-classifier.ts';
 
-dcmjs.log.setLevel('error');
+dcmjs.log.setLevel('silent');
 const terminology = loadTerminology([DEFAULT_PROFILES_DIR]);
 const conceptMap = loadDicomConceptMap();
 const patient = { patientId: 'P-SR', patientName: 'Report^Test', studyUid: uidFor('sr-study'), studyDate: '20260310', studyDescription: 'CMR' };
