@@ -66,6 +66,7 @@ export function createImagingRuntime(
   // dcmjs reports parsing oddities (e.g. "Invalid vr type") on the console, around our logger: the
   // layer turns what matters into values and reasons instead.
   dcmjs.log.setLevel('silent');
+  dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
   return {
     config,
     ...(config.dicomWebUrl

@@ -19,7 +19,11 @@ declare module 'dcmjs' {
         denaturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
       };
     };
-    log: { setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'): void };
+    log: {
+      setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'): void;
+      /** loglevel child loggers (e.g. 'validation.dcmjs') keep the level they had when created. */
+      getLogger(name: string): { setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'): void };
+    };
   };
   export default dcmjs;
 }

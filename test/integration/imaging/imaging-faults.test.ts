@@ -10,6 +10,7 @@ import { startFaultyProxy, type FaultyProxy, type ProxyMode } from '../../suppor
 import { startTestOrthanc, testRuntime, TEST_USER, type LogLine, type OrthancProcess } from '../../support/orthanc-server.ts';
 
 dcmjs.log.setLevel('silent');
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 const PATIENT = { patientId: 'FAULT-1', patientName: 'Fault^Test' };
 const cmr = buildCmrStudy({
   patient: { ...PATIENT, studyUid: uidFor('fault/cmr'), studyDate: '20260201', studyDescription: 'CMR' },

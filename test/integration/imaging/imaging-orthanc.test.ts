@@ -11,6 +11,7 @@ import { startFaultyProxy, type FaultyProxy } from '../../support/faulty-proxy.t
 import { startTestOrthanc, testRuntime, TEST_USER, vendorFile, type OrthancProcess } from '../../support/orthanc-server.ts';
 
 dcmjs.log.setLevel('silent');
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
 const A = { patientId: 'IMG-A', patientName: 'Alpha^Imaging' };
 const B = { patientId: 'IMG-B', patientName: 'Beta^Imaging' };

@@ -7,6 +7,7 @@ import { datasetSchema, TAG, type DicomDataset } from '../../../src/imaging/dico
 import { muscleArea, planL3 } from '../../../src/imaging/seg-muscle.ts';
 
 dcmjs.log.setLevel('silent');
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 const labels = { muscle: ['skeletal_muscle'], l3: ['vertebrae_L3'] };
 const patient = { patientId: 'P-CT', patientName: 'Phantom^CT', studyUid: uidFor('ct-study'), studyDate: '20260301', studyDescription: 'CT ABDOMEN' };
 

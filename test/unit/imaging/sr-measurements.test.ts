@@ -10,6 +10,7 @@ import { readSrMeasurements } from '../../../src/imaging/sr-measurements.ts';
 import type { SeriesClass } from '../../../src/imaging/series-classifier.ts';
 
 dcmjs.log.setLevel('silent');
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 const terminology = loadTerminology([DEFAULT_PROFILES_DIR]);
 const conceptMap = loadDicomConceptMap();
 const patient = { patientId: 'P-SR', patientName: 'Report^Test', studyUid: uidFor('sr-study'), studyDate: '20260310', studyDescription: 'CMR' };
