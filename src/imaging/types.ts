@@ -2,6 +2,9 @@
 // Inputs are keyed by the names the services use for the same facts from FHIR
 // (src/services/*/inputs.ts), each an Input with `source: "dicom:<SOP Instance UID>"`.
 import type { Input } from '../models/types.ts';
+import type { CmrMarkerInputs } from '../models/cmr-markers.ts';
+import type { CmrMassScoreInputs } from '../models/cmr-mass-score.ts';
+import type { ThrombusFeatureInputs } from '../models/thrombus-features.ts';
 import type { SeriesClass } from './series-classifier.ts';
 
 /** Configuration of the layer (src/config.ts reads it from the environment). */
@@ -67,40 +70,27 @@ export interface ImagingStudy {
   series?: ClassifiedSeries[];
 }
 
-/** Same names as CmrInputs (services/cmr-ihd-macce/inputs.ts), plus volumes and mass for the report. */
-export interface CmrImagingInputs {
-  lvef?: Input<number>;
+/**
+ * Same names as CmrInputs (services/cmr-ihd-macce/inputs.ts) and the models' CmrMarkerInputs, plus
+ * the volumes and mass of the CMR report (MODELS.md 5); an indexed value is told by its unit.
+ */
+export interface CmrImagingInputs
+  extends Pick<CmrMarkerInputs, 'lvef' | 'infarctSize' | 'mvo' | 'laReservoirStrain' | 'lvGls' | 'haemorrhage' | 'nativeT1' | 't2'> {
+  mvoSegments?: Input<number>;
+  ecv?: Input<number>;
   lvEdv?: Input<number>;
   lvEsv?: Input<number>;
   lvEdvIndexed?: Input<number>;
   lvEsvIndexed?: Input<number>;
   lvMass?: Input<number>;
   lvMassIndexed?: Input<number>;
-  infarctSize?: Input<number>;
-  mvo?: Input<number>;
-  mvoSegments?: Input<number>;
-  nativeT1?: Input<number>;
-  t2?: Input<number>;
-  ecv?: Input<number>;
-  lvGls?: Input<number>;
-  laReservoirStrain?: Input<number>;
-  haemorrhage?: Input<boolean>;
 }
 
-/** Same names as CardiacMassInputs' features (services/cmr-cardiac-mass/inputs.ts). */
-export interface MassImagingInputs {
+/** Same names as CardiacMassInputs (services/cmr-cardiac-mass/inputs.ts) and the mass models' inputs. */
+export interface MassImagingInputs
+  extends CmrMassScoreInputs, Pick<ThrombusFeatureInputs, 'tiScoutTypical' | 'lgePresent' | 'homogeneous' | 'areaCm2' | 'diameterCm'> {
+  /** A cardiac mass is reported (the cardiac-mass finding). */
   finding?: Input<boolean>;
-  infiltration?: Input<boolean>;
-  firstPassPerfusion?: Input<boolean>;
-  sessile?: Input<boolean>;
-  polylobate?: Input<boolean>;
-  pericardialEffusion?: Input<boolean>;
-  heterogeneousEnhancement?: Input<boolean>;
-  tiScoutTypical?: Input<boolean>;
-  lgePresent?: Input<boolean>;
-  homogeneous?: Input<boolean>;
-  areaCm2?: Input<number>;
-  diameterCm?: Input<number>;
   location?: Input<string>;
   diagnosis?: Input<string>;
   /** Post-contrast T1 of the mass, ms (Pazos-López 2014 "T1 ≥ 422 ms"; never a native T1). */

@@ -22,7 +22,8 @@ export interface DemoImagingPatient {
 const DAY_MS = 86_400_000;
 const dicomDate = (clock: DemoClock, daysAgo: number): string => new Date(clock.now.getTime() - daysAgo * DAY_MS).toISOString().slice(0, 10).replace(/-/g, '');
 
-const CMR_SERIES: CmrStudySpec['series'] = [
+/** A CMR protocol as a Siemens scanner names its series (sources in series-patterns.json). */
+export const DEMO_CMR_SERIES: CmrStudySpec['series'] = [
   { description: 'tfl_loc_short-axis_iPAT', instances: 1 },
   { description: 'trufi_cine_sax', instances: 2, cardiacNumberOfImages: 25 },
   { description: 'TI-Scout', instances: 1 },
@@ -40,7 +41,7 @@ export function demoImagingPatients(clock: DemoClock): DemoImagingPatient[] {
   const stemi = buildCmrStudy({
     patient: study(clock, 'DEMO-0005', 'Demoson^Karl', 'stemi-cmr', 1, 'CMR VIABILITY'),
     seed: 'demo/stemi-cmr',
-    series: CMR_SERIES,
+    series: DEMO_CMR_SERIES,
     report: {
       contentDate: dicomDate(clock, 1),
       measurements: {
@@ -52,7 +53,7 @@ export function demoImagingPatients(clock: DemoClock): DemoImagingPatient[] {
   const chronic = buildCmrStudy({
     patient: study(clock, 'DEMO-0006', 'Fictive^Lena', 'chronic-cmr', 10, 'CMR FUNCTION/LGE'),
     seed: 'demo/chronic-cmr',
-    series: CMR_SERIES,
+    series: DEMO_CMR_SERIES,
     report: {
       contentDate: dicomDate(clock, 10),
       measurements: {
@@ -64,7 +65,7 @@ export function demoImagingPatients(clock: DemoClock): DemoImagingPatient[] {
   const malignant = buildCmrStudy({
     patient: study(clock, 'DEMO-0007', 'Mockup^Marta', 'malignant-cmr', 4, 'CMR CARDIAC MASS'),
     seed: 'demo/malignant-cmr',
-    series: CMR_SERIES,
+    series: DEMO_CMR_SERIES,
     report: {
       contentDate: dicomDate(clock, 4),
       measurements: {},
@@ -80,7 +81,7 @@ export function demoImagingPatients(clock: DemoClock): DemoImagingPatient[] {
   const thrombus = buildCmrStudy({
     patient: study(clock, 'DEMO-0008', 'Synthetic^Nils', 'thrombus-cmr', 3, 'CMR CARDIAC MASS'),
     seed: 'demo/thrombus-cmr',
-    series: CMR_SERIES,
+    series: DEMO_CMR_SERIES,
     report: {
       contentDate: dicomDate(clock, 3),
       measurements: { lvef: 38 },

@@ -6,9 +6,9 @@
 // service's /etc/orthanc or /var/lib/orthanc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../free-port.ts';
 
 export const ORTHANC_BINARY = '/usr/sbin/Orthanc';
 /** Where Debian's orthanc-dicomweb package puts the plugin. */
@@ -41,18 +41,6 @@ export function orthancMissing(): string | undefined {
     existsSync(DICOMWEB_PLUGIN) ? undefined : `${DICOMWEB_PLUGIN} (package orthanc-dicomweb)`,
   ].filter((x): x is string => x !== undefined);
   return missing.length === 0 ? undefined : `not installed: ${missing.join(', ')}. Install: ${HOW_TO_INSTALL}`;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancProcess> {

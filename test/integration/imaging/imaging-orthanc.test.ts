@@ -3,6 +3,7 @@
 import dcmjs from 'dcmjs';
 import daikon from 'daikon';
 import { buildCmrStudy } from '../../../src/demo/imaging/cmr-study.ts';
+import { DEMO_CMR_SERIES } from '../../../src/demo/imaging/demo-studies.ts';
 import { buildCtPhantom } from '../../../src/demo/imaging/ct-phantom.ts';
 import { code, segmentation, toPart10, uidFor } from '../../../src/demo/imaging/dicom-builders.ts';
 import { readImaging } from '../../../src/imaging/imaging-reader.ts';
@@ -27,14 +28,7 @@ const olderCmr = buildCmrStudy({
 const newerCmr = buildCmrStudy({
   patient: { ...A, studyUid: uidFor('A/cmr-2026'), studyDate: '20260201', studyTime: '083000', studyDescription: 'CMR STRESS/VIABILITY' },
   seed: 'A/cmr-2026',
-  series: [
-    { description: 'trufi_cine_sax', instances: 3, cardiacNumberOfImages: 25 },
-    { description: 'de_psir_sax', instances: 2 },
-    { description: 'MOLLI 5(3)3 SAX', instances: 1 },
-    { description: 'MOLLI_post', instances: 1 },
-    { description: 'T2Map_SAX', instances: 1 },
-    { description: 'TI-Scout', instances: 1 },
-  ],
+  series: DEMO_CMR_SERIES,
   report: {
     contentDate: '20260202',
     measurements: {
