@@ -11,13 +11,16 @@
 // (occupancy) pixel is in the mask when its value is at least half of MaximumFractionalValue.
 //
 // Which slice is L3 (the rule implemented):
-//   1. the SEG has an L3 vertebra segment (SNOMED CT 36470004 "L3 vertebra", or a configured label —
-//      TotalSegmentator's "total" task names it `vertebrae_L3`): the muscle frame whose position along
+//   1. the SEG has an L3 vertebra segment (SNOMED CT 36470004 "L3 vertebra", DICOM CID 7603, or a
+//      configured label — TotalSegmentator's "total" task names it `vertebrae_L3`): the muscle frame whose position along
 //      the slice normal is nearest the middle of the L3 segment's extent, and inside that extent;
 //   2. otherwise the muscle segment covers exactly one CT slice: that slice (an L3 single-slice SEG);
 //   3. otherwise no L3 level can be told: no area (the card says so).
 // Muscle segments: SNOMED CT 127954009 "Skeletal muscle", or a configured label (TotalSegmentator's
 // "tissue_types" task: `skeletal_muscle`); several muscle segments are combined (a pixel counts once).
+// TotalSegmentator's own DICOM SEG export codes `skeletal_muscle` as SCT 127954009 and `vertebrae_L3`
+// as SCT 36470004 (wasserth/TotalSegmentator, totalsegmentator/resources/totalsegmentator_snomed_mapping.csv),
+// so its SEGs are recognised by code, whatever their labels.
 import dcmjs from 'dcmjs';
 import { codeIn, datasetSchema, isoDateTime, item, items, num, nums, str, TAG, type DicomDataset } from './dicom-json.ts';
 import { isL3Vertebra, isSkeletalMuscle } from './dicom-codes.ts';

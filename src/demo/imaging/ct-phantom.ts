@@ -112,8 +112,8 @@ export function buildCtPhantom(spec: CtPhantomSpec): CtPhantom {
     ...(spec.segmentationType ? { type: spec.segmentationType } : {}),
     ...(spec.contentDate ? { contentDate: spec.contentDate } : {}),
     segments: [
-      { number: 1, label: spec.muscleLabel ?? 'skeletal_muscle', category: code('91723000', 'SCT', 'Anatomical Structure'), type: code('127954009', 'SCT', 'Skeletal muscle') },
-      ...(spec.l3Segment ? [{ number: 2, label: 'vertebrae_L3', category: code('91723000', 'SCT', 'Anatomical Structure'), type: code('36470004', 'SCT', 'L3 vertebra') }] : []),
+      { number: 1, label: spec.muscleLabel ?? 'skeletal_muscle', category: code('123037004', 'SCT', 'Anatomical Structure'), type: code('127954009', 'SCT', 'Skeletal muscle') },
+      ...(spec.l3Segment ? [{ number: 2, label: 'vertebrae_L3', category: code('123037004', 'SCT', 'Anatomical Structure'), type: code('36470004', 'SCT', 'L3 vertebra') }] : []),
     ],
     frames,
   })));

@@ -80,7 +80,7 @@ function segOverRealCt(): Uint8Array {
     { seriesUid: uidFor('vendor-ct/seg'), seriesNumber: 301, seriesDescription: 'muscle SEG', modality: 'SEG' },
     {
       sopUid: uidFor('vendor-ct/seg/1'), rows, columns: cols, pixelSpacing: [0.661468, 0.661468], sourceSeriesUid: s('SeriesInstanceUID'),
-      segments: [{ number: 1, label: 'skeletal_muscle', category: code('91723000', 'SCT', 'Anatomical Structure'), type: code('127954009', 'SCT', 'Skeletal muscle') }],
+      segments: [{ number: 1, label: 'skeletal_muscle', category: code('123037004', 'SCT', 'Anatomical Structure'), type: code('127954009', 'SCT', 'Skeletal muscle') }],
       frames: [{ segmentNumber: 1, source: { sopUid: s('SOPInstanceUID'), z: 0 }, mask }],
     },
   ));
