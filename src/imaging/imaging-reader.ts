@@ -199,7 +199,7 @@ async function readCmr(ctx: CallContext, flow: Flow, index: PatientIndex, result
         cachedSeries ? Promise.resolve(cachedSeries) : studySeries(access, study.studyInstanceUid, runtime.patterns),
         Promise.all(srs.map((r, i) => (cachedReadings[i] ? Promise.resolve(undefined) : access.instanceMetadata(r.studyInstanceUid, r.seriesInstanceUid, r.sopInstanceUid)))),
       ]));
-      runtime.caches.series.set(study.studyInstanceUid, series);
+      if (!cachedSeries) runtime.caches.series.set(study.studyInstanceUid, series); // a hit does not extend the TTL
       const classes = new Map(series.map((s) => [s.seriesInstanceUid, s.classes]));
       const readings: SrReading[] = [];
       srs.forEach((r, i) => {
@@ -268,7 +268,8 @@ async function readCt(ctx: CallContext, flow: Flow, index: PatientIndex, result:
   try {
     for (const study of candidates.slice(0, MAX_STUDIES_TRIED)) {
       const segs = newestFirst(inStudy(index.segs, study), (r) => r.sopInstanceUid).slice(0, MAX_SEG_PER_STUDY);
-      const cached = segs.map((s) => runtime.caches.muscle.get(s.sopInstanceUid)).find((m) => m !== undefined);
+      // Only the newest SEG's reading stands for the study: an older one's must not hide a newer SEG.
+      const cached = segs[0] ? runtime.caches.muscle.get(segs[0].sopInstanceUid) : undefined;
       if (cached) {
         ctx.cacheHits++;
         setMuscle(runtime, result, study, cached);
@@ -306,7 +307,7 @@ async function readCt(ctx: CallContext, flow: Flow, index: PatientIndex, result:
         maskPixels: area.value.maskPixels,
         pixelSpacing: area.value.pixelSpacing,
       };
-      for (const s of segs) if (s.sopInstanceUid === chosen.segSopInstanceUid) runtime.caches.muscle.set(s.sopInstanceUid, reading);
+      if (segs[0]?.sopInstanceUid === chosen.segSopInstanceUid) runtime.caches.muscle.set(chosen.segSopInstanceUid, reading);
       setMuscle(runtime, result, study, reading);
       return;
     }
