@@ -52,7 +52,7 @@ export interface MassReport {
   diameterCm?: number;
   location?: string;
   diagnosis?: string;
-  /** Post-contrast T1 of the mass (ms) on the series with this description. */
+  /** Mass: post-contrast T1 (ms) on the series with this description. */
   postContrastT1?: { value: number; series: string };
 }
 
