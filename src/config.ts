@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './fhir/client.ts';
+import type { ImagingConfig } from './imaging/types.ts';
 import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
 
 const csv = z
@@ -88,6 +89,28 @@ const EnvSchema = z.object({
    * Default: one per core, at most 8 (each holds its own copy of the services and terminology).
    */
   HOOK_WORKERS: z.coerce.number().int().min(0).max(64).default(Math.min(availableParallelism(), 8)),
+  // --- Imaging (src/imaging/, README "Imaging") ---
+  /** DICOMweb base URL of the archive (QIDO-RS / WADO-RS root); unset = imaging off. */
+  DICOMWEB_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Authorization header value for the archive (e.g. "Bearer …", "Basic …"); never logged. */
+  DICOMWEB_AUTHORIZATION: z.string().min(1).optional(),
+  /** Patient.identifier system whose value is the archive's PatientID; unset = the FHIR Patient id. */
+  DICOMWEB_PATIENT_ID_SYSTEM: z.string().min(1).optional(),
+  /** "Open images" link, e.g. https://ohif.example.org/viewer?StudyInstanceUIDs={StudyInstanceUID}. */
+  IMAGING_VIEWER_URL: z.string().regex(/^https?:\/\/\S*\{StudyInstanceUID\}\S*$/, 'expected an http(s) URL containing {StudyInstanceUID}').optional(),
+  /** Seconds QIDO answers are cached per patient (per instance); 0 = no cache. */
+  DICOMWEB_QIDO_CACHE_TTL_S: z.coerce.number().int().min(0).max(3600).default(60),
+  /** Per-request timeout (ms); the hook's FETCH_BUDGET_MS bounds the whole imaging read as well. */
+  DICOMWEB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(2500),
+  /** Largest archive response accepted (bytes): a SEG or a CT frame beyond it makes imaging unavailable. */
+  DICOMWEB_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(64 * 1024 * 1024),
+  /** Concurrent archive requests per hook call, and per process. */
+  DICOMWEB_CALL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(6),
+  DICOMWEB_PROCESS_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
+  /** SEG segment labels read as skeletal muscle besides SNOMED CT 127954009 (TotalSegmentator: skeletal_muscle). */
+  IMAGING_MUSCLE_SEGMENT_LABELS: csv.default(['skeletal_muscle']),
+  /** SEG segment labels read as the L3 vertebra besides SNOMED CT 36470004 (TotalSegmentator: vertebrae_L3). */
+  IMAGING_L3_SEGMENT_LABELS: csv.default(['vertebrae_L3']),
 });
 
 export interface AppConfig {
@@ -120,6 +143,8 @@ export interface AppConfig {
   hookWorkers: number;
   feedbackCommentRetentionDays: number | undefined;
   issuedCardRetentionDays: number;
+  /** The DICOMweb archive and the imaging layer's limits (src/imaging/types.ts). */
+  imaging: ImagingConfig;
 }
 
 export class ConfigError extends Error {}
@@ -165,6 +190,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     hookWorkers: e.HOOK_WORKERS,
     feedbackCommentRetentionDays: e.FEEDBACK_COMMENT_RETENTION_DAYS,
     issuedCardRetentionDays: e.ISSUED_CARD_RETENTION_DAYS,
+    imaging: {
+      ...(e.DICOMWEB_URL ? { dicomWebUrl: e.DICOMWEB_URL } : {}),
+      ...(e.DICOMWEB_AUTHORIZATION ? { authorization: e.DICOMWEB_AUTHORIZATION } : {}),
+      ...(e.DICOMWEB_PATIENT_ID_SYSTEM ? { patientIdSystem: e.DICOMWEB_PATIENT_ID_SYSTEM } : {}),
+      ...(e.IMAGING_VIEWER_URL ? { viewerUrlTemplate: e.IMAGING_VIEWER_URL } : {}),
+      qidoCacheTtlS: e.DICOMWEB_QIDO_CACHE_TTL_S,
+      requestTimeoutMs: e.DICOMWEB_TIMEOUT_MS,
+      maxResponseBytes: e.DICOMWEB_MAX_RESPONSE_BYTES,
+      callConcurrency: e.DICOMWEB_CALL_CONCURRENCY,
+      processConcurrency: e.DICOMWEB_PROCESS_CONCURRENCY,
+      muscleSegmentLabels: e.IMAGING_MUSCLE_SEGMENT_LABELS,
+      l3SegmentLabels: e.IMAGING_L3_SEGMENT_LABELS,
+    },
   };
 }
 

@@ -36,3 +36,34 @@ describe('FHIR_RESPONSE_MAX_BYTES', () => {
     expect(() => loadConfig({ DEMO: 'true', FHIR_RESPONSE_MAX_BYTES: value })).toThrow(/FHIR_RESPONSE_MAX_BYTES/);
   });
 });
+
+describe('imaging configuration', () => {
+  it('is off without DICOMWEB_URL, with the documented defaults', () => {
+    expect(loadConfig({ DEMO: 'true' }).imaging).toEqual({
+      qidoCacheTtlS: 60, requestTimeoutMs: 2500, maxResponseBytes: 64 * 1024 * 1024, callConcurrency: 6, processConcurrency: 32,
+      muscleSegmentLabels: ['skeletal_muscle'], l3SegmentLabels: ['vertebrae_L3'],
+    });
+  });
+
+  it('reads the archive, its credentials, the identifier system and the viewer template', () => {
+    const imaging = loadConfig({
+      DEMO: 'true', DICOMWEB_URL: 'https://pacs.example.org/dicom-web', DICOMWEB_AUTHORIZATION: 'Bearer abc',
+      DICOMWEB_PATIENT_ID_SYSTEM: 'urn:oid:1.2.3', IMAGING_VIEWER_URL: 'https://ohif.example.org/viewer?StudyInstanceUIDs={StudyInstanceUID}',
+      DICOMWEB_QIDO_CACHE_TTL_S: '0', IMAGING_MUSCLE_SEGMENT_LABELS: 'skeletal_muscle, muscle',
+    }).imaging;
+    expect(imaging).toMatchObject({
+      dicomWebUrl: 'https://pacs.example.org/dicom-web', authorization: 'Bearer abc', patientIdSystem: 'urn:oid:1.2.3',
+      viewerUrlTemplate: 'https://ohif.example.org/viewer?StudyInstanceUIDs={StudyInstanceUID}', qidoCacheTtlS: 0,
+      muscleSegmentLabels: ['skeletal_muscle', 'muscle'],
+    });
+  });
+
+  it.each([
+    ['DICOMWEB_URL', 'ftp://pacs.example.org'],
+    ['IMAGING_VIEWER_URL', 'https://ohif.example.org/viewer'],
+    ['DICOMWEB_TIMEOUT_MS', '10'],
+    ['DICOMWEB_MAX_RESPONSE_BYTES', 'lots'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ DEMO: 'true', [name]: value })).toThrow(new RegExp(name));
+  });
+});
