@@ -109,7 +109,10 @@ function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<s
 
 function derivedBmi(weight?: Input<number>, height?: Input<number>): Input<number> | undefined {
   if (!weight || !height || height.value <= 0) return undefined;
-  return { name: 'bmi', value: weight.value / (height.value * height.value), unit: 'kg/m2', source: 'derived', date: weight.date };
+  const bmi = weight.value / (height.value * height.value);
+  // A height so small that the quotient overflows is no BMI (JSON cannot carry Infinity; fuzzing tests).
+  if (!Number.isFinite(bmi)) return undefined;
+  return { name: 'bmi', value: bmi, unit: 'kg/m2', source: 'derived', date: weight.date };
 }
 
 /**
