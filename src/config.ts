@@ -1,6 +1,7 @@
 // Environment -> one typed, validated configuration object (DESIGN.md "Style": validated at start-up).
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './fhir/client.ts';
 import type { ImagingConfig } from './imaging/types.ts';
 import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
 
@@ -36,8 +37,20 @@ const EnvSchema = z.object({
    * Unset: kept (a site policy decision).
    */
   FEEDBACK_COMMENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
+  /**
+   * Days an issued card is kept (the override-rate denominators, and what feedback is checked
+   * against): older ones are purged at start and hourly, with the feedback on them once it is as old.
+   * Feedback on a purged card is refused (404), and the override-rate report covers at most this
+   * many days. A year by default, so that the table is bounded and a yearly review still fits.
+   */
+  ISSUED_CARD_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   /** One time budget for all backend fetches of one hook call (ms). */
   FETCH_BUDGET_MS: z.coerce.number().int().min(100).max(60000).default(3000),
+  /**
+   * Largest answer read from the EHR's FHIR server per HTTP response (bytes, after decompression);
+   * a larger one is abandoned while it streams (src/fhir/client.ts). Default 4 MiB.
+   */
+  FHIR_RESPONSE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(DEFAULT_MAX_RESPONSE_BYTES),
   /** MODELS.md: labs for the MELD family, most recent within 30 days by default. */
   LAB_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Look-back for body measurements (height, weight) and CT body composition. */
@@ -109,6 +122,8 @@ export interface AppConfig {
   databaseUrl?: string;
   dataDir: string;
   fetchBudgetMs: number;
+  /** FHIR_RESPONSE_MAX_BYTES: per-response size cap for FHIR answers. */
+  fhirResponseMaxBytes: number;
   labLookbackDays: number;
   bodyLookbackDays: number;
   smiCutoffSet: SmiCutoffSetName;
@@ -127,6 +142,7 @@ export interface AppConfig {
   /** Evaluation worker threads; 0 = evaluate on the main thread. */
   hookWorkers: number;
   feedbackCommentRetentionDays: number | undefined;
+  issuedCardRetentionDays: number;
   /** The DICOMweb archive and the imaging layer's limits (src/imaging/types.ts). */
   imaging: ImagingConfig;
 }
@@ -154,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     fetchBudgetMs: e.FETCH_BUDGET_MS,
+    fhirResponseMaxBytes: e.FHIR_RESPONSE_MAX_BYTES,
     labLookbackDays: e.LAB_LOOKBACK_DAYS,
     bodyLookbackDays: e.BODY_LOOKBACK_DAYS,
     smiCutoffSet: e.SMI_CUTOFF_SET,
@@ -172,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
     hookWorkers: e.HOOK_WORKERS,
     feedbackCommentRetentionDays: e.FEEDBACK_COMMENT_RETENTION_DAYS,
+    issuedCardRetentionDays: e.ISSUED_CARD_RETENTION_DAYS,
     imaging: {
       ...(e.DICOMWEB_URL ? { dicomWebUrl: e.DICOMWEB_URL } : {}),
       ...(e.DICOMWEB_AUTHORIZATION ? { authorization: e.DICOMWEB_AUTHORIZATION } : {}),

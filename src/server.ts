@@ -30,6 +30,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     dataDir: config.dataDir,
     logger,
     commentRetentionDays: config.feedbackCommentRetentionDays,
+    issuedCardRetentionDays: config.issuedCardRetentionDays,
   });
   const services = allServices();
   const hookRunner = config.hookWorkers > 0

@@ -73,7 +73,8 @@ const ALIASES_CI = new Map([...ALIASES].map(([k, v]) => [k.toLowerCase(), v]));
 
 /** Normalise a recorded unit string to the UCUM code we convert from (undefined when absent/blank). */
 export function normalizeUnit(unit: string | undefined | null): string | undefined {
-  if (unit === undefined || unit === null) return undefined;
+  // FHIR JSON from outside: a unit that is not a string is no unit (found by the fuzzing tests).
+  if (typeof unit !== 'string') return undefined;
   const u = unit.trim();
   if (u === '') return undefined;
   return ALIASES.get(u) ?? ALIASES_CI.get(u.toLowerCase()) ?? u;
@@ -144,8 +145,13 @@ function resolveConverter(fromUnit: string | undefined | null, targetUnit: strin
   // No unit recorded: only meaningful when the target itself is a pure number (INR).
   if (from === undefined) return isDimensionless(to) ? identity : null;
   if (from === to) return identity;
+  // UCUM §1: expressions use only ASCII 33–126 (no spaces). Anything else is no UCUM unit, and
+  // ucum-lhc would print it with console.log (stdout, outside our logger) while failing to parse it.
+  if (!UCUM_CHARACTERS.test(from) || !UCUM_CHARACTERS.test(to)) return null;
   return makeConverter(from, to, analyte);
 }
+
+const UCUM_CHARACTERS = /^[!-~]+$/;
 
 /**
  * Probe ucum-lhc at three points. UCUM conversions between commensurable units are affine

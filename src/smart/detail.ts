@@ -4,13 +4,13 @@
 // for the view (ServiceDetail). Nothing is recomputed differently from the cards: the adapters in
 // service-details.ts call the same score functions. No Express here.
 import { randomUUID } from 'node:crypto';
-import type { FhirResource } from 'fhir/r4.js';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../services/types.ts';
 import type { Contribution, Input, ModelMetadata, ModelResult } from '../models/types.ts';
 import type { CdsRequest } from '../hooks/types.ts';
 import { resolvePrefetch } from '../hooks/prefetch.ts';
+import { droppedCount, keepPatientData } from '../hooks/patient-scope.ts';
 import { createFhirFetcher } from '../fhir/client.ts';
 import { withEvaluationCache } from '../fhir/observations.ts';
 import { badRequest, notFound, preconditionFailed } from '../errors.ts';
@@ -103,11 +103,16 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
       budgetMs: deps.config.fetchBudgetMs,
       logger: deps.logger,
     });
-    const missingRequired = service.requiredPrefetch.filter((k) => resolved.unavailable.includes(k));
+    // The same rule as a hook call (hooks/patient-scope.ts): only this patient's resources are used,
+    // and a key left with none of them is unavailable.
+    const scoped = keepPatientData(resolved.data, { patientId: req.patientId, bases: [fetcher.baseUrl] });
+    const data = scoped.data;
+    const foreign = droppedCount(scoped);
+    const unavailable = [...resolved.unavailable, ...scoped.emptied];
+    const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
     if (missingRequired.length > 0) {
       throw preconditionFailed(`The FHIR server did not give the data this view needs (${missingRequired.join(', ')}): check the scopes granted to the app`);
     }
-    const { data, foreign } = onlyThisPatient(resolved.data, req.patientId);
     const ctx: EvaluationContext = {
       hookInstance,
       patientId: req.patientId,
@@ -116,7 +121,7 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
       now: deps.now(),
       config: deps.config,
       publicBaseUrl: deps.config.publicBaseUrl,
-      unavailable: resolved.unavailable,
+      unavailable,
     };
     const view: ViewContext = { card: req.appContext, wording: deps.wording, report: deps.report };
     const body = withEvaluationCache(() => adapter.build(data, ctx, view));
@@ -140,35 +145,9 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
       notes,
       ...(body.report ? { report: body.report } : {}),
     };
-    deps.logger.debug({ service: service.description.id, ms: Math.round(performance.now() - started), unavailable: resolved.unavailable }, 'smart detail');
+    deps.logger.debug({ service: service.description.id, ms: Math.round(performance.now() - started), unavailable }, 'smart detail');
     return ServiceDetailSchema.parse(detail);
   };
-}
-
-/**
- * Only the patient in context is scored (DESIGN.md, Security): a resource of the searches that names
- * another subject is dropped, whatever the server's scoping did.
- */
-function onlyThisPatient(data: ResolvedPrefetch, patientId: string): { data: ResolvedPrefetch; foreign: number } {
-  const ref = `Patient/${patientId}`;
-  let foreign = 0;
-  const mine = (r: FhirResource): boolean => {
-    if (r.resourceType === 'Patient') return r.id === patientId;
-    const subject = (r as { subject?: { reference?: string }; patient?: { reference?: string } }).subject ?? (r as { patient?: { reference?: string } }).patient;
-    return subject?.reference === undefined || subject.reference === ref || subject.reference.endsWith(`/${ref}`);
-  };
-  const out: ResolvedPrefetch = {};
-  for (const [key, value] of Object.entries(data)) {
-    if (Array.isArray(value)) {
-      const kept = value.filter(mine);
-      foreign += value.length - kept.length;
-      out[key] = kept;
-    } else if (value && !mine(value)) {
-      foreign++;
-      out[key] = null;
-    } else out[key] = value;
-  }
-  return { data: out, foreign };
 }
 
 export function originOf(source: string): Origin {

@@ -98,7 +98,7 @@ function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<s
   const source = patient?.id ? `Patient/${patient.id}` : 'Patient';
   const facts: Pick<CirrhosisInputs, 'sex' | 'age'> = {};
   // Administrative gender stands in for sex; 'other'/'unknown' are passed on and the models list sex as missing.
-  if (patient?.gender) facts.sex = { name: 'sex', value: patient.gender, source };
+  if (typeof patient?.gender === 'string' && patient.gender.length > 0) facts.sex = { name: 'sex', value: patient.gender, source };
   else reasons.sex = 'not recorded on the Patient resource';
   const age = patient?.birthDate ? ageInYears(patient.birthDate, now) : undefined;
   if (age !== undefined) facts.age = { name: 'age', value: age, unit: 'a', source, date: patient?.birthDate };
@@ -109,7 +109,10 @@ function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<s
 
 function derivedBmi(weight?: Input<number>, height?: Input<number>): Input<number> | undefined {
   if (!weight || !height || height.value <= 0) return undefined;
-  return { name: 'bmi', value: weight.value / (height.value * height.value), unit: 'kg/m2', source: 'derived', date: weight.date };
+  const bmi = weight.value / (height.value * height.value);
+  // A height so small that the quotient overflows is no BMI (JSON cannot carry Infinity; fuzzing tests).
+  if (!Number.isFinite(bmi)) return undefined;
+  return { name: 'bmi', value: bmi, unit: 'kg/m2', source: 'derived', date: weight.date };
 }
 
 /**

@@ -15,7 +15,7 @@
 // like any other feature.
 import type { Observation } from 'fhir/r4.js';
 import type { Input } from '../../models/types.ts';
-import { latestBoolean, latestCode, latestQuantity, observationDate, type Lookup } from '../../fhir/observations.ts';
+import { arrayOf, latestBoolean, latestCode, latestQuantity, observationDate, type Lookup } from '../../fhir/observations.ts';
 import { valueSetContains } from '../../fhir/terminology.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
 
@@ -75,8 +75,9 @@ export function chooseStudy(observations: Observation[], now: Date, lookbackDays
 function membersOf(report: Observation, observations: Observation[]): Observation[] {
   const byId = new Map(observations.filter((o) => o.id).map((o) => [o.id as string, o]));
   const out: Observation[] = [];
-  for (const ref of report.hasMember ?? []) {
-    const m = /(?:^|\/)Observation\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref.reference ?? '');
+  for (const ref of arrayOf(report.hasMember)) {
+    const reference = (ref as { reference?: unknown } | null)?.reference;
+    const m = typeof reference === 'string' ? /(?:^|\/)Observation\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference) : null;
     const member = m?.[1] !== undefined ? byId.get(m[1]) : undefined;
     if (member && member !== report && !out.includes(member)) out.push(member);
   }

@@ -4,7 +4,7 @@
 // "not elevated". Pure: no I/O.
 import type { Observation, Quantity } from 'fhir/r4.js';
 import type { Lookup } from '../../fhir/observations.ts';
-import { observationDate, unusableStatus } from '../../fhir/observations.ts';
+import { arrayOf, observationDate, unusableStatus } from '../../fhir/observations.ts';
 import { toUnit } from '../../fhir/units.ts';
 import { UCUM } from '../../fhir/canonical.ts';
 
@@ -39,7 +39,7 @@ export function readEnzymes(obs: Observation): EnzymeReading {
   });
 
   const q = obs.dataAbsentReason ? undefined : obs.valueQuantity;
-  const high = obs.referenceRange?.find((r) => typeof r.high?.value === 'number')?.high;
+  const high = arrayOf(obs.referenceRange).find((r) => typeof r?.high?.value === 'number')?.high;
   if (q && typeof q.value === 'number' && high && typeof high.value === 'number') {
     const unit = unitOf(q);
     const highUnit = unitOf(high);
