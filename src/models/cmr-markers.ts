@@ -3,7 +3,7 @@
 // Rules kept from MODELS.md: the echo GLS cut-off (Ersbøll, −14 %) is NOT applied to CMR GLS, and
 // native T1 / T2 are flagged only against a site reference range, never an invented cut-off.
 import { metadata as cmrRiskScoreMetadata } from './cmr-risk-score.ts';
-import type { Evidence, Input, ModelMetadata } from './types.ts';
+import type { Evidence, Input, ModelId, ModelMetadata } from './types.ts';
 
 const pubmed = (terms: string): string =>
   `https://pubmed.ncbi.nlm.nih.gov/?term=${encodeURIComponent(terms).replace(/%20/g, '+')}`;
@@ -101,7 +101,7 @@ export interface CmrMarkerFinding {
 }
 
 export interface CmrMarkerAssessment {
-  model: string;
+  model: ModelId;
   findings: CmrMarkerFinding[];
   /** markers not measured (never assumed normal) */
   missing: string[];

@@ -1,7 +1,7 @@
 // CMR features that favour thrombus over tumour: Pazos-López P et al., JACC Cardiovasc Imaging 2014,
 // Table 3 (MODELS.md 2b) [P]. Each feature is reported on its own with its published accuracy: the
 // paper gives no rule for combining them, so none is invented here (no count, no probability).
-import type { Input, ModelMetadata } from './types.ts';
+import type { Input, ModelId, ModelMetadata } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'thrombus-features-pazos-lopez-2014',
@@ -50,7 +50,7 @@ export interface ThrombusFeature {
 }
 
 export interface ThrombusFeaturesResult {
-  model: string;
+  model: ModelId;
   features: ThrombusFeature[];
   favouring: Array<keyof ThrombusFeatureInputs>;
   notFavouring: Array<keyof ThrombusFeatureInputs>;

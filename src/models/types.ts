@@ -1,9 +1,18 @@
 // Shared shapes of the pure scoring models (MODELS.md "General rules for every model").
 // Models never import fhir/, imaging/ or hooks/: they receive typed, unit-normalised inputs.
 
-export type ModelId =
-  | 'meld-3.0' | 'meld-na' | 'meld' | 'child-pugh' | 'albi' | 'smi' | 'meld-sarcopenia'
-  | 'grace-in-hospital' | 'timi-stemi' | 'cmr-risk-score' | 'cmr-mass-score';
+/**
+ * Every model of this product: the codes of profiles/CodeSystem-cds-models.json (RiskAssessment.method,
+ * extension.scores[].model). Data, so that a test can check the CodeSystem holds each one
+ * (test/integration/registry.test.ts) and a service declares the ones it reports.
+ */
+export const MODEL_IDS = [
+  'meld-3.0', 'meld-na', 'meld', 'child-pugh', 'albi', 'smi', 'meld-sarcopenia',
+  'grace-in-hospital', 'timi-stemi', 'cmr-risk-score', 'cmr-mass-score',
+  'cmr-markers', 'mass-prognosis-shenoy-2022', 'thrombus-features-pazos-lopez-2014',
+] as const;
+
+export type ModelId = (typeof MODEL_IDS)[number];
 
 export type InputValue = number | boolean | string;
 
@@ -24,7 +33,7 @@ export interface Input<V extends InputValue = InputValue> {
 export type Evidence = 'primary' | 'secondary';
 
 export interface ModelMetadata {
-  id: ModelId | string;
+  id: ModelId;
   version: string;
   title: string;
   citation: string;
@@ -46,7 +55,7 @@ export interface Contribution {
 }
 
 export interface ModelResult {
-  model: ModelId | string;
+  model: ModelId;
   /** The (unrounded) score; null when the model declined for lack of data. */
   value: number | null;
   unit: string;

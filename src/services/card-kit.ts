@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RiskAssessment, Reference } from 'fhir/r4.js';
 import type { Card, Link, Suggestion } from '../hooks/types.ts';
-import type { Input, ModelResult } from '../models/types.ts';
+import type { Input, ModelId, ModelResult } from '../models/types.ts';
 import type { EvaluationContext } from './types.ts';
 import { pick, type CardTemplate, type CardWording } from './card-wording.ts';
 import {
@@ -17,7 +17,7 @@ import { md, table } from './markdown.ts';
 export const MAX_SUMMARY = 139;
 
 export interface ScoreEntry {
-  model: string;
+  model: ModelId;
   value: number;
   unit: string;
   tier?: string;

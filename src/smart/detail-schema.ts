@@ -3,7 +3,7 @@
 // patient name; inputs name their sources as the cards do. Types come from these schemas.
 import { z } from 'zod';
 import type { DiagnosticReport } from 'fhir/r4.js';
-import type { ModelResult } from '../models/types.ts';
+import { MODEL_IDS, type ModelResult } from '../models/types.ts';
 
 const InputValue = z.union([z.number(), z.boolean(), z.string()]);
 
@@ -37,8 +37,10 @@ export const ContributionSchema = z.object({
   band: z.string().optional(),
 });
 
+const ModelIdSchema = z.enum(MODEL_IDS);
+
 export const ModelMetadataSchema = z.object({
-  id: z.string(),
+  id: ModelIdSchema,
   version: z.string(),
   title: z.string(),
   citation: z.string(),
@@ -50,7 +52,7 @@ export const ModelMetadataSchema = z.object({
 
 /** A ModelResult as computed for the card (models/types.ts), its inputs with their origin. */
 export const ResultSchema = z.object({
-  model: z.string(),
+  model: ModelIdSchema,
   value: z.number().nullable(),
   unit: z.string(),
   display: z.string().optional(),
@@ -67,7 +69,7 @@ export const ResultSchema = z.object({
 
 /** What the view adds to a result: how to read it. */
 export const ExplanationSchema = z.object({
-  model: z.string(),
+  model: ModelIdSchema,
   /** Whether the card the clinician clicked reported this score (its extension.scores). */
   onCard: z.boolean(),
   /** The value the card's appContext carried (rounded to 2 decimals), to show that both agree. */
@@ -90,7 +92,7 @@ export const BandTableSchema = z.object({
 });
 
 export const ModelCardSchema = z.object({
-  id: z.string(),
+  id: ModelIdSchema,
   title: z.string(),
   version: z.string(),
   population: z.string(),
