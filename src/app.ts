@@ -7,7 +7,7 @@ import type { AppConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
-import type { CdsService } from './services/types.ts';
+import type { Runtime } from './runtime.ts';
 import { cdsAuth, cdsClientOf, hookCaller, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
 import { discoveryDocument } from './hooks/discovery.ts';
 import { inProcessHookRunner, type HookRunner } from './hooks/hook-runner.ts';
@@ -17,7 +17,6 @@ import { feedbackRequestSchema } from './store/feedback-schema.ts';
 import { describeIssues } from './hooks/schemas.ts';
 import { smartRouter } from './smart/routes.ts';
 import { createDetailComputer } from './smart/detail.ts';
-import { detailAdapters } from './smart/service-details.ts';
 import { loadDetailWording, loadReportTemplate } from './smart/wording.ts';
 import { HttpError, badRequest, invalidJson, notFound, operationOutcome, unauthorized, unsupportedEncoding } from './errors.ts';
 
@@ -27,7 +26,8 @@ export interface AppDeps {
   metrics: Metrics;
   verifier: JwtVerifier;
   store: Store;
-  services: CdsService[];
+  /** Built once at start-up (src/runtime.ts): the services, their wording, the terminology. */
+  runtime: Runtime;
   /** The embedded demo (DEMO=true): serves '/', '/demo/*'. */
   demoRouter?: express.Router;
   /** Where hook calls are evaluated (server.ts starts the worker pool); default: this thread. */
@@ -42,10 +42,11 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 const OPENAPI_PATH = new URL('../openapi.yaml', import.meta.url);
 
 export function createApp(deps: AppDeps): express.Express {
-  const { config, logger, metrics, verifier, store } = deps;
-  const now = deps.now ?? (() => new Date());
-  const servicesById = new Map(deps.services.map((s) => [s.description.id, s]));
-  const hookRunner = deps.hookRunner ?? inProcessHookRunner({ services: servicesById, config, logger, now });
+  const { config, logger, metrics, verifier, store, runtime } = deps;
+  const now = deps.now ?? runtime.now;
+  const services = runtime.services;
+  const servicesById = new Map(services.map((s) => [s.description.id, s]));
+  const hookRunner = deps.hookRunner ?? inProcessHookRunner({ runtime, services: servicesById, config, logger, now });
   const feedbackSchema = feedbackRequestSchema({ now, clockSkewS: config.jwtClockSkewS });
   const app = express();
   app.disable('x-powered-by');
@@ -101,7 +102,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Hook calls are parsed where they are evaluated (hooks/hook-call.ts): here only the bytes are read.
   const rawJsonBody = express.raw({ limit: config.bodyLimit, type: JSON_TYPES });
 
-  cds.get('/', (_req, res) => { res.json(discoveryDocument(deps.services)); });
+  cds.get('/', (_req, res) => { res.json(discoveryDocument(services)); });
 
   cds.post('/:id', requireJson, rawJsonBody, async (req: Request<{ id: string }>, res: Response) => {
     const service = servicesById.get(req.params.id);
@@ -149,15 +150,14 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use('/cds-services', rememberMount, cds);
-  const adapters = detailAdapters(deps.services);
   const computeDetail = createDetailComputer({
-    config, logger, now, services: deps.services, adapters, wording: loadDetailWording(), report: loadReportTemplate(),
+    config, logger, now, services, runtime, wording: loadDetailWording(), report: loadReportTemplate(),
   });
   app.use('/smart', smartRouter({
     config,
     issuers: deps.smartIssuers ?? [],
     computeDetail,
-    services: deps.services.filter((s) => adapters.some((a) => a.serviceId === s.description.id)).map((s) => ({ id: s.description.id, title: s.description.title })),
+    services: services.filter((s) => s.detail !== undefined).map((s) => ({ id: s.description.id, title: s.description.title })),
   }));
   if (deps.demoRouter) app.use('/', deps.demoRouter);
 

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES } from './fhir/client.ts';
 import type { ImagingConfig } from './imaging/types.ts';
 import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
 import type { SiteReferenceRanges } from './models/cmr-markers.ts';
+import { SMART_LAUNCH_PATH } from './smart/paths.ts';
 
 const csv = z
   .string()
@@ -126,10 +127,13 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'CDS_CLIENTS_FILE is required when DEMO=false', input: e, path: [] });
     return z.NEVER;
   }
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return {
     port: e.PORT,
     host: e.HOST,
-    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    publicBaseUrl,
+    /** Where the cards' `smart` links point (the SMART app's launch route, src/smart/routes.ts). */
+    smartLaunchUrl: `${publicBaseUrl}${SMART_LAUNCH_PATH}`,
     cdsClientsFile: e.CDS_CLIENTS_FILE,
     corsOrigins: e.CORS_ORIGINS,
     databaseUrl: e.DATABASE_URL,
@@ -190,5 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /** Config for tests: defaults plus overrides, no environment read. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({ DEMO: 'true', LOG_LEVEL: 'silent' }), ...overrides };
+  const base = loadConfig({ DEMO: 'true', LOG_LEVEL: 'silent' });
+  // The launch URL follows an overridden base URL, as loadConfig derives it.
+  const smartLaunchUrl = `${overrides.publicBaseUrl ?? base.publicBaseUrl}${SMART_LAUNCH_PATH}`;
+  return { ...base, smartLaunchUrl, ...overrides };
 }

@@ -6,6 +6,7 @@ import { isArrayBuffer } from 'node:util/types';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CdsService } from '../services/types.ts';
+import type { Runtime } from '../runtime.ts';
 import type { HookCaller } from './auth.ts';
 import { invokeService, type HookObservation } from './invoke.ts';
 import type { CdsResponse, IssuedCardRow } from './types.ts';
@@ -27,6 +28,8 @@ export interface HookAnswer {
 }
 
 export interface HookCallContext {
+  /** Built once per thread at start-up (src/runtime.ts). */
+  runtime: Runtime;
   services: ReadonlyMap<string, CdsService>;
   config: AppConfig;
   logger: Logger;
@@ -46,6 +49,7 @@ export async function evaluateHookCall(call: HookCall, ctx: HookCallContext): Pr
   let response: CdsResponse;
   try {
     response = await invokeService(service, body, call.caller, {
+      runtime: ctx.runtime,
       config: ctx.config,
       logger: ctx.logger,
       now: ctx.now,

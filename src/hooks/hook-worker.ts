@@ -1,9 +1,9 @@
-// Entry point of an evaluation worker thread (hook-runner.ts): loads the terminology and the services
-// once, then evaluates one call per message with the same code as the main thread (hook-call.ts).
+// Entry point of an evaluation worker thread (hook-runner.ts): builds the thread's runtime (terminology,
+// services, wording: src/runtime.ts) once from the same config as the main thread, then evaluates one
+// call per message with the same code as the main thread (hook-call.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../logger.ts';
-import { initTerminology } from '../fhir/terminology.ts';
-import { allServices } from '../services/registry.ts';
+import { createRuntime } from '../runtime.ts';
 import { HttpError } from '../errors.ts';
 import { evaluateHookCall, movable, toHttpErrorData, type HookCall, type HookCallContext } from './hook-call.ts';
 import type { WorkerData, WorkerMessage } from './hook-runner.ts';
@@ -13,11 +13,12 @@ if (!port) throw new Error('hook-worker.ts runs only as a worker thread');
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 const { config } = workerData as WorkerData;
-initTerminology({ siteDir: config.terminologySiteDir });
 // Log lines go to the main thread, which writes them to the one log destination.
 const logger = createLogger(config.logLevel, { write: (line: string) => post({ log: line }) });
+const runtime = createRuntime(config, { logger });
 const ctx: HookCallContext = {
-  services: new Map(allServices().map((s) => [s.description.id, s])),
+  runtime,
+  services: new Map(runtime.services.map((s) => [s.description.id, s])),
   config,
   logger,
   now: () => new Date(),

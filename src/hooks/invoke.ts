@@ -2,6 +2,8 @@
 // CDS Hooks 2.0 §"Calling a CDS Service" and §"Prefetch".
 import type { CdsRequest, CdsResponse, IssuedCardRow } from './types.ts';
 import type { CdsService } from '../services/types.ts';
+import { createEvaluation } from '../services/evaluation.ts';
+import type { Runtime } from '../runtime.ts';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { isFhirServerAllowed, type HookCaller } from './auth.ts';
@@ -9,7 +11,6 @@ import { CdsRequestSchema, describeIssues } from './schemas.ts';
 import { resolvePrefetch } from './prefetch.ts';
 import { droppedCount, keepPatientData } from './patient-scope.ts';
 import { createFhirFetcher, type FhirFetcher } from '../fhir/client.ts';
-import { withEvaluationCache } from '../fhir/observations.ts';
 import { badRequest, preconditionFailed } from '../errors.ts';
 
 /**
@@ -23,6 +24,8 @@ export type HookObservation =
   | { kind: 'other-patient-dropped'; service: string; resourceType: string; count: number };
 
 export interface InvokeDeps {
+  /** Built once at start-up (src/runtime.ts): terminology, units, the services' wording. */
+  runtime: Runtime;
   config: AppConfig;
   logger: Logger;
   observe: (o: HookObservation) => void;
@@ -80,17 +83,16 @@ export async function invokeService(
     );
   }
 
-  const cards = withEvaluationCache(() => service.evaluate(data, {
+  const evaluation = createEvaluation(deps.runtime, {
     hookInstance: request.hookInstance,
     patientId: request.context.patientId,
     userId: request.context.userId,
-    encounterId: request.context.encounterId,
+    ...(request.context.encounterId !== undefined ? { encounterId: request.context.encounterId } : {}),
     now: deps.now(),
-    config: deps.config,
-    publicBaseUrl: deps.config.publicBaseUrl,
     unavailable,
     ...(ignored > 0 ? { otherPatientDataIgnored: true } : {}),
-  }));
+  });
+  const cards = service.evaluate(data, evaluation);
 
   const issuedAt = deps.now();
   deps.recordIssuedCards(

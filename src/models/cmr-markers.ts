@@ -82,8 +82,10 @@ export interface CmrMarkerInputs {
   t2?: Input<number>;
 }
 
-export type CmrMarker =
-  | 'infarctSize' | 'infarctSizeWithLvef' | 'mvo' | 'lvef' | 'laReservoirStrain' | 'lvGls' | 'haemorrhage' | 'nativeT1' | 't2';
+export const CMR_MARKERS = [
+  'infarctSize', 'infarctSizeWithLvef', 'mvo', 'lvef', 'laReservoirStrain', 'lvGls', 'haemorrhage', 'nativeT1', 't2',
+] as const;
+export type CmrMarker = (typeof CMR_MARKERS)[number];
 
 export interface CmrMarkerFinding {
   marker: CmrMarker;

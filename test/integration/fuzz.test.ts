@@ -14,7 +14,6 @@ import request from 'supertest';
 import { micromark } from 'micromark';
 import { gfm, gfmHtml } from 'micromark-extension-gfm';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
-import { allServices } from '../../src/services/registry.ts';
 import { testConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { HttpError } from '../../src/errors.ts';
@@ -23,12 +22,15 @@ import type { Card, CdsResponse } from '../../src/hooks/types.ts';
 import { demoPatients } from '../../src/demo/patients/index.ts';
 import { hookRequest, startHarness, type Harness } from '../support/harness.ts';
 import { openApiProblems } from '../support/openapi.ts';
+import { testRuntime } from '../support/runtime.ts';
 
 const now = new Date();
-const services = allServices();
+const runtime = testRuntime(testConfig({ publicBaseUrl: 'https://cds.test' }));
+const services = runtime.services;
 const ctx: HookCallContext = {
+  runtime,
   services: new Map(services.map((s) => [s.description.id, s])),
-  config: testConfig({ publicBaseUrl: 'https://cds.test' }),
+  config: runtime.config,
   logger: createLogger('silent'),
   now: () => now,
 };

@@ -2,7 +2,8 @@
 // answer exactly as the main thread does, errors cross back as the same HTTP errors, the metric
 // observations, issued cards and log lines reach the main thread, and a worker that dies is replaced.
 import { Writable } from 'node:stream';
-import { allServices } from '../../src/services/registry.ts';
+import { SERVICES } from '../../src/services/registry.ts';
+import { createRuntime } from '../../src/runtime.ts';
 import { createLogger } from '../../src/logger.ts';
 import { HttpError } from '../../src/errors.ts';
 import { inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
@@ -42,8 +43,10 @@ function visible(a: HookAnswer): unknown {
 }
 
 test('workers answer every demo patient exactly as the main thread does', async () => {
+  const runtime = createRuntime(h.config);
   const inProcess = inProcessHookRunner({
-    services: new Map(allServices().map((s) => [s.description.id, s])),
+    runtime,
+    services: new Map(runtime.services.map((s) => [s.description.id, s])),
     config: h.config,
     logger: createLogger('silent'),
     now: () => new Date(),
@@ -51,7 +54,7 @@ test('workers answer every demo patient exactly as the main thread does', async 
   const patients = ['demo-cirrhosis-decompensated', 'demo-cirrhosis-compensated', 'demo-cirrhosis-missing-labs', 'demo-no-liver-disease',
     'demo-stemi-high-risk', 'demo-chronic-ihd', 'demo-mass-malignant', 'demo-mass-thrombus'];
   let cards = 0;
-  for (const id of ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass']) {
+  for (const id of SERVICES.map((s) => s.id)) {
     for (const pid of patients) {
       const body = hookRequest(pid, fhirAccess(h));
       const [fromWorker, fromMain] = await Promise.all([pool.run(call(id, body)), inProcess.run(call(id, body))]);

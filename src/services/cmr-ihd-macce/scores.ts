@@ -2,14 +2,15 @@
 // GRACE for any acute MI, read with the STEMI bands after a STEMI, the NSTE-ACS bands after an NSTEMI
 // and both for an acute MI of unstated type (MODELS.md 1b); TIMI STEMI and the CMR risk score only
 // for an acute STEMI (their derivation populations: Morrow 2000; Marcos-Garcés 2022), the CMR risk
-// score only with a CMR after the onset. Pure: no I/O.
+// score only with a CMR after the onset. Pure: no I/O, and the inputs are not changed (reasons the
+// scores add for a missing item are their own, merged by scoreMacce).
 import type { Input, ModelResult } from '../../models/types.ts';
 import { computeGrace, type GraceBands, type GraceResult } from '../../models/grace.ts';
 import { computeTimiStemi } from '../../models/timi-stemi.ts';
 import { computeCmrRiskScore, type CmrRiskScoreResult } from '../../models/cmr-risk-score.ts';
 import { assessCmrMarkers, type CmrMarkerAssessment } from '../../models/cmr-markers.ts';
 import type { AppConfig } from '../../config.ts';
-import type { CmrInputs, MacceInputs } from './inputs.ts';
+import { hasCmr, type CmrInputs, type MacceInputs } from './inputs.ts';
 
 /** GRACE > 155 is the CMR risk score's item (Marcos-Garcés 2022). */
 const GRACE_ITEM_CUTOFF = 155;
@@ -19,13 +20,42 @@ export interface AcuteScores {
   timi?: ModelResult;
   cmr?: CmrRiskScoreResult;
   /** Keys of `text` statements in cards/cmr-ihd-macce.yaml that apply (not-applicable reasons etc.). */
-  statements: string[];
+  statements: AcuteStatement[];
+  /** Why a score item is missing (the GRACE item of the CMR risk score; the CMR itself). */
+  missingReasons: Record<string, string>;
+}
+
+/** Statements of cards/cmr-ihd-macce.yaml `text` that a score step may add. */
+export type AcuteStatement = 'graceNsteBands' | 'graceBothBands' | 'timiNotStemi' | 'cmrScoreNotStemi' | 'cmrScorePopulation';
+
+/** The results of the service: the inputs, the acute scores (acute MI) and the CMR markers (a CMR). */
+export interface MacceResults {
+  inputs: MacceInputs;
+  /** Present for an acute MI. */
+  acute?: AcuteScores;
+  /** Present when CMR measurements were found. */
+  markers?: CmrMarkerAssessment;
+  /** The inputs' missing reasons with those the scores add. */
+  missingReasons: Record<string, string>;
+}
+
+/** The score step: the acute scores for an acute MI, the single markers when there is a CMR. */
+export function scoreMacce(i: MacceInputs, config: AppConfig): MacceResults {
+  const markers = hasCmr(i.cmr) ? markersOf(i.cmr, config) : undefined;
+  const acute = i.acute ? acuteScores(i) : undefined;
+  return {
+    inputs: i,
+    ...(acute ? { acute } : {}),
+    ...(markers ? { markers } : {}),
+    missingReasons: { ...i.missingReasons, ...acute?.missingReasons },
+  };
 }
 
 export function acuteScores(i: MacceInputs): AcuteScores {
   const a = i.acuteInputs;
   const type = i.acute?.type;
-  const statements: string[] = [];
+  const statements: AcuteStatement[] = [];
+  const missingReasons: Record<string, string> = {};
 
   const bands: GraceBands = type === 'stemi' ? 'stemi' : type === 'nstemi' ? 'nste-acs' : 'both';
   const grace = computeGrace({
@@ -37,7 +67,7 @@ export function acuteScores(i: MacceInputs): AcuteScores {
 
   if (type !== 'stemi') {
     statements.push('timiNotStemi', 'cmrScoreNotStemi');
-    return { grace, statements };
+    return { grace, statements, missingReasons };
   }
 
   // TIMI: one finding "anterior STE or LBBB" stands for both parts of the item; a recorded "no"
@@ -60,12 +90,12 @@ export function acuteScores(i: MacceInputs): AcuteScores {
     const graceItem = graceScoreItem(grace, i.acute?.onset.text);
     cmr = computeCmrRiskScore({ timeToReperfusion: a.timeToReperfusion, graceScore: graceItem.input, lvef: i.cmr.lvef, mvoSegments: i.cmr.mvoSegments });
     if (graceItem.note) cmr = { ...cmr, notes: [...(cmr.notes ?? []), graceItem.note] };
-    if (!graceItem.input && graceItem.reason) i.missingReasons.graceScore = graceItem.reason;
+    if (!graceItem.input && graceItem.reason) missingReasons.graceScore = graceItem.reason;
     statements.push('cmrScorePopulation');
   } else {
-    i.missingReasons.cmr = `no LVEF or MVO measurement after the MI onset (${i.acute?.onset.text ?? '?'})`;
+    missingReasons.cmr = `no LVEF or MVO measurement after the MI onset (${i.acute?.onset.text ?? '?'})`;
   }
-  return { grace, timi: timiShown, ...(cmr ? { cmr } : {}), statements };
+  return { grace, timi: timiShown, ...(cmr ? { cmr } : {}), statements, missingReasons };
 }
 
 /** TIMI's item names → this service's input names, so each missing input is named once. */

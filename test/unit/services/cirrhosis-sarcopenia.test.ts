@@ -1,14 +1,17 @@
 import type { FhirResource } from 'fhir/r4.js';
-import { evaluateCirrhosis, cirrhosisSarcopenia } from '../../../src/services/cirrhosis-sarcopenia/index.ts';
-import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
+import type { CdsService, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { Card } from '../../../src/hooks/types.ts';
 import { testConfig } from '../../../src/config.ts';
 import { ICD10, ICD10CM, SNOMED } from '../../../src/fhir/canonical.ts';
 import { NOW, daysAgo, loinc, patient, procedure, projectQuantity, projectValue, snomedCondition, condition } from '../../support/fhir-builders.ts';
+import { evaluateService, serviceOf, testRuntime, type TestContext } from '../../support/runtime.ts';
 
 const PID = 'p1';
 
-function ctx(overrides: Partial<EvaluationContext> = {}): EvaluationContext {
+const evaluateCirrhosis = (d: ResolvedPrefetch, c: TestContext): Card[] => evaluateService('cirrhosis-sarcopenia', d, c);
+const cirrhosisSarcopenia = (): CdsService => serviceOf(testRuntime(), 'cirrhosis-sarcopenia');
+
+function ctx(overrides: Partial<TestContext> = {}): TestContext {
   return {
     hookInstance: 'hi-1', patientId: PID, userId: 'Practitioner/1', now: NOW,
     config: testConfig(), publicBaseUrl: 'https://cds.example.org', unavailable: [], ...overrides,

@@ -2,13 +2,19 @@
 // Expected values are computed by hand from the MODELS.md tables in the comments.
 import type { Condition, Encounter, FhirResource, Observation, ObservationComponent, Patient, Procedure } from 'fhir/r4.js';
 import type { Card } from '../../../src/hooks/types.ts';
-import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
+import type { CdsService, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { ScoreEntry } from '../../../src/services/card-kit.ts';
 import { testConfig, type AppConfig } from '../../../src/config.ts';
-import { cmrIhdMacce, evaluateCmrIhdMacce } from '../../../src/services/cmr-ihd-macce/index.ts';
-import { gatherMacceInputs } from '../../../src/services/cmr-ihd-macce/inputs.ts';
+import { cmrIhdMacce as definition } from '../../../src/services/cmr-ihd-macce/index.ts';
+import { gatherMacceInputs as gather, type MacceInputs } from '../../../src/services/cmr-ihd-macce/inputs.ts';
 import { acuteScores } from '../../../src/services/cmr-ihd-macce/scores.ts';
-import { loadCardWording } from '../../../src/services/card-wording.ts';
+import { DEFAULT_PROFILES_DIR } from '../../../src/fhir/terminology.ts';
+import { evaluateService, evaluationOf, serviceOf, testRuntime, type TestContext } from '../../support/runtime.ts';
+
+const evaluateCmrIhdMacce = (d: ResolvedPrefetch, c: TestContext): Card[] => evaluateService('cmr-ihd-macce', d, c);
+const cmrIhdMacce = (): CdsService => serviceOf(testRuntime(), 'cmr-ihd-macce');
+const gatherMacceInputs = (d: ResolvedPrefetch, c: TestContext): MacceInputs => gather(d, evaluationOf(c));
+const loadCardWording = (_id: 'cmr-ihd-macce') => definition.loadWording({ profilesDir: DEFAULT_PROFILES_DIR });
 
 const LOINC = 'http://loinc.org';
 const SNOMED = 'http://snomed.info/sct';
@@ -119,7 +125,7 @@ function prefetch(resources: FhirResource[], p: Patient | null = patient()): Res
   const of = (t: string) => resources.filter((r) => r.resourceType === t);
   return { patient: p, conditions: of('Condition'), observations: of('Observation'), procedures: of('Procedure'), bloodPressure: [], encounter: null };
 }
-function context(overrides: Partial<EvaluationContext> = {}, config: Partial<AppConfig> = {}): EvaluationContext {
+function context(overrides: Partial<TestContext> = {}, config: Partial<AppConfig> = {}): TestContext {
   return { hookInstance: 'hook-1', patientId: 'pat-1', userId: 'Practitioner/dr-1', now: NOW, config: testConfig(config), publicBaseUrl: 'https://cds.example.org', unavailable: [], ...overrides };
 }
 const run = (resources: FhirResource[], ctx = context(), p?: Patient | null): Card[] => evaluateCmrIhdMacce(prefetch(resources, p), ctx);
