@@ -114,6 +114,11 @@ export function arrayOf<T>(v: readonly T[] | undefined | null): readonly T[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** A FHIR string element, or undefined when it holds anything else (JSON from outside). */
+export function stringOf(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
 /**
  * Services look the same prefetch value up a dozen times per call (one lookup per input), so the
  * views derived from a value (its resources flattened, its Observations with parsed dates) are built

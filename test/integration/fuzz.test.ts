@@ -15,6 +15,7 @@ import { micromark } from 'micromark';
 import { gfm, gfmHtml } from 'micromark-extension-gfm';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { testConfig } from '../../src/config.ts';
+import { createEvaluation } from '../../src/services/evaluation.ts';
 import { createLogger } from '../../src/logger.ts';
 import { HttpError } from '../../src/errors.ts';
 import { evaluateHookCall, type HookCallContext } from '../../src/hooks/hook-call.ts';
@@ -22,7 +23,7 @@ import type { Card, CdsResponse } from '../../src/hooks/types.ts';
 import { demoPatients } from '../../src/demo/patients/index.ts';
 import { hookRequest, startHarness, type Harness } from '../support/harness.ts';
 import { openApiProblems } from '../support/openapi.ts';
-import { testRuntime } from '../support/runtime.ts';
+import { chartData, testRuntime } from '../support/runtime.ts';
 
 const now = new Date();
 const runtime = testRuntime(testConfig({ publicBaseUrl: 'https://cds.test' }));
@@ -35,11 +36,13 @@ const ctx: HookCallContext = {
   now: () => now,
 };
 const patients = demoPatients(now);
-const SERVICE_PATIENTS: Record<string, string[]> = {
-  'cirrhosis-sarcopenia': ['demo-cirrhosis-decompensated', 'demo-cirrhosis-compensated', 'demo-cirrhosis-missing-labs'],
-  'cmr-ihd-macce': ['demo-stemi-high-risk', 'demo-chronic-ihd'],
-  'cmr-cardiac-mass': ['demo-mass-malignant', 'demo-mass-thrombus'],
-};
+/** Each service of the registry, with the demo patients it has cards for. */
+const SERVICE_PATIENTS: Record<string, string[]> = Object.fromEntries(services.map((s) => [
+  s.description.id,
+  patients.filter((p) => s.evaluate(chartData(p.resources), createEvaluation(runtime, {
+    hookInstance: 'fuzz', patientId: p.id, userId: 'Practitioner/x', now, unavailable: [],
+  })).length > 0).map((p) => p.id),
+]));
 const HOSTILE_MARK = 'evil.example';
 
 // ---------------------------------------------------------------------------------------------------

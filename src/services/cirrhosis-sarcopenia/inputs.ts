@@ -5,7 +5,7 @@ import { ageInYears } from '../../fhir/patient.ts';
 import type { Input } from '../../models/types.ts';
 import type { ResolvedPrefetch, Evaluation } from '../types.ts';
 import type { ConditionMatch } from '../../fhir/conditions.ts';
-import type { Lookup, ResourceSource } from '../../fhir/observations.ts';
+import { arrayOf, stringOf, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
 import { SNOMED } from '../../fhir/canonical.ts';
 import { INTEGER_UNITS, QUANTITIES } from '../../fhir/quantities.ts';
 
@@ -146,9 +146,11 @@ function encephalopathy(conditions: ResourceSource, observations: ResourceSource
 /** A Condition as a named input whose value is the condition as recorded (text, display or code). */
 function conditionNamed(name: string, c: ConditionMatch): Input<string> {
   const code = c.resource.code;
-  const coding = code?.coding?.find((x) => x && (x.display || x.code));
+  // FHIR JSON from outside may hold anything: only strings are words (fuzzing tests).
+  const coding = arrayOf(code?.coding).find((x) => x && (x.display || x.code));
   const date = c.onset ?? c.recordedDate;
-  return { name, value: code?.text ?? coding?.display ?? coding?.code ?? 'recorded', source: c.source, ...(date ? { date } : {}) };
+  const value = stringOf(code?.text) ?? stringOf(coding?.display) ?? stringOf(coding?.code) ?? 'recorded';
+  return { name, value, source: c.source, ...(date ? { date } : {}) };
 }
 
 /** A Condition as a finding: active → present (severity-specific when coded); resolved → none. */

@@ -21,7 +21,7 @@ import type { ThrombusFeatureInputs } from '../../models/thrombus-features.ts';
 import { DIAGNOSES } from '../../models/mass-prognosis.ts';
 import type { Evaluation, ResolvedPrefetch } from '../types.ts';
 import type { ConditionMatch } from '../../fhir/conditions.ts';
-import { inWindow, observationDate, type DateRange, type Lookup } from '../../fhir/observations.ts';
+import { arrayOf, inWindow, observationDate, stringOf, type DateRange, type Lookup } from '../../fhir/observations.ts';
 import type { FhirReader } from '../../fhir/reader.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
 import { chooseStudy, dayOf, type MassStudy } from './study.ts';
@@ -145,8 +145,9 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ev: Evaluation):
 
 function conditionInput(c: ConditionMatch): Input<string> {
   const code = c.resource.code;
-  const coding = code?.coding?.find((x) => x.display || x.code);
-  const text = code?.text ?? coding?.display ?? coding?.code ?? 'cardiac mass';
+  // FHIR JSON from outside may hold anything: only strings are words (fuzzing tests).
+  const coding = arrayOf(code?.coding).find((x) => x && (x.display || x.code));
+  const text = stringOf(code?.text) ?? stringOf(coding?.display) ?? stringOf(coding?.code) ?? 'cardiac mass';
   const date = c.onset ?? c.recordedDate;
   return { name: 'massCondition', value: text, source: c.source, ...(date ? { date } : {}) };
 }

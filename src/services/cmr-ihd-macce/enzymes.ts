@@ -53,7 +53,8 @@ export function readEnzymes(obs: Observation, units: UnitConverter): EnzymeReadi
       }
     }
   }
-  const flags = (obs.interpretation ?? []).flatMap((cc) => cc.coding ?? []).filter((c) => c.system === INTERPRETATION && c.code);
+  // FHIR JSON from outside may hold anything (null entries, non-arrays: fuzzing tests).
+  const flags = arrayOf(obs.interpretation).flatMap((cc) => arrayOf(cc?.coding)).filter((c) => c?.system === INTERPRETATION && c.code);
   const elevated = flags.find((c) => ELEVATED.has(c.code ?? ''));
   if (elevated) return found(true, `Troponin (${source}) flagged ${FLAG_WORDS[elevated.code ?? ''] ?? 'high'} by the laboratory: elevated.`);
   const normal = flags.find((c) => NOT_ELEVATED.has(c.code ?? ''));

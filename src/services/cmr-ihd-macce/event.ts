@@ -4,7 +4,7 @@
 // chronic disease (CMR markers only). Pure: no I/O.
 import type { Encounter } from 'fhir/r4.js';
 import type { ConditionMatch } from '../../fhir/conditions.ts';
-import { inWindow, parseFhirDate, type DateRange, type ResourceSource } from '../../fhir/observations.ts';
+import { arrayOf, inWindow, parseFhirDate, stringOf, type DateRange, type ResourceSource } from '../../fhir/observations.ts';
 import type { FhirReader } from '../../fhir/reader.ts';
 import { ADMISSION_AFTER_MS, ADMISSION_BEFORE_MS, gap } from './windows.ts';
 
@@ -81,5 +81,7 @@ export function admissionAnchor(fhir: FhirReader, event: AcuteEvent, encounter: 
 /** Display text of a Condition (untrusted FHIR text: escape it before putting it in Markdown). */
 export function conditionText(c: ConditionMatch): string {
   const code = c.resource.code;
-  return code?.text ?? code?.coding?.find((x) => x.display)?.display ?? code?.coding?.[0]?.code ?? 'Condition';
+  const codings = arrayOf(code?.coding);
+  // FHIR JSON from outside may hold anything: only strings are words (fuzzing tests).
+  return stringOf(code?.text) ?? stringOf(codings.find((x) => x?.display)?.display) ?? stringOf(codings[0]?.code) ?? 'Condition';
 }

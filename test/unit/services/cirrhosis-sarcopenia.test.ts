@@ -166,6 +166,13 @@ describe('cirrhosis-sarcopenia service', () => {
       expect(scores(psc)['meld-3.0']?.value).toBeCloseTo(scores(base)['meld-3.0']!.value, 10);
     });
 
+    test('a PBC/PSC Condition whose text is not a string: the input is the coding\'s words, a string (found by fuzzing)', () => {
+      const psc = condition(PID, ICD10CM, 'K83.01');
+      psc.code = { ...psc.code, text: [] as unknown as string, coding: [{ system: ICD10CM, code: 'K83.01', display: 'Primary sclerosing cholangitis' }] };
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis(), psc], observations: [...conventionalLabs(), ...decompensation()] }), ctx());
+      expect(scores(cards)['child-pugh']?.inputs.find((i) => i.name === 'cholestaticDisease')).toMatchObject({ value: 'Primary sclerosing cholangitis' });
+    });
+
     test('the Condition prefetch asks for PBC/PSC codes too', () => {
       expect(cirrhosisSarcopenia().description.prefetch.conditions).toContain('http://hl7.org/fhir/sid/icd-10-cm|');
       expect(cirrhosisSarcopenia().description.prefetch.conditions).toContain('http://snomed.info/sct|197441003');

@@ -303,6 +303,12 @@ describe('cmr-ihd-macce: elevated enzymes from troponin', () => {
     expect(grace?.missing ?? ['elevatedEnzymes']).toContain('elevatedEnzymes');
   });
 
+  test('interpretation entries that are null or not arrays are no flags, and nothing throws (found by fuzzing)', () => {
+    const odd = troponin(at(1), 300);
+    odd.interpretation = [null, { coding: [null, { system: V3, code: 'H' }] }, { coding: 5 }] as unknown as Observation['interpretation'];
+    expect(enzymesOf(odd)).toEqual({ value: true, missing: false });
+  });
+
   test('the reference range wins over a contradicting flag', () => {
     expect(enzymesOf(troponin(at(1), 14, { high: 14, flag: 'H' })).value).toBe(false);
   });
