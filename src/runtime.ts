@@ -50,10 +50,12 @@ export function createRuntime(config: AppConfig, options: RuntimeOptions = {}): 
   const services: CdsService[] = [];
   for (const d of definitions) {
     try {
-      services.push(d.bind({ terminology, wordingDirs, codes }));
+      // With a ValueSet missing the prefetch templates cannot be built: the wording is still checked.
+      if (problems.length === 0) services.push(d.bind({ terminology, wordingDirs, codes }));
+      else d.loadWording(wordingDirs, codes);
     } catch (err) {
       if (!(err instanceof WordingError)) throw err;
-      problems.push(err.message);
+      problems.push(...err.problems);
     }
   }
   if (problems.length > 0) throw new ServiceCheckError(problems);

@@ -107,10 +107,14 @@ export interface CommonWording {
 /** The schema of a service's wording file, given the code resolvers (the service's declaration holds it). */
 export type WordingSchema<W> = (codes: WordingCodes) => z.ZodType<W>;
 
+/** A wording file that cannot be used: one line per problem, each naming the file. */
 export class WordingError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('; '));
     this.name = 'WordingError';
+    this.problems = list;
   }
 }
 
@@ -150,7 +154,7 @@ export function loadServiceWording<W>(serviceId: string, schema: WordingSchema<W
     throw new WordingError(`${where} cannot be read: ${(e as Error).message}`);
   }
   const parsed = schema(codes).safeParse(raw);
-  if (!parsed.success) throw new WordingError(parsed.error.issues.map((i) => describeIssue(where, i)).join('; '));
+  if (!parsed.success) throw new WordingError(parsed.error.issues.map((i) => describeIssue(where, i)));
   return parsed.data;
 }
 
