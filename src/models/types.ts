@@ -54,6 +54,24 @@ export interface Contribution {
   band?: string;
 }
 
+/**
+ * The statements a model can make about one result, each with the values it names (notes are worded
+ * by the service's card file, never in the model: cards/<service>.yaml `modelNotes`).
+ */
+export type NoteSpec = Readonly<Record<string, readonly string[]>>;
+
+/** One statement about a result: a key of the model's NoteSpec and its values (formatted by the model). */
+export interface ModelNote {
+  readonly key: string;
+  readonly vars: Readonly<Record<string, string | number>>;
+}
+
+/** The typed note builder of a model: `note('creatinineCapped', { cap: '3.0', measured: '4' })`. */
+export function noteMaker<S extends NoteSpec>(_spec: S) {
+  return <K extends keyof S & string>(key: K, ...vars: S[K] extends readonly [] ? [] : [Readonly<Record<S[K][number], string | number>>]): ModelNote =>
+    ({ key, vars: vars[0] ?? {} });
+}
+
 export interface ModelResult {
   model: ModelId;
   /** The (unrounded) score; null when the model declined for lack of data. */
@@ -73,6 +91,6 @@ export interface ModelResult {
   missing: string[];
   inputs: Input[];
   metadata: ModelMetadata;
-  /** Short statements the card should carry (caps applied, variant used, ...). */
-  notes?: string[];
+  /** Statements the card should carry (caps applied, variant used, ...), worded by the service. */
+  notes?: ModelNote[];
 }

@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import type { RiskAssessment, Reference } from 'fhir/r4.js';
 import type { Card, Link, Suggestion } from '../hooks/types.ts';
 import type { Input, ModelId, ModelResult } from '../models/types.ts';
+
+/** A result a card reports (its notes, worded or not, are the card's detail, not read here). */
+type Reported = Omit<ModelResult, 'notes'>;
 import type { Evaluation } from './types.ts';
 import type { CodeDisplay, CommonWording } from './card-wording.ts';
 import {
@@ -26,9 +29,9 @@ export interface ScoreEntry {
 }
 
 /** DESIGN.md "Machine-readable results": one entry per computed score (declined models are absent). */
-export function scoreEntries(results: ModelResult[]): ScoreEntry[] {
+export function scoreEntries(results: readonly Reported[]): ScoreEntry[] {
   return results
-    .filter((r): r is ModelResult & { value: number } => r.value !== null)
+    .filter((r): r is Reported & { value: number } => r.value !== null)
     .map((r) => ({
       model: r.model,
       value: r.value,
@@ -60,7 +63,7 @@ export interface CardSpec {
   detail: string;
   indicator: Card['indicator'];
   /** Results this card reports: extension.scores, the RiskAssessments, the appContext. */
-  results: ModelResult[];
+  results: readonly Reported[];
   /** Whether to offer "Save to chart" (only when at least one score was computed). */
   offerSave?: boolean;
 }
@@ -98,7 +101,7 @@ export function buildCard(spec: CardSpec): Card {
  * The `smart` link with a compact appContext (CDS Hooks 2.0 §"Link"): the service, the card topic
  * and the scores, so the detail app can open on the right view without a second computation.
  */
-function smartLink(ev: Evaluation, topic: string, results: ModelResult[]): Link {
+function smartLink(ev: Evaluation, topic: string, results: readonly Reported[]): Link {
   const scores: Record<string, number> = {};
   for (const r of results) if (r.value !== null) scores[r.model] = Math.round(r.value * 100) / 100;
   return {
@@ -110,7 +113,7 @@ function smartLink(ev: Evaluation, topic: string, results: ModelResult[]): Link 
 }
 
 /** One suggestion, one RiskAssessment per computed score (method = the model, basis = resources used). */
-function saveToChart(ctx: Evaluation['call'], results: ModelResult[]): Suggestion {
+function saveToChart(ctx: Evaluation['call'], results: readonly Reported[]): Suggestion {
   return {
     label: 'Save to chart',
     uuid: randomUUID(),
@@ -122,7 +125,7 @@ function saveToChart(ctx: Evaluation['call'], results: ModelResult[]): Suggestio
   };
 }
 
-export function riskAssessment(ctx: Evaluation['call'], r: ModelResult): RiskAssessment {
+export function riskAssessment(ctx: Evaluation['call'], r: Reported): RiskAssessment {
   const basis: Reference[] = [];
   const seen = new Set<string>();
   for (const i of r.inputs) {

@@ -1,6 +1,6 @@
 // Pieces the services' detail steps share (services/<id>/detail.ts): the impression line of a score
 // for the CMR report draft, and a measurement's values over time. Pure.
-import type { ModelResult } from '../models/types.ts';
+import type { ShownResult } from './model-notes.ts';
 import type { ResourceSource } from '../fhir/observations.ts';
 import type { FhirReader } from '../fhir/reader.ts';
 import type { QuantityKind } from '../fhir/quantities.ts';
@@ -11,7 +11,7 @@ import type { ViewContext } from './types.ts';
 
 const ANY_AGE_DAYS = 36_500;
 
-export function scoreLine(r: ModelResult, view: ViewContext): string {
+export function scoreLine(r: ShownResult, view: ViewContext): string {
   const value = r.range ? `${round(r.range.min, 1)}–${round(r.range.max, 1)} ${r.unit}` : `${r.display ?? round(r.value ?? Number.NaN, 2)} ${r.unit}`;
   return fill(view.report.text.impressionScore, { title: r.metadata.title, value, tier: r.tier ? `, ${r.tier}` : '', citation: r.metadata.citation });
 }

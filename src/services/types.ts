@@ -9,7 +9,8 @@ import type { Terminology } from '../fhir/terminology.ts';
 import type { UnitConverter } from '../fhir/units.ts';
 import type { FhirReader } from '../fhir/reader.ts';
 import type { ImagingResult } from '../imaging/types.ts';
-import type { ModelMetadata, ModelResult } from '../models/types.ts';
+import type { ModelMetadata } from '../models/types.ts';
+import type { ShownResult } from './model-notes.ts';
 import type { AppContext, BandTable, Finding, ReportDraft, Trend } from '../smart/detail-schema.ts';
 import type { DetailWording, ReportTemplate } from '../smart/wording.ts';
 import type { ReportInputs } from '../smart/report.ts';
@@ -84,7 +85,7 @@ export interface CdsService {
 /** What one service gives the view (the rest of ServiceDetail is filled by smart/detail.ts). */
 export interface DetailBody {
   applies: boolean;
-  results: ModelResult[];
+  results: ShownResult[];
   labels: Record<string, string>;
   missingReasons: Record<string, string>;
   findings: Finding[];
@@ -94,7 +95,7 @@ export interface DetailBody {
   notes: string[];
   report?: ReportDraft;
   /** A band table for a result's model card (MELD 3.0 only, MODELS.md 3a). */
-  bands?: (r: ModelResult) => BandTable | undefined;
+  bands?: (r: ShownResult) => BandTable | undefined;
 }
 
 /** What the view hands the service besides the data: the card clicked, the wording, the report builder. */

@@ -3,7 +3,8 @@
 // patient name; inputs name their sources as the cards do. Types come from these schemas.
 import { z } from 'zod';
 import type { DiagnosticReport } from 'fhir/r4.js';
-import { MODEL_IDS, type ModelResult } from '../models/types.ts';
+import { MODEL_IDS } from '../models/types.ts';
+import type { ShownResult } from '../services/model-notes.ts';
 
 const InputValue = z.union([z.number(), z.boolean(), z.string()]);
 
@@ -50,7 +51,7 @@ export const ModelMetadataSchema = z.object({
   notes: z.array(z.string()).optional(),
 });
 
-/** A ModelResult as computed for the card (models/types.ts), its inputs with their origin. */
+/** A result as the card shows it (services/model-notes.ts), its inputs with their origin. */
 export const ResultSchema = z.object({
   model: ModelIdSchema,
   value: z.number().nullable(),
@@ -190,8 +191,8 @@ export type ReportSection = z.infer<typeof ReportSectionSchema>;
 export type ReportItem = z.infer<typeof ReportItemSchema>;
 export type ServiceDetail = z.infer<typeof ServiceDetailSchema>;
 
-/** Compile-time check: a ModelResult (without the added origins) fits the wire schema. */
-export type ResultFitsModel = Omit<ModelResult, 'inputs'> extends Omit<DetailResult, 'inputs'> ? true : never;
+/** Compile-time check: a result as the services show it (without the added origins) fits the wire schema. */
+export type ResultFitsModel = Omit<ShownResult, 'inputs'> extends Omit<DetailResult, 'inputs'> ? true : never;
 const _fits: ResultFitsModel = true;
 void _fits;
 

@@ -9,7 +9,8 @@ import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CallContext, CdsService, DetailBody, ServiceRuntime, ViewContext } from '../services/types.ts';
 import { createEvaluation } from '../services/evaluation.ts';
-import type { Contribution, Input, ModelMetadata, ModelResult } from '../models/types.ts';
+import type { Contribution, Input, ModelMetadata } from '../models/types.ts';
+import type { ShownResult } from '../services/model-notes.ts';
 import type { CdsRequest } from '../hooks/types.ts';
 import { resolvePrefetch } from '../hooks/prefetch.ts';
 import { droppedCount, keepPatientData } from '../hooks/patient-scope.ts';
@@ -131,7 +132,7 @@ export function originOf(source: string): Origin {
   return { kind: 'fhir', reference: source };
 }
 
-function toDetailResult(r: ModelResult): DetailResult {
+function toDetailResult(r: ShownResult): DetailResult {
   return { ...r, inputs: r.inputs.map((i: Input) => ({ ...i, origin: originOf(i.source) })) };
 }
 
@@ -141,7 +142,7 @@ function contributionKind(cs: readonly Contribution[]): Explanation['contributio
   return 'none';
 }
 
-function explain(r: ModelResult, body: DetailBody, view: ViewContext): Explanation {
+function explain(r: ShownResult, body: DetailBody, view: ViewContext): Explanation {
   const t = view.wording.text;
   const label = (n: string): string => body.labels[n] ?? n;
   const cardValue = view.card?.v[r.model];

@@ -3,7 +3,8 @@
 // One liver-prognosis card (MELD 3.0, MELD-Na, MELD, Child-Pugh, ALBI), a sarcopenia card when CT
 // shows sarcopenia, or one data-missing card when no liver score can be computed. Nothing else.
 import type { Card } from '../../hooks/types.ts';
-import type { Input, ModelResult } from '../../models/types.ts';
+import type { Input } from '../../models/types.ts';
+import type { ShownResult } from '../model-notes.ts';
 import type { ServiceEvaluation } from '../define.ts';
 import { buildCard, inputsTable, percent, round, unique } from '../card-kit.ts';
 import { fill, labelOf } from '../card-wording.ts';
@@ -29,7 +30,7 @@ export function cirrhosisCards(r: CirrhosisResults, ev: Ev): Card[] {
   return cards;
 }
 
-function liverCard(r: CirrhosisResults, ev: Ev, extra: ModelResult[]): Card {
+function liverCard(r: CirrhosisResults, ev: Ev, extra: ShownResult[]): Card {
   const w = ev.wording;
   const template = w.cards['liver-prognosis'];
   const s = template.summary;
@@ -123,13 +124,13 @@ function dataMissingCard(r: CirrhosisResults, ev: Ev): Card {
   });
 }
 
-const liver = (r: CirrhosisResults): ModelResult[] => LIVER_MODELS.map((k) => r[k]);
+const liver = (r: CirrhosisResults): ShownResult[] => LIVER_MODELS.map((k) => r[k]);
 
 /**
  * A partial Child-Pugh whose range spans every class (A–C) says nothing a clinician can use: it is
  * reported as not calculable, with its missing inputs, rather than as "Child-Pugh A–C".
  */
-function informative(cp: ModelResult): boolean {
+function informative(cp: ShownResult): boolean {
   if (cp.value === null || !cp.range) return cp.value !== null;
   return !(cp.range.min <= 6 && cp.range.max >= 10);
 }
@@ -148,7 +149,7 @@ function liverIndicator(r: CirrhosisResults, w: CirrhosisWording): Card['indicat
   return levels[level] ?? 'info';
 }
 
-function scoresTable(results: ModelResult[], w: CirrhosisWording): string {
+function scoresTable(results: ShownResult[], w: CirrhosisWording): string {
   const sources: Readonly<Record<string, string>> = w.tables.scoreSources;
   const rows = results.filter((m) => m.value !== null).map((m) => [
     md(m.metadata.title + (m.metadata.evidence === 'secondary' ? ' (secondary)' : '')),
@@ -159,14 +160,14 @@ function scoresTable(results: ModelResult[], w: CirrhosisWording): string {
   return rows.length > 0 ? table(['Score', 'Value', 'Meaning', 'Source'], rows) : '';
 }
 
-function scoreValue(m: ModelResult): string {
+function scoreValue(m: ShownResult): string {
   const shown = m.display ?? String(round(m.value ?? NaN, 2));
   const unit = m.unit === 'points' || m.unit === '1' || m.unit === '' ? '' : ` ${m.unit}`;
   const range = m.range && m.range.max > m.range.min ? ` (range ${round(m.range.min, 1)}–${round(m.range.max, 1)})` : '';
   return `${shown}${unit}${range}`;
 }
 
-function meaning(m: ModelResult): string {
+function meaning(m: ShownResult): string {
   const parts: string[] = [];
   if (m.tier) parts.push(m.tier);
   // The model's own estimate (e.g. the MELD 3.0 survival equation), distinct from any band table in the notes.
@@ -174,12 +175,12 @@ function meaning(m: ModelResult): string {
   return parts.join('; ');
 }
 
-function notesBlock(heading: string, results: ModelResult[], statements: string[] = []): string {
+function notesBlock(heading: string, results: ShownResult[], statements: string[] = []): string {
   const notes = unique([...results.flatMap((m) => (m.notes ?? []).map((n) => `${m.metadata.title}: ${n}`)), ...statements]);
   return notes.length > 0 ? `${heading}\n\n${notes.map((n) => `- ${md(n)}`).join('\n')}` : '';
 }
 
-function missingBlock(heading: string, results: ModelResult[], reasons: Record<string, string>, w: CirrhosisWording): string {
+function missingBlock(heading: string, results: ShownResult[], reasons: Record<string, string>, w: CirrhosisWording): string {
   const label = inputLabel(w);
   const missing = unique(results.flatMap((m) => m.missing));
   if (missing.length === 0) return '';
@@ -202,7 +203,7 @@ function dialysisStatements(r: CirrhosisResults, w: CirrhosisWording): string[] 
   const cr = r.meld.inputs.find((i) => i.name === 'creatinine')?.value ?? r.meld3.inputs.find((i) => i.name === 'creatinine')?.value;
   if (typeof cr !== 'number' || cr < MELD3_CREATININE_CAP) return [];
   const t = w.text;
-  const rows: Array<[ModelResult, ModelResult, number]> = [
+  const rows: Array<[ShownResult, ShownResult, number]> = [
     [r.meld3, r.ifDialysis.meld3, MELD3_CREATININE_CAP],
     [r.meldNa, r.ifDialysis.meldNa, MELD_CREATININE_CAP],
     [r.meld, r.ifDialysis.meld, MELD_CREATININE_CAP],
@@ -222,11 +223,11 @@ function valueText(i: Input, r: CirrhosisResults, w: CirrhosisWording): string |
   return r.dialysisSessions === 0 ? w.text.dialysisNoneRecorded : w.text.dialysisOneSession;
 }
 
-function allInputs(results: ModelResult[]): Input[] {
+function allInputs(results: ShownResult[]): Input[] {
   return results.flatMap((m) => m.inputs);
 }
 
-function smiCutoffOf(smi: ModelResult, fallbackSet: SmiCutoffSetName): { set: SmiCutoffSetName; cutoff: number | undefined } {
+function smiCutoffOf(smi: ShownResult, fallbackSet: SmiCutoffSetName): { set: SmiCutoffSetName; cutoff: number | undefined } {
   const set = smiCutoffSetOf(smi) ?? fallbackSet;
   const sex = sexOf(smi.inputs.find((i) => i.name === 'sex') as Input<string> | undefined);
   const bmi = smi.inputs.find((i) => i.name === 'bmi')?.value;

@@ -2,7 +2,7 @@
 // 3.0 band table (detail view only, MODELS.md 3a) and the MELD 3.0 trend, recomputed by the same
 // gather and score steps on the record as it stood at each lab date. Pure: data in, DetailBody out.
 import type { FhirResource, Observation, Procedure } from 'fhir/r4.js';
-import type { ModelResult } from '../../models/types.ts';
+import type { ShownResult } from '../model-notes.ts';
 import { MELD3_BANDS, meld3Band } from '../../models/meld3.ts';
 import { observationDate } from '../../fhir/observations.ts';
 import type { BandTable, Trend } from '../../smart/detail-schema.ts';
@@ -55,7 +55,7 @@ export const cirrhosisDetail: DetailStep<CirrhosisPrefetchKey, CirrhosisWording,
 };
 
 /** MODELS.md 3a: the band table, labelled as observed waitlist mortality by band (detail view only). */
-function meld3Bands(m: ModelResult, w: CirrhosisWording['detailView']['meld3Bands']): BandTable {
+function meld3Bands(m: ShownResult, w: CirrhosisWording['detailView']['meld3Bands']): BandTable {
   const current = m.value !== null && !m.range ? meld3Band(m.value).label : undefined;
   return {
     label: w.label,

@@ -2,8 +2,13 @@
 // placeholders cards.ts fills. A missing or misspelt key stops the start (card-wording.ts).
 import { z } from 'zod';
 import { card, indicator, labels, phrase, serviceWording, type WordingCodes } from '../card-wording.ts';
-import { MELD3_BANDS } from '../../models/meld3.ts';
-import { SMI_CUTOFF_SETS, type SmiCutoffSetName } from '../../models/smi.ts';
+import { SMI_CUTOFF_SETS, SMI_NOTE_SPEC, type SmiCutoffSetName } from '../../models/smi.ts';
+import { MELD3_BANDS, MELD3_NOTE_SPEC } from '../../models/meld3.ts';
+import { MELD_NOTE_SPEC } from '../../models/meld.ts';
+import { CHILD_PUGH_NOTE_SPEC } from '../../models/child-pugh.ts';
+import { ALBI_NOTE_SPEC } from '../../models/albi.ts';
+import { MELD_SARCOPENIA_NOTE_SPEC } from '../../models/meld-sarcopenia.ts';
+import { modelNotes } from '../model-notes.ts';
 import type { ModelId } from '../../models/types.ts';
 
 const BAND_LABELS = MELD3_BANDS.map((b) => b.label) as [string, ...string[]];
@@ -62,6 +67,8 @@ export const cirrhosisWording = (codes: WordingCodes) => serviceWording(codes, '
     secondaryEvidence: phrase(),
   },
   extra: {
+    /** What the models say about a result (their NoteSpecs), shown with the scores. */
+    modelNotes: modelNotes(MELD3_NOTE_SPEC, MELD_NOTE_SPEC, CHILD_PUGH_NOTE_SPEC, ALBI_NOTE_SPEC, SMI_NOTE_SPEC, MELD_SARCOPENIA_NOTE_SPEC),
     /** The SMART detail view of this service (detail.ts). */
     detailView: z.strictObject({
       meld3Bands: z.strictObject({ label: phrase(), caveat: phrase(), source: phrase() }),

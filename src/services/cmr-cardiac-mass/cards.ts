@@ -3,10 +3,11 @@
 // prognosis by recorded CMR diagnosis), or one data-missing card when no CMR feature of the mass is
 // available. Every FHIR-derived string goes through md() (DESIGN.md, Security rules).
 import type { Card } from '../../hooks/types.ts';
-import type { Input, ModelResult } from '../../models/types.ts';
+import type { Input } from '../../models/types.ts';
+import type { ShownResult } from '../model-notes.ts';
 import type { ServiceEvaluation } from '../define.ts';
 import { FEATURES as SCORE_FEATURES, MALIGNANT_CUTOFF } from '../../models/cmr-mass-score.ts';
-import type { ThrombusFeature, ThrombusFeaturesResult } from '../../models/thrombus-features.ts';
+import type { WordedFeature, WordedThrombus } from './thrombus.ts';
 import { CMR_DIAGNOSIS_ACCURACY_PERCENT, DIAGNOSES, MASS_PROGNOSIS } from '../../models/mass-prognosis.ts';
 import { buildCard, inputsTable, round } from '../card-kit.ts';
 import { fill, labelOf } from '../card-wording.ts';
@@ -81,7 +82,7 @@ function dataMissingCard(r: CardiacMassResults, ev: Ev): Card {
 // ---------------------------------------------------------------------------------------------------
 // Summary, guidance, indicator
 
-const thrombusPattern = (t: ThrombusFeaturesResult): boolean => t.favouring.includes('tiScoutTypical');
+const thrombusPattern = (t: WordedThrombus): boolean => t.favouring.includes('tiScoutTypical');
 
 /** Tier wording: 'likely benign' becomes 'below the cut-off' next to a thrombus pattern (not a tumour). */
 function tierText(r: CardiacMassResults, w: MassWording): string {
@@ -186,7 +187,7 @@ function contextBlock(r: CardiacMassResults, w: MassWording): string {
   return lines.map(md).join(' ');
 }
 
-function scoreBlock(score: ModelResult, tier: string, w: MassWording): string {
+function scoreBlock(score: ShownResult, tier: string, w: MassWording): string {
   const t = w.text;
   const rows = SCORE_FEATURES.map((f) => {
     const c = score.contributions.find((x) => x.input === f.key);
@@ -211,8 +212,8 @@ function scoreBlock(score: ModelResult, tier: string, w: MassWording): string {
   return lines.join('\n\n');
 }
 
-function thrombusBlock(t: ThrombusFeaturesResult, w: MassWording): string {
-  const status = (f: ThrombusFeature): string => (f.status === 'favours-thrombus' ? 'yes' : f.status === 'does-not-favour' ? 'no' : 'unknown');
+function thrombusBlock(t: WordedThrombus, w: MassWording): string {
+  const status = (f: WordedFeature): string => (f.status === 'favours-thrombus' ? 'yes' : f.status === 'does-not-favour' ? 'no' : 'unknown');
   const rows = t.features.map((f) => [md(f.criterion), md(f.input ? valueText(f.input) : 'not assessed'), md(status(f)), md(f.accuracy)]);
   return [
     table(['Criterion favouring thrombus', 'Recorded', 'Met', 'Published accuracy'], rows),

@@ -1,7 +1,7 @@
 // The SMART detail view of the cmr-cardiac-mass service: the same score and prognosis as the card,
 // each thrombus feature as a finding, the mass diameter over time, and the CMR report draft.
 // Pure: data in, DetailBody out.
-import type { ThrombusFeaturesResult } from '../../models/thrombus-features.ts';
+import type { WordedThrombus } from './thrombus.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
 import type { Finding } from '../../smart/detail-schema.ts';
 import { fill, labelOf } from '../card-wording.ts';
@@ -56,7 +56,7 @@ export const massDetail: DetailStep<MassPrefetchKey, MassWording, CardiacMassRes
 
 const THROMBUS_STATE = { 'favours-thrombus': 'favours thrombus', 'does-not-favour': 'does not favour thrombus', unknown: 'not assessed' } as const;
 
-function thrombusFindings(t: ThrombusFeaturesResult): Finding[] {
+function thrombusFindings(t: WordedThrombus): Finding[] {
   return t.features.map((f) => ({
     id: String(f.feature),
     label: f.criterion,

@@ -2,8 +2,11 @@
 // cards.ts fills. A missing or misspelt key stops the start (card-wording.ts).
 import { z } from 'zod';
 import { card, indicator, labels, phrase, serviceWording, type WordingCodes } from '../card-wording.ts';
-import { FEATURES } from '../../models/cmr-mass-score.ts';
-import { DIAGNOSES } from '../../models/mass-prognosis.ts';
+import { CMR_MASS_NOTE_SPEC, FEATURES } from '../../models/cmr-mass-score.ts';
+import { DIAGNOSES, MASS_PROGNOSIS_NOTE_SPEC } from '../../models/mass-prognosis.ts';
+import { THROMBUS_NOTE_SPEC } from '../../models/thrombus-features.ts';
+import { modelNotes } from '../model-notes.ts';
+import { thrombusAccuracy, thrombusCriteria } from './thrombus.ts';
 import type { ModelId } from '../../models/types.ts';
 
 /** The models of this service's cards and detail view (the declaration's `models`). */
@@ -73,6 +76,11 @@ export const massWording = (codes: WordingCodes) => serviceWording(codes, 'cmr-c
     noMassOnLatestCmr: phrase('date', 'source'),
   },
   extra: {
+    /** What the models say about a result (their NoteSpecs). */
+    modelNotes: modelNotes(CMR_MASS_NOTE_SPEC, MASS_PROGNOSIS_NOTE_SPEC, THROMBUS_NOTE_SPEC),
+    /** The criteria of Table 3 (Pazos-López 2014) and their published accuracy, from models/thrombus-features.ts. */
+    thrombusCriteria,
+    thrombusAccuracy,
     /** The SMART detail view of this service (detail.ts). */
     detailView: z.strictObject({
       trends: z.strictObject({ massDiameter: z.strictObject({ label: phrase(), note: phrase() }) }),

@@ -5,8 +5,8 @@
 //   - a CMR markers card when CMR measurements exist (after the onset for an acute MI; the last year
 //     for chronic disease, where it also says once that GRACE/TIMI do not apply).
 import type { Card } from '../../hooks/types.ts';
-import type { Input, ModelResult } from '../../models/types.ts';
-import type { CmrMarkerAssessment, CmrMarkerFinding } from '../../models/cmr-markers.ts';
+import type { Input } from '../../models/types.ts';
+import type { Shown, ShownResult } from '../model-notes.ts';
 import { GRACE_BAND_TABLES, type GraceResult } from '../../models/grace.ts';
 import type { ServiceEvaluation } from '../define.ts';
 import { buildCard, inputsTable, MAX_SUMMARY, percent, round, unique } from '../card-kit.ts';
@@ -15,7 +15,8 @@ import { md, table } from '../markdown.ts';
 import { parseFhirDate } from '../../fhir/observations.ts';
 import { conditionText, type AcuteEvent } from './event.ts';
 import type { MacceInputs } from './inputs.ts';
-import { ITEMS, reportable, type AcuteScores, type MacceResults } from './scores.ts';
+import { ITEMS, reportable, type MacceResults, type ShownAcuteScores } from './scores.ts';
+import type { WordedFinding, WordedMarkers } from './markers.ts';
 import { CMR_LOOKBACK_DAYS, isoDate } from './windows.ts';
 import type { MacceWording } from './wording.ts';
 
@@ -37,15 +38,15 @@ export function macceCards(r: MacceResults, ev: Ev): Card[] {
 // ---------------------------------------------------------------------------------------------------
 // Acute MI
 
-function acuteCard(i: MacceInputs, s: AcuteScores, reasons: Record<string, string>, ev: Ev): Card {
+function acuteCard(i: MacceInputs, s: ShownAcuteScores, reasons: Record<string, string>, ev: Ev): Card {
   const w = ev.wording;
   const event = i.acute!;
   const shown = [
     reportable(s.cmr, ITEMS.cmr) ? s.cmr : undefined,
     reportable(s.grace, ITEMS.grace) ? s.grace : undefined,
     reportable(s.timi, ITEMS.timi) ? s.timi : undefined,
-  ].filter((r): r is ModelResult => r !== undefined);
-  const all = [s.cmr, s.grace, s.timi].filter((r): r is ModelResult => r !== undefined);
+  ].filter((r): r is ShownResult => r !== undefined);
+  const all = [s.cmr, s.grace, s.timi].filter((r): r is ShownResult => r !== undefined);
   if (shown.length === 0) return dataMissingCard(i, all, reasons, ev);
 
   const template: AcuteTemplate = event.type === 'stemi' ? w.cards['macce-risk'] : w.cards['acute-mi-risk'];
@@ -78,7 +79,7 @@ function acuteCard(i: MacceInputs, s: AcuteScores, reasons: Record<string, strin
   });
 }
 
-function acuteSummary(template: AcuteTemplate, event: AcuteEvent, shown: ModelResult[], cmrNeeded: boolean, w: MacceWording): string {
+function acuteSummary(template: AcuteTemplate, event: AcuteEvent, shown: ShownResult[], cmrNeeded: boolean, w: MacceWording): string {
   const s = template.summary;
   const prefix = fill(s.prefix, { event: w.tables.eventLabels[event.type], date: isoDate(event.onset.start) });
   const build = (short: boolean): string => {
@@ -90,14 +91,14 @@ function acuteSummary(template: AcuteTemplate, event: AcuteEvent, shown: ModelRe
   return full.length <= MAX_SUMMARY ? full : build(true);
 }
 
-function scorePhrase(s: AcuteTemplate['summary'], r: ModelResult, short: boolean, w: MacceWording): string {
+function scorePhrase(s: AcuteTemplate['summary'], r: ShownResult, short: boolean, w: MacceWording): string {
   const value = r.display ?? String(r.value);
   if (r.model === 'cmr-risk-score' || r.model === 'timi-stemi') {
     // Only the STEMI card (macce-risk) reports the CMR risk score and TIMI STEMI (scores.ts).
     if (!('cmr' in s)) throw new Error(`cards/cmr-ihd-macce.yaml: ${r.model} on a card that does not report it`);
     if (r.model === 'cmr-risk-score') {
       if (r.range) return fill(s.cmrRange, { range: value, count: missingItems(r) });
-      const rate = (r as ModelResult & { macePer100PersonYears?: number }).macePer100PersonYears;
+      const rate = (r as ShownResult & { macePer100PersonYears?: number }).macePer100PersonYears;
       return fill(s.cmr, { value, tier: r.tier ?? '?', rate: rate ?? '?' });
     }
     if (r.range) return fill(s.timiRange, { range: value, count: missingItems(r) });
@@ -108,7 +109,7 @@ function scorePhrase(s: AcuteTemplate['summary'], r: ModelResult, short: boolean
   if (short) return fill(s.graceShort, { value });
   const probability = r.probability !== undefined ? percent(r.probability) : '?';
   // An acute MI of unstated type: both band tables' readings (MODELS.md 1b).
-  const g = r as GraceResult;
+  const g = r as Shown<GraceResult>;
   if (g.bands === 'both' && 'graceBoth' in s) return fill(s.graceBoth, { value, probability, readings: readingsText(g, w) });
   return fill(s.grace, { value, probability });
 }
@@ -119,7 +120,7 @@ function scorePhrase(s: AcuteTemplate['summary'], r: ModelResult, short: boolean
  * and a predicted in-hospital death above a band table's high range (> 5 % STEMI, > 3 % NSTE-ACS,
  * MODELS.md 1b) counts as that table's high band, so a high probability is never beside an info card.
  */
-function acuteIndicator(shown: ModelResult[], w: MacceWording): Card['indicator'] {
+function acuteIndicator(shown: ShownResult[], w: MacceWording): Card['indicator'] {
   let level = 0;
   const raise = (table: Readonly<Record<string, Card['indicator']>>, tier: string | undefined): void => {
     const v = tier !== undefined ? table[tier] : undefined;
@@ -128,7 +129,7 @@ function acuteIndicator(shown: ModelResult[], w: MacceWording): Card['indicator'
   for (const r of shown) {
     if (r.model === 'cmr-risk-score') raise(w.tables.cmrRiskIndicator, r.tier);
     if (r.model === 'grace-in-hospital') {
-      const g = r as GraceResult;
+      const g = r as Shown<GraceResult>;
       raise(w.tables.graceIndicator, g.tier);
       for (const [key, reading] of Object.entries(g.readings ?? {}) as Array<[keyof typeof GRACE_BAND_TABLES, string]>) {
         raise(w.tables.graceIndicator, reading);
@@ -140,7 +141,7 @@ function acuteIndicator(shown: ModelResult[], w: MacceWording): Card['indicator'
 }
 
 /** "high by the STEMI and NSTE-ACS bands" or "intermediate by the STEMI bands, high by the NSTE-ACS bands". */
-function readingsText(g: GraceResult, w: MacceWording): string {
+function readingsText(g: Shown<GraceResult>, w: MacceWording): string {
   const { stemi, nsteAcs } = g.readings;
   const t = w.text;
   if (stemi !== undefined && stemi === nsteAcs) return fill(t.graceReadingsAgree, { tier: stemi });
@@ -148,7 +149,7 @@ function readingsText(g: GraceResult, w: MacceWording): string {
   return fill(t.graceReadings, { stemi: stemi ?? undetermined, nsteAcs: nsteAcs ?? undetermined });
 }
 
-function dataMissingCard(i: MacceInputs, all: ModelResult[], reasons: Record<string, string>, ev: Ev): Card {
+function dataMissingCard(i: MacceInputs, all: ShownResult[], reasons: Record<string, string>, ev: Ev): Card {
   const w = ev.wording;
   const event = i.acute!;
   const template = w.cards['data-missing'];
@@ -177,7 +178,7 @@ function dataMissingCard(i: MacceInputs, all: ModelResult[], reasons: Record<str
 // ---------------------------------------------------------------------------------------------------
 // CMR markers
 
-function markersCard(i: MacceInputs, m: CmrMarkerAssessment, reasons: Record<string, string>, ev: Ev): Card {
+function markersCard(i: MacceInputs, m: WordedMarkers, reasons: Record<string, string>, ev: Ev): Card {
   const w = ev.wording;
   const config = ev.runtime.config;
   const label = (name: string): string => labelOf(w.tables.inputLabels, name);
@@ -222,7 +223,7 @@ function markersCard(i: MacceInputs, m: CmrMarkerAssessment, reasons: Record<str
 }
 
 /** Short names of the markers beyond their published threshold (or outside the site range), once each. */
-function flaggedMarkers(findings: CmrMarkerFinding[], w: MacceWording): string[] {
+function flaggedMarkers(findings: WordedFinding[], w: MacceWording): string[] {
   const short = w.tables.markerShort;
   const out: string[] = [];
   const seen = new Set<string>();
@@ -237,8 +238,8 @@ function flaggedMarkers(findings: CmrMarkerFinding[], w: MacceWording): string[]
   return out;
 }
 
-function findingsTable(findings: CmrMarkerFinding[], w: MacceWording): string {
-  const state = (f: CmrMarkerFinding): string => w.tables.findingState[f.flagged === null ? 'null' : f.flagged ? 'true' : 'false'];
+function findingsTable(findings: WordedFinding[], w: MacceWording): string {
+  const state = (f: WordedFinding): string => w.tables.findingState[f.flagged === null ? 'null' : f.flagged ? 'true' : 'false'];
   const rows = findings.map((f) => [
     md(w.tables.markerLabels[f.marker]),
     md(f.statement),
@@ -273,7 +274,7 @@ function eventLine(template: EventLineTemplate, event: AcuteEvent): string {
   });
 }
 
-function scoresTable(results: ModelResult[], w: MacceWording): string {
+function scoresTable(results: ShownResult[], w: MacceWording): string {
   const sources: Readonly<Record<string, string>> = w.tables.scoreSources;
   const rows = results.map((r) => [
     md(r.metadata.title + (r.metadata.evidence === 'secondary' ? ' (secondary)' : '')),
@@ -284,37 +285,37 @@ function scoresTable(results: ModelResult[], w: MacceWording): string {
   return table(['Score', 'Value', 'Meaning', 'Source'], rows);
 }
 
-function scoreValue(r: ModelResult): string {
+function scoreValue(r: ShownResult): string {
   const shown = r.display ?? String(round(r.value ?? NaN, 2));
   return `${shown} ${r.unit}${r.range ? ` (${missingItems(r)} item(s) missing)` : ''}`;
 }
 
 /** Items of the score not scored (TIMI's "diabetes, hypertension or angina" is one item). */
-function missingItems(r: ModelResult): number {
+function missingItems(r: ShownResult): number {
   const items = r.model === 'cmr-risk-score' ? ITEMS.cmr : r.model === 'timi-stemi' ? ITEMS.timi : ITEMS.grace;
   return items - r.contributions.length;
 }
 
-function meaning(r: ModelResult, w: MacceWording): string {
+function meaning(r: ShownResult, w: MacceWording): string {
   const parts: string[] = [];
-  const g = r.model === 'grace-in-hospital' ? (r as GraceResult) : undefined;
+  const g = r.model === 'grace-in-hospital' ? (r as Shown<GraceResult>) : undefined;
   if (g && g.bands !== 'stemi') {
     // Name the band table: the NSTE-ACS bands after an NSTEMI, both for an unstated type.
     for (const [key, reading] of Object.entries(g.readings ?? {}) as Array<[keyof typeof GRACE_BAND_TABLES, string]>) {
       parts.push(fill(w.text.graceReadingRow, { tier: reading, bands: GRACE_BAND_TABLES[key].name }));
     }
   } else if (r.tier) parts.push(`${r.tier} risk`);
-  const rate = (r as ModelResult & { macePer100PersonYears?: number }).macePer100PersonYears;
+  const rate = (r as ShownResult & { macePer100PersonYears?: number }).macePer100PersonYears;
   if (rate !== undefined) parts.push(`${rate} ${r.outcome ?? ''}`.trim());
   if (r.probability !== undefined && r.outcome) parts.push(`${r.outcome} ${percent(r.probability)}`);
   return parts.join('; ') || '—';
 }
 
-function missingNames(results: ModelResult[], cmrNeeded: boolean): string[] {
+function missingNames(results: ShownResult[], cmrNeeded: boolean): string[] {
   return unique([...(cmrNeeded ? ['cmr'] : []), ...results.flatMap((r) => r.missing)]);
 }
 
-function missingBlock(heading: string, results: ModelResult[], reasons: Record<string, string>, cmrNeeded: boolean, w: MacceWording): string {
+function missingBlock(heading: string, results: ShownResult[], reasons: Record<string, string>, cmrNeeded: boolean, w: MacceWording): string {
   const names = missingNames(results, cmrNeeded);
   if (names.length === 0) return '';
   const lines = names.map((name) => {

@@ -1,7 +1,6 @@
 // The SMART detail view of the cmr-ihd-macce service: the same scores and CMR markers as the cards,
 // the LVEF trend, and the CMR report draft (MODELS.md section 5). Pure: data in, DetailBody out.
-import type { ModelResult } from '../../models/types.ts';
-import type { CmrMarkerAssessment } from '../../models/cmr-markers.ts';
+import type { ShownResult } from '../model-notes.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
 import type { Finding } from '../../smart/detail-schema.ts';
 import { fill, labelOf } from '../card-wording.ts';
@@ -10,6 +9,7 @@ import { measurementPoints, scoreLine } from '../detail-kit.ts';
 import { conditionText } from './event.ts';
 import type { MaccePrefetchKey } from './inputs.ts';
 import type { MacceResults } from './scores.ts';
+import type { WordedMarkers } from './markers.ts';
 import type { MacceWording } from './wording.ts';
 
 export const macceDetail: DetailStep<MaccePrefetchKey, MacceWording, MacceResults> = {
@@ -21,7 +21,7 @@ export const macceDetail: DetailStep<MaccePrefetchKey, MacceWording, MacceResult
   build(r, data, ev, view) {
     const w = ev.wording;
     const labels = { ...w.tables.inputLabels };
-    const results = [r.acute?.cmr, r.acute?.grace, r.acute?.timi].filter((x): x is ModelResult => x !== undefined);
+    const results = [r.acute?.cmr, r.acute?.grace, r.acute?.timi].filter((x): x is ShownResult => x !== undefined);
     const findings = r.markers ? markerFindings(r.markers, w) : [];
     const notes = [
       ...(r.acute?.statements ?? []).map((k) => w.text[k]),
@@ -57,7 +57,7 @@ export const macceDetail: DetailStep<MaccePrefetchKey, MacceWording, MacceResult
   },
 };
 
-function markerFindings(m: CmrMarkerAssessment, w: MacceWording): Finding[] {
+function markerFindings(m: WordedMarkers, w: MacceWording): Finding[] {
   return m.findings.map((f, i) => ({
     id: `${f.marker}-${i}`,
     label: labelOf(w.tables.markerLabels, f.marker),

@@ -48,7 +48,7 @@ export const cmrIhdMacce = defineService({
     // Not applicable without ischaemic heart disease: nothing to say (DESIGN.md, Clinicians).
     return inputs.ihd ? inputs : undefined;
   },
-  score: (inputs, ev) => scoreMacce(inputs, ev.runtime.config),
+  score: scoreMacce,
   cards: macceCards,
   detail: macceDetail,
 });

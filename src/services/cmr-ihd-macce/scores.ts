@@ -4,16 +4,27 @@
 // for an acute STEMI (their derivation populations: Morrow 2000; Marcos-Garcés 2022), the CMR risk
 // score only with a CMR after the onset. Pure: no I/O, and the inputs are not changed (reasons the
 // scores add for a missing item are their own, merged by scoreMacce).
-import type { Input, ModelResult } from '../../models/types.ts';
+import { noteMaker, type Input, type ModelNote, type ModelResult, type NoteSpec } from '../../models/types.ts';
 import { computeGrace, type GraceBands, type GraceResult } from '../../models/grace.ts';
 import { computeTimiStemi } from '../../models/timi-stemi.ts';
 import { computeCmrRiskScore, type CmrRiskScoreResult } from '../../models/cmr-risk-score.ts';
 import { assessCmrMarkers, type CmrMarkerAssessment } from '../../models/cmr-markers.ts';
 import type { AppConfig } from '../../config.ts';
+import type { ServiceEvaluation } from '../define.ts';
+import { shown, type Shown, type ShownResult } from '../model-notes.ts';
 import { hasCmr, type CmrInputs, type MacceInputs } from './inputs.ts';
+import { wordMarkers, type WordedMarkers } from './markers.ts';
+import type { MacceWording } from './wording.ts';
 
 /** GRACE > 155 is the CMR risk score's item (Marcos-Garcés 2022). */
 const GRACE_ITEM_CUTOFF = 155;
+
+/** What the service adds to the CMR risk score's notes (worded in cards/cmr-ihd-macce.yaml `modelNotes`). */
+export const MACCE_NOTE_SPEC = {
+  graceItemAbove: ['min', 'max', 'cutoff'],
+  graceItemBelow: ['min', 'max', 'cutoff'],
+} as const satisfies NoteSpec;
+const note = noteMaker(MACCE_NOTE_SPEC);
 
 export interface AcuteScores {
   grace: GraceResult;
@@ -28,21 +39,36 @@ export interface AcuteScores {
 /** Statements of cards/cmr-ihd-macce.yaml `text` that a score step may add. */
 export type AcuteStatement = 'graceNsteBands' | 'graceBothBands' | 'timiNotStemi' | 'cmrScoreNotStemi' | 'cmrScorePopulation';
 
+/** The acute scores as the cards show them: their notes in words. */
+export interface ShownAcuteScores extends Omit<AcuteScores, 'grace' | 'timi' | 'cmr'> {
+  grace: Shown<GraceResult>;
+  timi?: ShownResult;
+  cmr?: Shown<CmrRiskScoreResult>;
+}
+
 /** The results of the service: the inputs, the acute scores (acute MI) and the CMR markers (a CMR). */
 export interface MacceResults {
   inputs: MacceInputs;
   /** Present for an acute MI. */
-  acute?: AcuteScores;
+  acute?: ShownAcuteScores;
   /** Present when CMR measurements were found. */
-  markers?: CmrMarkerAssessment;
+  markers?: WordedMarkers;
   /** The inputs' missing reasons with those the scores add. */
   missingReasons: Record<string, string>;
 }
 
-/** The score step: the acute scores for an acute MI, the single markers when there is a CMR. */
-export function scoreMacce(i: MacceInputs, config: AppConfig): MacceResults {
-  const markers = hasCmr(i.cmr) ? markersOf(i.cmr, config) : undefined;
-  const acute = i.acute ? acuteScores(i) : undefined;
+/** The score step: the acute scores for an acute MI, the single markers when there is a CMR, in words. */
+export function scoreMacce(i: MacceInputs, ev: ServiceEvaluation<MacceWording>): MacceResults {
+  const w = ev.wording;
+  const markers = hasCmr(i.cmr) ? wordMarkers(markersOf(i.cmr, ev.runtime.config), w) : undefined;
+  const scores = i.acute ? acuteScores(i) : undefined;
+  const acute: ShownAcuteScores | undefined = scores ? {
+    statements: scores.statements,
+    missingReasons: scores.missingReasons,
+    grace: shown(scores.grace, w.modelNotes),
+    ...(scores.timi ? { timi: shown(scores.timi, w.modelNotes) } : {}),
+    ...(scores.cmr ? { cmr: shown(scores.cmr, w.modelNotes) } : {}),
+  } : undefined;
   return {
     inputs: i,
     ...(acute ? { acute } : {}),
@@ -110,13 +136,13 @@ const TIMI_ALIASES: Record<string, string> = {
  * decides the item when its whole range lies on one side of 155 (then the deciding bound is passed,
  * and a note says so); otherwise the item is missing.
  */
-export function graceScoreItem(grace: GraceResult, date: string | undefined): { input?: Input<number>; note?: string; reason?: string } {
+export function graceScoreItem(grace: GraceResult, date: string | undefined): { input?: Input<number>; note?: ModelNote; reason?: string } {
   if (grace.value === null) return { reason: 'GRACE could not be calculated' };
   const base = { name: 'graceScore', unit: 'points', source: 'derived', ...(date ? { date } : {}) };
   if (!grace.range) return { input: { ...base, value: grace.value } };
   const { min, max } = grace.range;
-  if (min > GRACE_ITEM_CUTOFF) return { input: { ...base, value: min }, note: `GRACE is ${min}–${max} points: above ${GRACE_ITEM_CUTOFF} whatever the missing items, so the item scores; ${min} is its lower bound.` };
-  if (max <= GRACE_ITEM_CUTOFF) return { input: { ...base, value: max }, note: `GRACE is ${min}–${max} points: not above ${GRACE_ITEM_CUTOFF} whatever the missing items; ${max} is its upper bound.` };
+  if (min > GRACE_ITEM_CUTOFF) return { input: { ...base, value: min }, note: note('graceItemAbove', { min, max, cutoff: GRACE_ITEM_CUTOFF }) };
+  if (max <= GRACE_ITEM_CUTOFF) return { input: { ...base, value: max }, note: note('graceItemBelow', { min, max, cutoff: GRACE_ITEM_CUTOFF }) };
   return { reason: `GRACE is ${min}–${max} points (inputs missing): cannot tell whether it is above ${GRACE_ITEM_CUTOFF}` };
 }
 
@@ -135,7 +161,7 @@ export function markersOf(c: CmrInputs, config: AppConfig): CmrMarkerAssessment 
  * Whether a score says something: computed from at least half of its items, or with its band decided
  * by the items known. A range wider than that tells the clinician nothing (display rule).
  */
-export function reportable(r: ModelResult | undefined, items: number): boolean {
+export function reportable(r: Pick<ModelResult, 'value' | 'contributions' | 'tier' | 'range' | 'probability'> | undefined, items: number): boolean {
   if (!r || r.value === null) return false;
   return r.contributions.length * 2 >= items || r.tier !== undefined || (r.range !== undefined && r.probability !== undefined);
 }

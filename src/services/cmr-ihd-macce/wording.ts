@@ -2,7 +2,13 @@
 // cards.ts fills. A missing or misspelt key stops the start (card-wording.ts).
 import { z } from 'zod';
 import { card, indicator, labels, phrase, serviceWording, type WordingCodes } from '../card-wording.ts';
-import { CMR_MARKERS } from '../../models/cmr-markers.ts';
+import { CMR_MARKERS, CMR_MARKERS_NOTE_SPEC } from '../../models/cmr-markers.ts';
+import { GRACE_NOTE_SPEC } from '../../models/grace.ts';
+import { TIMI_NOTE_SPEC } from '../../models/timi-stemi.ts';
+import { CMR_RISK_NOTE_SPEC } from '../../models/cmr-risk-score.ts';
+import { modelNotes } from '../model-notes.ts';
+import { markerRules } from './markers.ts';
+import { MACCE_NOTE_SPEC } from './scores.ts';
 import type { ModelId } from '../../models/types.ts';
 
 /** The models of this service's cards (the declaration's `models`). */
@@ -102,6 +108,10 @@ export const macceWording = (codes: WordingCodes) => serviceWording(codes, 'cmr-
     cmrRates: phrase(),
   },
   extra: {
+    /** What the models (and the score step) say about a result, shown under "Notes" with the score. */
+    modelNotes: modelNotes(GRACE_NOTE_SPEC, TIMI_NOTE_SPEC, CMR_RISK_NOTE_SPEC, CMR_MARKERS_NOTE_SPEC, MACCE_NOTE_SPEC),
+    /** The single CMR markers: the texts of each rule of MARKER_RULES (models/cmr-markers.ts). */
+    markerRules: markerRules(),
     /** The SMART detail view of this service (detail.ts). */
     detailView: z.strictObject({
       cmrNotScored: phrase(),

@@ -7,7 +7,8 @@ import type { ScoreEntry } from '../../../src/services/card-kit.ts';
 import { testConfig, type AppConfig } from '../../../src/config.ts';
 import { cmrIhdMacce as definition } from '../../../src/services/cmr-ihd-macce/index.ts';
 import { gatherMacceInputs as gather, type MacceInputs } from '../../../src/services/cmr-ihd-macce/inputs.ts';
-import { acuteScores } from '../../../src/services/cmr-ihd-macce/scores.ts';
+import { acuteScores as acuteScoresModel } from '../../../src/services/cmr-ihd-macce/scores.ts';
+import { inMacceWords } from '../../support/wording.ts';
 import { DEFAULT_PROFILES_DIR } from '../../../src/fhir/terminology.ts';
 import { evaluateService, evaluationOf, serviceOf, testRuntime, type TestContext } from '../../support/runtime.ts';
 
@@ -15,6 +16,11 @@ const evaluateCmrIhdMacce = (d: ResolvedPrefetch, c: TestContext): Card[] => eva
 const cmrIhdMacce = (): CdsService => serviceOf(testRuntime(), 'cmr-ihd-macce');
 const gatherMacceInputs = (d: ResolvedPrefetch, c: TestContext): MacceInputs => gather(d, evaluationOf(c));
 const loadCardWording = (_id: 'cmr-ihd-macce') => definition.loadWording({ profilesDir: DEFAULT_PROFILES_DIR });
+/** The acute scores as the service shows them: their notes in the words of its card file. */
+const acuteScores = (i: MacceInputs) => {
+  const s = acuteScoresModel(i);
+  return { ...s, grace: inMacceWords(s.grace), timi: s.timi && inMacceWords(s.timi), cmr: s.cmr && inMacceWords(s.cmr) };
+};
 
 const LOINC = 'http://loinc.org';
 const SNOMED = 'http://snomed.info/sct';
