@@ -1,7 +1,7 @@
 // The demo data and the services' output conform to the profiles in profiles/, checked with a FHIR
 // validation library (medplum's validator via src/fhir/profile-validator.ts), not by hand.
 import type { FhirResource, Observation, RiskAssessment } from 'fhir/r4.js';
-import { validateAgainstProfile } from '../../src/fhir/profile-validator.ts';
+import { createProfileValidator } from '../../src/fhir/profile-validator.ts';
 import { demoPatients } from '../../src/demo/patients/index.ts';
 import { PROJECT_CODESYSTEM } from '../../src/fhir/canonical.ts';
 import type { ResolvedPrefetch } from '../../src/services/types.ts';
@@ -10,6 +10,7 @@ import { testRuntime } from '../support/runtime.ts';
 
 const now = new Date();
 const patients = demoPatients(now);
+const { validateAgainstProfile } = createProfileValidator();
 
 describe('demo data', () => {
   const all = patients.flatMap((p) => p.resources);

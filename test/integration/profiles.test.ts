@@ -5,9 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type {
   CodeSystem, CodeSystemConcept, ConceptMap, Observation, RiskAssessment, StructureDefinition, ValueSet,
 } from 'fhir/r4.js';
-import {
-  conformanceResources, listProfiles, profileWithSnapshot, snapshotOf, validateAgainstProfile, valueSetIncludesCode,
-} from '../../src/fhir/profile-validator.ts';
+import { createProfileValidator, snapshotOf } from '../../src/fhir/profile-validator.ts';
 import {
   CANONICAL_BASE, ICD10, ICD10CM, LOINC, MODEL_CODESYSTEM, PROJECT_CODESYSTEM, SNOMED, UCUM, structureDefinitionUrl, valueSetUrl,
 } from '../../src/fhir/canonical.ts';
@@ -16,6 +14,7 @@ import { MODEL_IDS } from '../../src/models/types.ts';
 import { SERVICES } from '../../src/services/registry.ts';
 
 const PROFILES_DIR = new URL('../../profiles/', import.meta.url);
+const { conformanceResources, listProfiles, profileWithSnapshot, validateAgainstProfile, valueSetIncludesCode } = createProfileValidator();
 const CPT = 'http://www.ama-assn.org/go/cpt';
 
 const all = conformanceResources();
