@@ -52,6 +52,20 @@ describe('demo EHR page', () => {
     expect(res.headers['content-type']).toMatch(file.endsWith('.css') ? /text\/css/ : /javascript/);
   });
 
+  test.each(['markdown-it.mjs', 'purify.mjs'])('serves %s as it ships in node_modules, as an ES module', async (file) => {
+    const res = await request(app).get(`/demo/vendor/${file}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/javascript/);
+    expect(res.text).toMatch(/export \{ \w+ as default \};/);
+    expect((await request(app).get('/demo/static/markdown.js')).text).toContain(`from '../vendor/${file}'`);
+  });
+
+  test('serves no other file as a vendored module', async () => {
+    for (const file of ['markdown-it.mjs.map', '..%2fpackage.json', 'chart.js']) {
+      expect((await request(app).get(`/demo/vendor/${file}`)).status).toBe(404);
+    }
+  });
+
   test('the browser code never assigns innerHTML/outerHTML or uses document.write', async () => {
     for (const file of ['ehr.js', 'cds-client.js', 'cards.js', 'markdown.js']) {
       const res = await request(app).get(`/demo/static/${file}`);
