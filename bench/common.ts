@@ -1,6 +1,9 @@
 // Shared by `npm run bench` (run.ts) and `npm run soak` (soak.ts): the child processes (service,
 // FHIR servers, echo), the bench client's JWTs, and the hook request bodies built as an EHR would.
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
@@ -220,3 +223,65 @@ export function percentile(sorted: Float64Array, p: number): number {
 /** How a good answer starts: the service's non-empty card list, or the echoed request. */
 export const CARDS_PREFIX = '{"cards":[{';
 export const ECHO_PREFIX = '{"hook":"patient-view"';
+
+/**
+ * A run's temp folder, its clean-up (children stopped, folder removed) on return, Ctrl-C or SIGTERM,
+ * and a watchdog that stops everything after `limitMs`. `release` undoes the signal handlers.
+ */
+export function guardRun(name: string, limitMs: number, onCleanup: () => void = () => undefined): { tmp: string; cleanup: () => Promise<void>; release: () => void } {
+  const tmp = mkdtempSync(join(tmpdir(), `cds-${name}-`));
+  const cleanup = async (): Promise<void> => {
+    onCleanup();
+    await stopChildren();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  const onSignal = (): void => {
+    process.stderr.write(`\n${name}: interrupted, stopping children\n`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`\n${name}: FAILED — exceeded ${limitMs / 1000} s, stopping\n`);
+    void cleanup().finally(() => process.exit(1));
+  }, limitMs);
+  watchdog.unref();
+  const release = (): void => {
+    clearTimeout(watchdog);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return { tmp, cleanup, release };
+}
+
+/** The caller's environment without the service's configuration variables (never inherited). */
+export function childBaseEnv(): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of CONFIG_VARS) delete base[k];
+  return base;
+}
+
+/**
+ * Two FHIR servers: one with all the data (prefetch bodies are built from it, as an EHR would), and
+ * one with only the (a)/(b) patient's chart, which the service calls when a body has no prefetch.
+ */
+export function startFhirServers(baseEnv: NodeJS.ProcessEnv, now: Date): Promise<[Child, Child]> {
+  const fhirEnv = { ...baseEnv, BENCH_NOW: now.toISOString(), BENCH_FHIR_TOKEN: FHIR_TOKEN };
+  return Promise.all([
+    startChild('fhir', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'all' }),
+    startChild('fhir-b', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'cirrhosis' }),
+  ]);
+}
+
+/** The service's discovery document, as an EHR reads it: the prefetch templates of each service. */
+export async function discoveryTemplates(serviceUrl: string, signer: Signer): Promise<(id: ServiceId) => Record<string, string>> {
+  const [token] = await signTokens(signer, '/cds-services', 1);
+  const res = await fetch(`${serviceUrl}/cds-services`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`discovery answered ${res.status}`);
+  const discovery = (await res.json()) as { services: { id: string; prefetch?: Record<string, string> }[] };
+  return (id) => {
+    const s = discovery.services.find((x) => x.id === id);
+    if (!s?.prefetch) throw new Error(`service ${id} missing from discovery`);
+    return s.prefetch;
+  };
+}

@@ -20,17 +20,17 @@
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
 // BENCH_SERVICE_SCRIPT (another service child, for experiments; same IPC contract),
 // BENCH_SERVICE_NODE_ARGS (extra node options for the service children, e.g. V8 flags to try).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonRequest } from 'autocannon';
 import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SMALL_BODY_PATIENT, SMALL_BODY_SERVICE, SYNTHETIC_LABS } from './fixtures.ts';
 import { openLoop } from './open-loop.ts';
 import {
-  CARDS_PREFIX, CONFIG_VARS, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, cpuMs,
-  fhirAccess, hookRequest, makeSigner, percentile, signTokens, signing, startChild, stopChild, stopChildren,
-  type Child, type ServiceId, type Signer,
+  CARDS_PREFIX, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, childBaseEnv, cpuMs,
+  discoveryTemplates, fhirAccess, guardRun, hookRequest, makeSigner, percentile, signTokens, signing, startChild,
+  startFhirServers, stopChild, stopChildren, type Child, type ServiceId, type Signer,
 } from './common.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -423,22 +423,7 @@ const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
 async function main(): Promise<number> {
   const wallStart = performance.now();
   const now = new Date();
-  const tmp = mkdtempSync(join(tmpdir(), 'cds-bench-'));
-  const cleanup = async (): Promise<void> => {
-    await stopChildren();
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  const onSignal = (): void => {
-    process.stderr.write('\nbench: interrupted, stopping children\n');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`\nbench: FAILED — exceeded ${TIME_LIMIT_MS / 1000} s, stopping\n`);
-    void cleanup().finally(() => process.exit(1));
-  }, TIME_LIMIT_MS);
-  watchdog.unref();
+  const { tmp, cleanup, release } = guardRun('bench', TIME_LIMIT_MS);
 
   try {
     const loadStart = loadavg();
@@ -446,15 +431,8 @@ async function main(): Promise<number> {
     const [rs, es] = await Promise.all([makeSigner('RS384'), makeSigner('ES384')]);
 
     // Children: FHIR server first (its URL goes on the client's allowlist), then service and echo.
-    const baseEnv: NodeJS.ProcessEnv = { ...env };
-    for (const k of CONFIG_VARS) delete baseEnv[k];
-    // Two FHIR servers: one with all the data (prefetch bodies are built from it, as an EHR would),
-    // and one with only the (a)/(b) patient's chart, which the service calls in scenario (b).
-    const fhirEnv = { ...baseEnv, BENCH_NOW: now.toISOString(), BENCH_FHIR_TOKEN: FHIR_TOKEN };
-    const [fhir, fhirB] = await Promise.all([
-      startChild('fhir', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'all' }),
-      startChild('fhir-b', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'cirrhosis' }),
-    ]);
+    const baseEnv = childBaseEnv();
+    const [fhir, fhirB] = await startFhirServers(baseEnv, now);
     const clientsFile = join(tmp, 'cds-clients.json');
     writeFileSync(clientsFile, JSON.stringify([{ iss: ISSUER, name: 'bench EHR', jwks: { keys: [rs.publicJwk, es.publicJwk] }, fhirServers: [fhirB.url] }]));
     const profiling = env.BENCH_CPU_PROF === '1';
@@ -489,15 +467,7 @@ async function main(): Promise<number> {
     };
 
     // Discovery, as an EHR reads it; prefetch built by executing its templates.
-    const [discoveryToken] = await signTokens(rs, '/cds-services', 1);
-    const discoveryRes = await fetch(`${service.url}/cds-services`, { headers: { authorization: `Bearer ${discoveryToken}` } });
-    if (!discoveryRes.ok) throw new Error(`discovery answered ${discoveryRes.status}`);
-    const discovery = (await discoveryRes.json()) as { services: { id: string; prefetch?: Record<string, string> }[] };
-    const templates = (id: ServiceId): Record<string, string> => {
-      const s = discovery.services.find((x) => x.id === id);
-      if (!s?.prefetch) throw new Error(`service ${id} missing from discovery`);
-      return s.prefetch;
-    };
+    const templates = await discoveryTemplates(service.url, rs);
 
     const fullA = await buildPrefetch(fhir.url, templates('cirrhosis-sarcopenia'), CIRRHOSIS_PATIENT);
     const bodyA = Buffer.from(JSON.stringify(hookRequest(CIRRHOSIS_PATIENT, { prefetch: fullA.prefetch })));
@@ -700,9 +670,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await cleanup();
-    clearTimeout(watchdog);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
   }
 }
 

@@ -6,23 +6,24 @@
 // fetches from a FHIR server in another child process (the (b) body). Every SOAK_SAMPLE_SECONDS the
 // soak records the service process's resident memory (VmRSS: every thread, V8 heaps, WASM memory,
 // malloc arenas) with the main thread's heap, external and arrayBuffers figures and the worker
-// threads' V8 heaps, prints them as a table and gives a verdict: after the warm-up, RSS must stay
-// within 10 % of its value at the end of the warm-up. One more sample after the load stops shows
-// whether memory comes back.
+// threads' V8 heaps, prints them as a table and gives a verdict: after the warm-up, no sample may
+// exceed by more than 10 % the mean of the first third of them. One more sample after the load
+// stops shows whether memory comes back.
 //
 // Environment (all optional): SOAK_SECONDS (load duration, default 600), SOAK_SAMPLE_SECONDS (30),
 // SOAK_WARMUP_SECONDS (default 120, or a fifth of a shorter run), SOAK_RATE (calls per second, 40),
 // SOAK_FETCH_EVERY (every Nth call makes the service fetch from the FHIR server, default 8; 0: none),
 // SOAK_HOOK_WORKERS (the service's HOOK_WORKERS), SOAK_SERVICE_NODE_ARGS (extra node options for the
 // service child), SOAK_STRICT=1 (exit 1 when RSS is not flat, not only when the run is invalid).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT } from './fixtures.ts';
 import {
-  CARDS_PREFIX, CONFIG_VARS, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, buildPrefetch, cpuMs, fhirAccess, hookRequest,
-  makeSigner, percentile, signTokens, signing, startChild, stopChild, stopChildren, type Child, type ServiceId, type Signer,
+  CARDS_PREFIX, ISSUER, PUBLIC_BASE_URL, SERVICES, buildPrefetch, childBaseEnv, cpuMs, discoveryTemplates, fhirAccess,
+  guardRun, hookRequest, makeSigner, percentile, signTokens, signing, startChild, startFhirServers, stopChild, stopChildren,
+  type Child, type ServiceId, type Signer,
 } from './common.ts';
 import { openLoop, type OpenLoopRequest, type OpenLoopStats } from './open-loop.ts';
 import type { MemorySample } from './children/service.ts';
@@ -104,25 +105,9 @@ function feedTokens(signer: Signer, targets: SoakTarget[], stop: AbortSignal): P
 async function main(): Promise<number> {
   const wallStart = performance.now();
   const now = new Date();
-  const tmp = mkdtempSync(join(tmpdir(), 'cds-soak-'));
   const stopFeeding = new AbortController();
   const stopLoad = new AbortController();
-  const cleanup = async (): Promise<void> => {
-    stopFeeding.abort();
-    await stopChildren();
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  const onSignal = (): void => {
-    process.stderr.write('\nsoak: interrupted, stopping children\n');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`\nsoak: FAILED — exceeded ${TIME_LIMIT_MS / 1000} s, stopping\n`);
-    void cleanup().finally(() => process.exit(1));
-  }, TIME_LIMIT_MS);
-  watchdog.unref();
+  const { tmp, cleanup, release } = guardRun('soak', TIME_LIMIT_MS, () => stopFeeding.abort());
 
   try {
     const loadStart = loadavg();
@@ -130,13 +115,8 @@ async function main(): Promise<number> {
       `${FETCH_EVERY > 0 ? `every ${FETCH_EVERY}th call without prefetch (the service fetches from the FHIR server)` : 'full prefetch only'}; ` +
       `RSS sampled every ${SAMPLE_SECONDS} s, warm-up ${WARMUP_SECONDS} s; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
     const rs = await makeSigner('RS384');
-    const baseEnv: NodeJS.ProcessEnv = { ...env };
-    for (const k of CONFIG_VARS) delete baseEnv[k];
-    const fhirEnv = { ...baseEnv, BENCH_NOW: now.toISOString(), BENCH_FHIR_TOKEN: FHIR_TOKEN };
-    const [fhir, fhirB] = await Promise.all([
-      startChild('fhir', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'all' }),
-      startChild('fhir-b', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'cirrhosis' }),
-    ]);
+    const baseEnv = childBaseEnv();
+    const [fhir, fhirB] = await startFhirServers(baseEnv, now);
     const clientsFile = join(tmp, 'cds-clients.json');
     writeFileSync(clientsFile, JSON.stringify([{ iss: ISSUER, name: 'soak EHR', jwks: { keys: [rs.publicJwk] }, fhirServers: [fhirB.url] }]));
     const service = await startChild('service', './children/service.ts', {
@@ -151,15 +131,7 @@ async function main(): Promise<number> {
     if (pid === undefined) throw new Error('service child has no pid');
     console.log(`service: pid ${pid}, ${service.hookWorkers ?? '?'} evaluation worker thread(s)`);
 
-    const [discoveryToken] = await signTokens(rs, '/cds-services', 1);
-    const discoveryRes = await fetch(`${service.url}/cds-services`, { headers: { authorization: `Bearer ${discoveryToken}` } });
-    if (!discoveryRes.ok) throw new Error(`discovery answered ${discoveryRes.status}`);
-    const discovery = (await discoveryRes.json()) as { services: { id: string; prefetch?: Record<string, string> }[] };
-    const templates = (id: ServiceId): Record<string, string> => {
-      const s = discovery.services.find((x) => x.id === id);
-      if (!s?.prefetch) throw new Error(`service ${id} missing from discovery`);
-      return s.prefetch;
-    };
+    const templates = await discoveryTemplates(service.url, rs);
     const pathOf = (id: ServiceId): string => `/cds-services/${id}`;
     const full: SoakTarget[] = [{
       name: 'a', path: pathOf('cirrhosis-sarcopenia'), tokens: [],
@@ -244,21 +216,29 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, SAMPLE_SECONDS * 1000));
     await sample('idle');
 
-    // Verdict: RSS after the warm-up against its value at the end of the warm-up.
+    // Verdict: every sample after the warm-up against the mean of the first third of them. RSS
+    // swings by ±5 % as V8 heaps fill and are collected, so one sample is no baseline.
     const loadRows = rows.filter((r) => r.phase === 'load');
-    const baseline = loadRows.find((r) => r.t >= WARMUP_SECONDS - 1) ?? loadRows[loadRows.length - 1]!;
-    const after = loadRows.filter((r) => r.t >= baseline.t);
+    const afterWarmUp = loadRows.filter((r) => r.t >= WARMUP_SECONDS - 1);
+    const after = afterWarmUp.length > 0 ? afterWarmUp : loadRows.slice(-1);
+    const firstThird = after.slice(0, Math.max(1, Math.ceil(after.length / 3)));
+    const lastThird = after.slice(-Math.max(1, Math.ceil(after.length / 3)));
+    const mean = (xs: Row[]): number => xs.reduce((a, r) => a + r.rssMb, 0) / xs.length;
+    const baseline = { rssMb: mean(firstThird), t: firstThird[0]!.t, until: firstThird[firstThird.length - 1]!.t };
     const peak = Math.max(...after.map((r) => r.rssMb));
     const last = after[after.length - 1]!;
     const growth = peak / baseline.rssMb - 1;
+    const drift = mean(lastThird) / baseline.rssMb - 1;
     const flat = growth <= FLAT_TOLERANCE;
     const idle = rows.find((r) => r.phase === 'idle');
     console.log('');
     console.log(`requests ${stats.requests} in ${f0(stats.seconds)} s (${f1(stats.rps)}/s of ${RATE} intended), statuses ${JSON.stringify(stats.statuses)}, errors ${stats.errors}; ` +
       `latency from intended send p50 ${f1(stats.p50)} ms, p99 ${f1(stats.p99)} ms; generator send lag p99 ${f1(stats.sendLagP99)} ms`);
     console.log(`service CPU ${f1((cpuEnd - cpuStart) / stats.requests)} ms per call (all threads); FHIR server CPU ${f0(fhirCpuEnd - fhirCpuStart)} ms in all`);
-    console.log(`${flat ? 'FLAT ' : 'GROWS'} RSS after the warm-up: ${f0(baseline.rssMb)} MB at ${f0(baseline.t)} s, peak ${f0(peak)} MB (${growth >= 0 ? '+' : ''}${f1(growth * 100)} %), ` +
-      `last ${f0(last.rssMb)} MB; limit +${FLAT_TOLERANCE * 100} %${idle ? `; ${f0(idle.rssMb)} MB ${SAMPLE_SECONDS} s after the load` : ''}`);
+    const pct = (x: number): string => `${x >= 0 ? '+' : ''}${f1(x * 100)} %`;
+    console.log(`${flat ? 'FLAT ' : 'GROWS'} RSS after the warm-up: ${f0(baseline.rssMb)} MB (mean of ${f0(baseline.t)}–${f0(baseline.until)} s), ` +
+      `peak ${f0(peak)} MB (${pct(growth)}, limit +${FLAT_TOLERANCE * 100} %), last third ${f0(mean(lastThird))} MB (${pct(drift)}), last ${f0(last.rssMb)} MB` +
+      `${idle ? `; ${f0(idle.rssMb)} MB ${SAMPLE_SECONDS} s after the load` : ''}`);
 
     const invalid: string[] = [];
     if (stats.errors > 0) invalid.push(`${stats.errors} connection errors or timeouts`);
@@ -274,7 +254,7 @@ async function main(): Promise<number> {
       sampleSeconds: SAMPLE_SECONDS, warmupSeconds: WARMUP_SECONDS, hookWorkers: service.hookWorkers,
       loadAverage: { start: loadStart, end: loadavg() },
       rows: rows.map((r) => ({ ...r, mem: { usage: r.mem.usage, threads: r.mem.threads } })),
-      verdict: { flat, baselineMb: baseline.rssMb, baselineAt: baseline.t, peakMb: peak, lastMb: last.rssMb, growth, idleMb: idle?.rssMb },
+      verdict: { flat, baselineMb: baseline.rssMb, baselineFrom: baseline.t, baselineUntil: baseline.until, peakMb: peak, growth, lastThirdMb: mean(lastThird), drift, lastMb: last.rssMb, idleMb: idle?.rssMb },
       latency: { p50Ms: stats.p50, p99Ms: stats.p99, maxMs: stats.max, sendLagP99Ms: stats.sendLagP99 },
       requests: stats.requests, statuses: stats.statuses, errors: stats.errors, invalid,
       signing: signing, wallSeconds: (performance.now() - wallStart) / 1000,
@@ -290,9 +270,7 @@ async function main(): Promise<number> {
   } finally {
     stopLoad.abort();
     await cleanup();
-    clearTimeout(watchdog);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
   }
 }
 
