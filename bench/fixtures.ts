@@ -13,8 +13,8 @@ export const CIRRHOSIS_PATIENT = 'demo-cirrhosis-decompensated';
 export const COMPOSITE_PATIENT = 'bench-composite';
 export const SYNTHETIC_LABS = 90;
 /**
- * The small-body scenario (s): the high-risk STEMI demo chart as cmr-ihd-macce prefetches it (24
- * resources, about 22 kB), a call whose fixed costs (HTTP, JWT, threads, store) weigh most.
+ * The small-body scenario (s): the high-risk STEMI demo chart as cmr-ihd-macce prefetches it (about
+ * 25 resources, 22 kB), a call whose fixed costs (HTTP, JWT, threads, store) weigh most.
  */
 export const SMALL_BODY_PATIENT = 'demo-stemi-high-risk';
 export const SMALL_BODY_SERVICE = 'cmr-ihd-macce';

@@ -2,11 +2,16 @@
 # Installs the Debian packages the test suite runs for real, when they are missing:
 #   postgresql  - a real PostgreSQL server for the feedback store tests (started per test run on loopback)
 #   chromium    - a real browser for the demo EHR page tests (driven by playwright-core)
+#   orthanc, orthanc-dicomweb - a real DICOMweb archive for the imaging tests (a private instance is
+#                 started per test file on loopback by test/support/orthanc-server.ts; the system
+#                 service the package installs is not used)
 # Runs as `pretest`, so `npm test` works on a fresh machine. Needs root (or sudo) only when installing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+[ -x /usr/sbin/Orthanc ] || need+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages for the tests: ${need[*]}"
 sudo_cmd=()

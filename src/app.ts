@@ -8,14 +8,18 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import type { CdsService } from './services/types.ts';
-import { cdsAuth, hookCaller, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
+import { cdsAuth, cdsClientOf, hookCaller, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
 import { discoveryDocument } from './hooks/discovery.ts';
 import { inProcessHookRunner, type HookRunner } from './hooks/hook-runner.ts';
+import { HookCallError } from './hooks/hook-call.ts';
 import type { HookObservation } from './hooks/invoke.ts';
-import { FeedbackRequestSchema } from './store/feedback-schema.ts';
+import { feedbackRequestSchema } from './store/feedback-schema.ts';
 import { describeIssues } from './hooks/schemas.ts';
 import { smartRouter } from './smart/routes.ts';
-import { HttpError, badRequest, invalidJson, notFound, operationOutcome, unsupportedEncoding } from './errors.ts';
+import { createDetailComputer } from './smart/detail.ts';
+import { detailAdapters } from './smart/service-details.ts';
+import { loadDetailWording, loadReportTemplate } from './smart/wording.ts';
+import { HttpError, badRequest, invalidJson, notFound, operationOutcome, unauthorized, unsupportedEncoding } from './errors.ts';
 
 export interface AppDeps {
   config: AppConfig;
@@ -28,6 +32,8 @@ export interface AppDeps {
   demoRouter?: express.Router;
   /** Where hook calls are evaluated (server.ts starts the worker pool); default: this thread. */
   hookRunner?: HookRunner;
+  /** FHIR base URLs a SMART launch may name (the trusted clients' fhirServers); none = every launch refused. */
+  smartIssuers?: readonly string[];
   now?: () => Date;
 }
 
@@ -40,6 +46,7 @@ export function createApp(deps: AppDeps): express.Express {
   const now = deps.now ?? (() => new Date());
   const servicesById = new Map(deps.services.map((s) => [s.description.id, s]));
   const hookRunner = deps.hookRunner ?? inProcessHookRunner({ services: servicesById, config, logger, now });
+  const feedbackSchema = feedbackRequestSchema({ now, clockSkewS: config.jwtClockSkewS });
   const app = express();
   app.disable('x-powered-by');
   // Every hook response is new (fresh card uuids): hashing it for an ETag is wasted work.
@@ -112,6 +119,7 @@ export function createApp(deps: AppDeps): express.Express {
       res.type('application/json').send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
     } catch (err) {
       status = err instanceof HttpError ? err.status : 500;
+      if (err instanceof HookCallError) for (const o of err.observations) recordObservation(metrics, o);
       throw err;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -121,10 +129,17 @@ export function createApp(deps: AppDeps): express.Express {
 
   cds.post('/:id/feedback', jsonBody, async (req: Request<{ id: string }>, res: Response) => {
     if (!servicesById.has(req.params.id)) throw notFound(`Unknown CDS service '${req.params.id}'`);
-    const parsed = FeedbackRequestSchema.safeParse(req.body);
+    const parsed = feedbackSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(`Invalid feedback: ${describeIssues(parsed.error)}`);
-    const result = await store.recordFeedback(req.params.id, parsed.data.feedback);
-    res.json(result);
+    // Feedback counts only from the client that received the card, through the service that issued
+    // it (DESIGN.md, Security rules); anything else is refused whole, as for a card never issued.
+    const client = cdsClientOf(res);
+    if (!client) throw unauthorized();
+    const result = await store.recordFeedback(req.params.id, client.iss, parsed.data.feedback);
+    if (result.status === 'unknown-cards') {
+      throw notFound(`No card of feedback item(s) ${result.items.join(', ')} was issued to this client by service '${req.params.id}'; nothing was stored`);
+    }
+    res.json({ stored: result.stored, duplicates: result.duplicates });
   });
 
   // Override rates per card kind, for CDS committees (same JWT rule as every CDS route).
@@ -134,7 +149,16 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use('/cds-services', rememberMount, cds);
-  app.use('/smart', smartRouter(config));
+  const adapters = detailAdapters(deps.services);
+  const computeDetail = createDetailComputer({
+    config, logger, now, services: deps.services, adapters, wording: loadDetailWording(), report: loadReportTemplate(),
+  });
+  app.use('/smart', smartRouter({
+    config,
+    issuers: deps.smartIssuers ?? [],
+    computeDetail,
+    services: deps.services.filter((s) => adapters.some((a) => a.serviceId === s.description.id)).map((s) => ({ id: s.description.id, title: s.description.title })),
+  }));
   if (deps.demoRouter) app.use('/', deps.demoRouter);
 
   app.use((_req, _res, next) => { next(notFound('No such route')); });
@@ -145,6 +169,8 @@ export function createApp(deps: AppDeps): express.Express {
 function recordObservation(metrics: Metrics, o: HookObservation): void {
   if (o.kind === 'prefetch-unavailable') {
     metrics.prefetchUnavailable.inc({ service: o.service, key: o.key });
+  } else if (o.kind === 'other-patient-dropped') {
+    metrics.otherPatientDropped.inc({ service: o.service, resource_type: o.resourceType }, o.count);
   } else {
     metrics.fhirFetchDuration.observe({ resource_type: o.resourceType, outcome: o.ok ? 'ok' : 'error' }, o.ms / 1000);
     if (!o.ok) metrics.fhirFetchErrors.inc({ resource_type: o.resourceType });

@@ -1,6 +1,8 @@
 // Environment -> one typed, validated configuration object (DESIGN.md "Style": validated at start-up).
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './fhir/client.ts';
+import type { ImagingConfig } from './imaging/types.ts';
 import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
 
 const csv = z
@@ -35,15 +37,30 @@ const EnvSchema = z.object({
    * Unset: kept (a site policy decision).
    */
   FEEDBACK_COMMENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
+  /**
+   * Days an issued card is kept (the override-rate denominators, and what feedback is checked
+   * against): older ones are purged at start and hourly, with the feedback on them once it is as old.
+   * Feedback on a purged card is refused (404), and the override-rate report covers at most this
+   * many days. A year by default, so that the table is bounded and a yearly review still fits.
+   */
+  ISSUED_CARD_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   /** One time budget for all backend fetches of one hook call (ms). */
   FETCH_BUDGET_MS: z.coerce.number().int().min(100).max(60000).default(3000),
+  /**
+   * Largest answer read from the EHR's FHIR server per HTTP response (bytes, after decompression);
+   * a larger one is abandoned while it streams (src/fhir/client.ts). Default 4 MiB.
+   */
+  FHIR_RESPONSE_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(DEFAULT_MAX_RESPONSE_BYTES),
   /** MODELS.md: labs for the MELD family, most recent within 30 days by default. */
   LAB_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Look-back for body measurements (height, weight) and CT body composition. */
   BODY_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   SMI_CUTOFF_SET: z.enum(Object.keys(SMI_CUTOFF_SETS) as [SmiCutoffSetName, ...SmiCutoffSetName[]]).default(DEFAULT_SMI_CUTOFF_SET),
-  /** Acute MI window for GRACE/TIMI (issue 3): days since onset. */
-  ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * Acute MI window for GRACE/TIMI: days since onset. ICD-10 calls an MI acute for 4 weeks (28 days,
+   * MODELS.md 4); beyond it GRACE and TIMI are admission scores of a past event, not the current risk.
+   */
+  ACUTE_MI_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(28),
   /** Site reference ranges for CMR native T1 / T2 (ms, "low-high"); no universal cut-off exists (MODELS.md 1d). */
   CMR_T1_REFERENCE_MS: range.optional(),
   CMR_T2_REFERENCE_MS: range.optional(),
@@ -58,6 +75,13 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** CSP frame-ancestors for the SMART app (the EHR may frame it). */
   FRAME_ANCESTORS: csv,
+  /** The SMART detail app's client id as registered with the EHR's authorization server. */
+  SMART_CLIENT_ID: z.string().min(1).max(256).default('imaging-cds-detail'),
+  /**
+   * Set for a confidential client (client_secret_basic): it stays on the server, which then makes the
+   * token request (POST /smart/token); without it the app is a public client (PKCE only).
+   */
+  SMART_CLIENT_SECRET: z.string().min(16, 'SMART_CLIENT_SECRET must be at least 16 characters').optional(),
   /** Allowed clock skew for JWT exp/nbf/iat, seconds. */
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   /**
@@ -65,6 +89,28 @@ const EnvSchema = z.object({
    * Default: one per core, at most 8 (each holds its own copy of the services and terminology).
    */
   HOOK_WORKERS: z.coerce.number().int().min(0).max(64).default(Math.min(availableParallelism(), 8)),
+  // --- Imaging (src/imaging/, README "Imaging") ---
+  /** DICOMweb base URL of the archive (QIDO-RS / WADO-RS root); unset = imaging off. */
+  DICOMWEB_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Authorization header value for the archive (e.g. "Bearer …", "Basic …"); never logged. */
+  DICOMWEB_AUTHORIZATION: z.string().min(1).optional(),
+  /** Patient.identifier system whose value is the archive's PatientID; unset = the FHIR Patient id. */
+  DICOMWEB_PATIENT_ID_SYSTEM: z.string().min(1).optional(),
+  /** "Open images" link, e.g. https://ohif.example.org/viewer?StudyInstanceUIDs={StudyInstanceUID}. */
+  IMAGING_VIEWER_URL: z.string().regex(/^https?:\/\/\S*\{StudyInstanceUID\}\S*$/, 'expected an http(s) URL containing {StudyInstanceUID}').optional(),
+  /** Seconds QIDO answers are cached per patient (per instance); 0 = no cache. */
+  DICOMWEB_QIDO_CACHE_TTL_S: z.coerce.number().int().min(0).max(3600).default(60),
+  /** Per-request timeout (ms); the hook's FETCH_BUDGET_MS bounds the whole imaging read as well. */
+  DICOMWEB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(2500),
+  /** Largest archive response accepted (bytes): a SEG or a CT frame beyond it makes imaging unavailable. */
+  DICOMWEB_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(64 * 1024 * 1024),
+  /** Concurrent archive requests per hook call, and per process. */
+  DICOMWEB_CALL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(6),
+  DICOMWEB_PROCESS_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
+  /** SEG segment labels read as skeletal muscle besides SNOMED CT 127954009 (TotalSegmentator: skeletal_muscle). */
+  IMAGING_MUSCLE_SEGMENT_LABELS: csv.default(['skeletal_muscle']),
+  /** SEG segment labels read as the L3 vertebra besides SNOMED CT 36470004 (TotalSegmentator: vertebrae_L3). */
+  IMAGING_L3_SEGMENT_LABELS: csv.default(['vertebrae_L3']),
 });
 
 export interface AppConfig {
@@ -76,6 +122,8 @@ export interface AppConfig {
   databaseUrl?: string;
   dataDir: string;
   fetchBudgetMs: number;
+  /** FHIR_RESPONSE_MAX_BYTES: per-response size cap for FHIR answers. */
+  fhirResponseMaxBytes: number;
   labLookbackDays: number;
   bodyLookbackDays: number;
   smiCutoffSet: SmiCutoffSetName;
@@ -87,10 +135,16 @@ export interface AppConfig {
   demo: boolean;
   logLevel: string;
   frameAncestors: string[];
+  smartClientId: string;
+  /** Never sent to a browser; see src/smart/token-exchange.ts. */
+  smartClientSecret: string | undefined;
   jwtClockSkewS: number;
   /** Evaluation worker threads; 0 = evaluate on the main thread. */
   hookWorkers: number;
   feedbackCommentRetentionDays: number | undefined;
+  issuedCardRetentionDays: number;
+  /** The DICOMweb archive and the imaging layer's limits (src/imaging/types.ts). */
+  imaging: ImagingConfig;
 }
 
 export class ConfigError extends Error {}
@@ -116,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     fetchBudgetMs: e.FETCH_BUDGET_MS,
+    fhirResponseMaxBytes: e.FHIR_RESPONSE_MAX_BYTES,
     labLookbackDays: e.LAB_LOOKBACK_DAYS,
     bodyLookbackDays: e.BODY_LOOKBACK_DAYS,
     smiCutoffSet: e.SMI_CUTOFF_SET,
@@ -129,9 +184,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demo,
     logLevel: e.LOG_LEVEL,
     frameAncestors: e.FRAME_ANCESTORS,
+    smartClientId: e.SMART_CLIENT_ID,
+    smartClientSecret: e.SMART_CLIENT_SECRET,
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
     hookWorkers: e.HOOK_WORKERS,
     feedbackCommentRetentionDays: e.FEEDBACK_COMMENT_RETENTION_DAYS,
+    issuedCardRetentionDays: e.ISSUED_CARD_RETENTION_DAYS,
+    imaging: {
+      ...(e.DICOMWEB_URL ? { dicomWebUrl: e.DICOMWEB_URL } : {}),
+      ...(e.DICOMWEB_AUTHORIZATION ? { authorization: e.DICOMWEB_AUTHORIZATION } : {}),
+      ...(e.DICOMWEB_PATIENT_ID_SYSTEM ? { patientIdSystem: e.DICOMWEB_PATIENT_ID_SYSTEM } : {}),
+      ...(e.IMAGING_VIEWER_URL ? { viewerUrlTemplate: e.IMAGING_VIEWER_URL } : {}),
+      qidoCacheTtlS: e.DICOMWEB_QIDO_CACHE_TTL_S,
+      requestTimeoutMs: e.DICOMWEB_TIMEOUT_MS,
+      maxResponseBytes: e.DICOMWEB_MAX_RESPONSE_BYTES,
+      callConcurrency: e.DICOMWEB_CALL_CONCURRENCY,
+      processConcurrency: e.DICOMWEB_PROCESS_CONCURRENCY,
+      muscleSegmentLabels: e.IMAGING_MUSCLE_SEGMENT_LABELS,
+      l3SegmentLabels: e.IMAGING_L3_SEGMENT_LABELS,
+    },
   };
 }
 

@@ -8,6 +8,7 @@ export interface Metrics {
   fhirFetchDuration: Histogram<'resource_type' | 'outcome'>;
   fhirFetchErrors: Counter<'resource_type'>;
   prefetchUnavailable: Counter<'service' | 'key'>;
+  otherPatientDropped: Counter<'service' | 'resource_type'>;
 }
 
 export function createMetrics(): Metrics {
@@ -35,6 +36,11 @@ export function createMetrics(): Metrics {
     prefetchUnavailable: new Counter({
       name: 'cds_prefetch_unavailable_total', help: 'Prefetch keys that could not be obtained',
       labelNames: ['service', 'key'], registers: [registry],
+    }),
+    otherPatientDropped: new Counter({
+      name: 'cds_other_patient_resources_dropped_total',
+      help: 'Resources about another patient than context.patientId, dropped before scoring (prefetch or FHIR answers)',
+      labelNames: ['service', 'resource_type'], registers: [registry],
     }),
   };
 }

@@ -30,6 +30,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     dataDir: config.dataDir,
     logger,
     commentRetentionDays: config.feedbackCommentRetentionDays,
+    issuedCardRetentionDays: config.issuedCardRetentionDays,
   });
   const services = allServices();
   const hookRunner = config.hookWorkers > 0
@@ -47,6 +48,8 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     services,
     demoRouter: demo?.router,
     hookRunner,
+    // A SMART launch may name any FHIR server a trusted EHR may send (the demo's included).
+    smartIssuers: clients.flatMap((c) => c.fhirServers),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

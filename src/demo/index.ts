@@ -7,12 +7,17 @@ import { createEmbeddedFhirServer } from '../fhir/embedded-server.ts';
 import { createDemoClient } from './demo-client.ts';
 import { demoPatients, demoResources } from './patients/index.ts';
 import { demoRoutes } from './routes.ts';
+import { createSmartAuthServer } from './smart-auth.ts';
+import { fhirAccessPolicy } from './fhir-access.ts';
 
 export const DEMO_FHIR_PATH = '/demo/fhir';
 
 export interface Demo {
   trustedClient: TrustedClient;
-  /** Mount at '/': serves '/', '/demo/static/*', '/demo/token', '/demo/config' and '/demo/fhir/*'. */
+  /**
+   * Mount at '/': serves '/', '/demo/static/*', '/demo/token', '/demo/config', '/demo/fhir/*' and the
+   * SMART authorization server ('/demo/auth/*', '/demo/launch', '/demo/fhir/.well-known/smart-configuration').
+   */
   router: express.Router;
   /** `<publicBaseUrl>/demo/fhir` */
   fhirBaseUrl: string;
@@ -23,7 +28,16 @@ export async function createDemo(opts: { config: AppConfig; now?: Date }): Promi
   const fhirBaseUrl = `${base}${DEMO_FHIR_PATH}`;
   const client = await createDemoClient({ publicBaseUrl: base });
   const patients = demoPatients(opts.now ?? new Date());
-  const fhir = await createEmbeddedFhirServer({ resources: demoResources(patients), accessToken: client.fhirAccessToken });
+  const auth = await createSmartAuthServer({
+    publicBaseUrl: base,
+    fhirBaseUrl,
+    clientId: opts.config.smartClientId,
+    ...(opts.config.smartClientSecret ? { clientSecret: opts.config.smartClientSecret } : {}),
+  });
+  const fhir = await createEmbeddedFhirServer({
+    resources: demoResources(patients),
+    authorize: fhirAccessPolicy({ ehrToken: client.fhirAccessToken, verifySmartToken: auth.verifyAccessToken }),
+  });
 
   const router = express.Router();
   router.use(
@@ -37,6 +51,7 @@ export async function createDemo(opts: { config: AppConfig; now?: Date }): Promi
       },
     }),
   );
+  router.use(auth.router);
   router.use(DEMO_FHIR_PATH, fhir.router);
   return { trustedClient: client.trustedClient, router, fhirBaseUrl };
 }

@@ -1,15 +1,23 @@
-// FHIR REST access to the EHR's server (CDS Hooks 2.0 §"FHIR Resource Access"), over fhir-kit-client.
+// FHIR REST access to the EHR's server (CDS Hooks 2.0 §"FHIR Resource Access").
 //
-// Security (DESIGN.md): the bearer token goes only to `baseUrl` — the caller has already checked it
-// against the issuer's allowlist. We never follow a `next` link to another origin or outside the base
-// path, and error messages carry the resource type and HTTP status only: no URL (it holds the patient
-// id), no token. Note: fhir-kit-client logs request headers through `debug` when
-// DEBUG=fhir-kit-client:* is set; never enable that in production.
-import { Client } from 'fhir-kit-client';
+// Security (DESIGN.md): the bearer token goes only to URLs under an allowed FHIR base: `baseUrl` (the
+// caller has already checked it against the issuer's allowlist) or another base of that issuer's
+// allowlist (`allowedBases`). Redirects are followed by this module, not by fetch, and only to such
+// URLs (then with the token); any other redirect fails the fetch, so its target receives nothing.
+// The same rule holds for `next` links. Error messages carry the resource type and HTTP status only:
+// no URL (it holds the patient id), no token.
+//
+// Why not fhir-kit-client (DESIGN.md names it): its HttpClient lets fetch follow redirects and reads
+// every body whole with `response.text()`, with no hook to stop a huge answer while it streams. A
+// GET of a FHIR resource is a few lines over Node's fetch; doing it here bounds both.
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { HttpError } from '../errors.ts';
 
-export type FetchErrorKind = 'http' | 'timeout' | 'aborted' | 'network' | 'invalid-response' | 'invalid-request';
+/**
+ * 'redirect': a redirect outside the allowed bases, or too many; 'too-large': the answer passed
+ * maxResponseBytes and was abandoned.
+ */
+export type FetchErrorKind = 'http' | 'timeout' | 'aborted' | 'network' | 'invalid-response' | 'invalid-request' | 'redirect' | 'too-large';
 
 /**
  * A failed FHIR fetch. It is an HttpError so that, should it reach app.ts, it maps to 502/504 in the
@@ -47,8 +55,8 @@ export interface SearchResult {
   resources: FhirResource[];
   /** Pages read (0 when continuing from a Bundle that had no usable next link). */
   pages: number;
-  /** Set when more pages existed but were not read. */
-  truncated?: 'max-pages' | 'max-entries' | 'foreign-next-link';
+  /** Set when more pages existed but were not read ('too-large': a later page passed the size cap). */
+  truncated?: 'max-pages' | 'max-entries' | 'foreign-next-link' | 'too-large';
 }
 
 export interface FhirFetcher {
@@ -67,13 +75,33 @@ export interface FhirFetcher {
 export interface FhirFetcherConfig {
   baseUrl: string;
   accessToken?: string;
+  /**
+   * The other FHIR bases the calling client is allowed (its fhirServers allowlist). A redirect or a
+   * `next` link may go to a URL under `baseUrl` or under one of these, and nowhere else.
+   */
+  allowedBases?: readonly string[];
   /** Per-request timeout (ms); default 10 s. The caller's signal still applies. */
   timeoutMs?: number;
+  /**
+   * Largest response body read, in bytes after content decoding (default 4 MiB). A larger answer is
+   * abandoned while it streams (the connection is closed), never buffered whole.
+   */
+  maxResponseBytes?: number;
   /** Called once per HTTP request, for Prometheus. */
   onTiming?: (resourceType: string, ms: number, ok: boolean) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * About ten times a full page of our largest template (200 Observations with narrative): a server
+ * that answers more is not answering our query. FHIR_RESPONSE_MAX_BYTES overrides it (config.ts).
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** Redirects followed per request (RFC 9110 §15.4 leaves the limit to the client; fetch uses 20). */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+// `fatal`: bytes that are not UTF-8 are not a FHIR JSON answer (FHIR R4 §2.6.2: JSON is UTF-8).
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 const DEFAULT_MAX_PAGES = 20;
 const DEFAULT_MAX_ENTRIES = 5000;
 /** FHIR R4 §2.23.0.1 (id datatype). */
@@ -83,12 +111,22 @@ const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 export function createFhirFetcher(config: FhirFetcherConfig): FhirFetcher {
   const base = parseBase(config.baseUrl);
   const baseUrl = base.href.replace(/\/$/, '');
-  const client = new Client({ baseUrl, ...(config.accessToken ? { bearerToken: config.accessToken } : {}) });
+  const allowed = [base, ...(config.allowedBases ?? []).flatMap((b) => {
+    try {
+      return [parseBase(b)];
+    } catch {
+      return [];
+    }
+  })];
+  const isAllowed = (url: URL): boolean => allowed.some((b) => isUnderBase(url, b));
+  const headers: Record<string, string> = { accept: 'application/fhir+json' };
+  if (config.accessToken) headers.authorization = `Bearer ${config.accessToken}`;
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
 
   /** The only place a request leaves: `url` is absolute and already checked to be under the base. */
   async function getAbsolute(url: URL, resourceType: string, options: FetchOptions | undefined): Promise<FhirResource> {
-    if (!isUnderBase(url, base)) throw new FetchError('invalid-request', resourceType, `FHIR ${resourceType}: URL outside the FHIR base refused`);
+    if (!isAllowed(url)) throw new FetchError('invalid-request', resourceType, `FHIR ${resourceType}: URL outside the FHIR base refused`);
     const signals = [AbortSignal.timeout(timeoutMs)];
     if (options?.signal) signals.push(options.signal);
     const signal = AbortSignal.any(signals);
@@ -96,7 +134,13 @@ export function createFhirFetcher(config: FhirFetcherConfig): FhirFetcher {
     let ok = false;
     try {
       if (signal.aborted) throw signal.reason;
-      const res = (await client.request(url.href, { options: { signal } })) as unknown;
+      const body = await getFollowingRedirects(url, resourceType, signal);
+      let res: unknown;
+      try {
+        res = JSON.parse(utf8.decode(body));
+      } catch {
+        throw new FetchError('invalid-response', resourceType, `FHIR ${resourceType}: response is not JSON`);
+      }
       if (res === null || typeof res !== 'object' || typeof (res as { resourceType?: unknown }).resourceType !== 'string') {
         throw new FetchError('invalid-response', resourceType, `FHIR ${resourceType}: response is not a FHIR resource`);
       }
@@ -106,6 +150,36 @@ export function createFhirFetcher(config: FhirFetcherConfig): FhirFetcher {
       throw normaliseError(e, resourceType, options?.signal);
     } finally {
       config.onTiming?.(resourceType, performance.now() - started, ok);
+    }
+  }
+
+  /**
+   * GET with `redirect: 'manual'`: a redirect is followed (with the token) only to a URL under an
+   * allowed base, at most MAX_REDIRECTS times; anything else fails without contacting the target.
+   */
+  async function getFollowingRedirects(first: URL, resourceType: string, signal: AbortSignal): Promise<Uint8Array> {
+    let url = first;
+    for (let hops = 0; ; hops++) {
+      const res = await fetch(url, { method: 'GET', headers, redirect: 'manual', signal });
+      if (REDIRECT_STATUSES.has(res.status)) {
+        await discard(res);
+        const location = res.headers.get('location');
+        let target: URL | undefined;
+        try {
+          target = location ? new URL(location, url) : undefined;
+        } catch {
+          target = undefined;
+        }
+        if (!target || !isAllowed(target)) throw new FetchError('redirect', resourceType, `FHIR ${resourceType}: redirect outside the allowed FHIR bases refused`);
+        if (hops >= MAX_REDIRECTS) throw new FetchError('redirect', resourceType, `FHIR ${resourceType}: too many redirects`);
+        url = target;
+        continue;
+      }
+      if (!res.ok) {
+        await discard(res);
+        throw new FetchError('http', resourceType, `FHIR ${resourceType}: HTTP ${res.status}`, res.status);
+      }
+      return readCapped(res, maxBytes, resourceType);
     }
   }
 
@@ -145,11 +219,18 @@ export function createFhirFetcher(config: FhirFetcherConfig): FhirFetcher {
       } catch {
         return { resources, pages, truncated: 'foreign-next-link' };
       }
-      if (!isUnderBase(url, base)) return { resources, pages, truncated: 'foreign-next-link' };
+      if (!isAllowed(url)) return { resources, pages, truncated: 'foreign-next-link' };
       if (seen.has(url.href)) return { resources, pages }; // A server looping on itself.
       seen.add(url.href);
       if (pages >= maxPages) return { resources, pages, truncated: 'max-pages' };
-      const page = await getAbsolute(url, resourceType, options);
+      let page: FhirResource;
+      try {
+        page = await getAbsolute(url, resourceType, options);
+      } catch (e) {
+        // An oversized later page: answer from the pages read so far, marked incomplete.
+        if (e instanceof FetchError && e.kind === 'too-large') return { resources, pages, truncated: 'too-large' };
+        throw e;
+      }
       pages++;
       if (page.resourceType !== 'Bundle') throw new FetchError('invalid-response', resourceType, `FHIR ${resourceType}: next page is not a Bundle`);
       bundle = page;
@@ -196,9 +277,46 @@ function parseBase(baseUrl: string): URL {
   return u;
 }
 
-/** Same origin, and the path inside the base path (after normalising `..`). */
+/**
+ * Same origin, and the path inside the base path (after normalising `..`). An encoded '/' or '\\'
+ * in the path is refused: the server could decode it and see another path than the one compared.
+ */
 function isUnderBase(url: URL, base: URL): boolean {
-  return url.origin === base.origin && (url.pathname + '/').startsWith(base.pathname) && !url.username && !url.password;
+  return url.origin === base.origin && (url.pathname + '/').startsWith(base.pathname) && !url.username && !url.password
+    && !/%2f|%5c/i.test(url.pathname);
+}
+
+/** Lets go of a body we do not read (a redirect's, an error's): the connection is not left waiting. */
+async function discard(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => undefined);
+}
+
+/**
+ * The body, read chunk by chunk: past `max` bytes (counted after content decoding, so a compressed
+ * answer cannot expand past it) the stream is cancelled, which closes the connection.
+ */
+async function readCapped(res: Response, max: number, resourceType: string): Promise<Uint8Array> {
+  const tooLarge = () => new FetchError('too-large', resourceType, `FHIR ${resourceType}: response larger than ${max} bytes abandoned`);
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    await discard(res);
+    throw tooLarge();
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 function firstResourceType(bundle: Bundle): string {
@@ -208,15 +326,10 @@ function firstResourceType(bundle: Bundle): string {
 
 function normaliseError(e: unknown, resourceType: string, callerSignal: AbortSignal | undefined): FetchError {
   if (e instanceof FetchError) return e;
-  const err = e as { name?: string; response?: { status?: unknown } } | undefined;
-  const status = typeof err?.response?.status === 'number' ? err.response.status : undefined;
-  if (status !== undefined) {
-    // fhir-kit-client: non-2xx, or a body that is not JSON (status may be 200 then).
-    if (status >= 200 && status < 300) return new FetchError('invalid-response', resourceType, `FHIR ${resourceType}: response is not JSON`);
-    return new FetchError('http', resourceType, `FHIR ${resourceType}: HTTP ${status}`, status);
-  }
+  const err = e as { name?: string } | undefined;
   if (callerSignal?.aborted) return new FetchError('aborted', resourceType, `FHIR ${resourceType}: cancelled (time budget)`);
   if (err?.name === 'TimeoutError') return new FetchError('timeout', resourceType, `FHIR ${resourceType}: timed out`);
   if (err?.name === 'AbortError') return new FetchError('aborted', resourceType, `FHIR ${resourceType}: cancelled`);
+  // fetch's TypeError('fetch failed'): refused, reset, DNS; its cause may name the host: not kept.
   return new FetchError('network', resourceType, `FHIR ${resourceType}: network error`);
 }

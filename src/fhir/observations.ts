@@ -22,7 +22,8 @@ import type { Bundle, Coding, FhirResource, Observation, ObservationComponent, Q
 import type { Input, InputValue } from '../models/types.ts';
 import { UCUM } from './canonical.ts';
 import { defaultTerminology, type Terminology } from './terminology.ts';
-import { isDimensionless, normalizeUnit, toUnit, type Analyte } from './units.ts';
+import { isDimensionless, meansQuantity, normalizeUnit, toUnit } from './units.ts';
+import type { QuantityKind } from './quantities.ts';
 
 /** What callers may pass: a resolved prefetch value, a list of them, or a searchset Bundle. */
 export type ResourceSource = FhirResource | null | undefined | readonly (FhirResource | null | undefined)[];
@@ -58,10 +59,13 @@ export interface LatestOptions {
 }
 
 export interface QuantityOptions extends LatestOptions {
-  /** Target UCUM unit, e.g. 'mg/dL', 'm', '1'. */
-  unit: string;
-  /** Needed for mole ↔ mass conversions (creatinine, bilirubin) and mEq (sodium). */
-  analyte?: Analyte;
+  /** What the value is: the target unit and the recorded units that mean it (quantities.ts). */
+  quantity: QuantityKind;
+}
+
+export interface IntegerOptions extends LatestOptions {
+  /** Units of a quantity that mean this count or grade ('' = none recorded; quantities.ts INTEGER_UNITS). */
+  units: readonly string[];
 }
 
 export interface CodeOptions extends LatestOptions {
@@ -79,6 +83,18 @@ const SKEW_MS = 5 * 60_000;
 const PARTIAL_SKEW_MS = 14 * 3_600_000;
 
 const USABLE_STATUS = new Set<Observation['status']>(['final', 'amended', 'corrected']);
+
+/** Why a result of this status is not used, in words (rule 2 above). */
+export function unusableStatus(status: Observation['status'] | undefined): string {
+  switch (status) {
+    case 'preliminary': return 'preliminary result(s) ignored (not final)';
+    case 'registered': return 'result(s) registered without a value yet';
+    case 'entered-in-error': return 'result(s) entered in error';
+    case 'cancelled': return 'cancelled result(s)';
+    case undefined: return 'result(s) without a status';
+    default: return 'result(s) of unknown status';
+  }
+}
 const STATUS_RANK: Partial<Record<Observation['status'], number>> = { corrected: 2, amended: 2, final: 1 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -276,7 +292,7 @@ function pickLatest<V extends InputValue>(
     matched++;
 
     if (!USABLE_STATUS.has(obs.status)) {
-      ignored.add(`${obs.status ?? 'no-status'} result(s) ignored`);
+      ignored.add(unusableStatus(obs.status));
       continue;
     }
     if (!date) {
@@ -318,7 +334,7 @@ function pickLatest<V extends InputValue>(
   }
 
   const parts: string[] = [];
-  if (matched === 0) parts.push(`no result for '${opts.valueSet}'`);
+  if (matched === 0) parts.push('no result in the record');
   else if (newestOld && ignored.size === 0) parts.push(`no result within ${opts.lookbackDays} days (latest ${newestOld.text})`);
   else {
     parts.push(`no usable result within ${opts.lookbackDays} days`);
@@ -351,19 +367,31 @@ function recordedUnit(q: Quantity): string | undefined {
   return q.unit ?? q.code;
 }
 
-/** Latest numeric Observation converted to `unit`. */
+/**
+ * Latest numeric Observation in a unit that means the quantity, converted to its unit. A value whose
+ * unit means another quantity (an INR in %, an SMI in %) is skipped and named in the reason.
+ */
 export function latestQuantity(source: ResourceSource, opts: QuantityOptions): Lookup<number> {
+  const k = opts.quantity;
   return pickLatest<number>(source, opts, (h) => {
     const q = h.valueQuantity;
     if (!q || typeof q.value !== 'number' || !Number.isFinite(q.value)) return { skip: 'result(s) without a numeric value' };
-    if (q.comparator) return { skip: `result(s) with comparator '${q.comparator}'` };
+    if (q.comparator) return { skip: `result(s) reported as a limit ('${q.comparator} ${q.value}')` };
     const from = recordedUnit(q);
-    const value = toUnit(q.value, from, opts.unit, opts.analyte);
-    if (value === null) return { skip: from ? `result(s) in '${from}' not convertible to '${opts.unit}'` : `result(s) without a unit` };
     const nFrom = normalizeUnit(from);
-    const nTo = normalizeUnit(opts.unit) ?? opts.unit;
+    if (!meansQuantity(k, from)) {
+      if (nFrom === undefined) return { skip: 'result(s) without a unit' };
+      const other = k.otherQuantities?.[nFrom as keyof typeof k.otherQuantities];
+      return { skip: other ? `result(s) in '${from}': ${other}` : `result(s) in '${from}', which is not a unit of ${k.what}` };
+    }
+    const value = toUnit(q.value, from, k.unit, k.analyte);
+    if (value === null) return { skip: `result(s) in '${from}' that could not be converted` };
+    if (k.range && (value < k.range.min || value > k.range.max)) {
+      return { skip: `result(s) outside ${k.range.min}–${k.range.max} ${k.unit} once converted (the recorded unit cannot be right)` };
+    }
+    const nTo = normalizeUnit(k.unit) ?? k.unit;
     const converted = nFrom !== undefined && nFrom !== nTo && !(isDimensionless(nFrom) && isDimensionless(nTo));
-    return converted ? { value, unit: opts.unit, original: { value: q.value, unit: from ?? '' } } : { value, unit: opts.unit };
+    return converted ? { value, unit: k.unit, original: { value: q.value, unit: from ?? '' } } : { value, unit: k.unit };
   });
 }
 
@@ -385,14 +413,14 @@ export function latestBoolean(source: ResourceSource, opts: LatestOptions): Look
   });
 }
 
-/** Latest integer finding (grades, counts, segments): valueInteger, or a unitless integer Quantity. */
-export function latestInteger(source: ResourceSource, opts: LatestOptions): Lookup<number> {
+/** Latest integer finding (grades, counts, segments): valueInteger, or an integer Quantity in one of `units`. */
+export function latestInteger(source: ResourceSource, opts: IntegerOptions): Lookup<number> {
   return pickLatest<number>(source, opts, (h) => {
     if (typeof h.valueInteger === 'number' && Number.isInteger(h.valueInteger)) return { value: h.valueInteger };
     const q = h.valueQuantity;
     if (q && typeof q.value === 'number' && Number.isInteger(q.value) && !q.comparator) {
-      const u = normalizeUnit(recordedUnit(q));
-      if (u === undefined || isDimensionless(u)) return { value: q.value };
+      const u = normalizeUnit(recordedUnit(q)) ?? '';
+      if (opts.units.some((a) => (normalizeUnit(a) ?? '') === u)) return { value: q.value };
     }
     return { skip: 'result(s) without an integer value' };
   });

@@ -6,6 +6,7 @@
 // observations, so each (from, to, analyte) pair is resolved once into an affine function
 // y = offset + scale·x and cached; the hot path is then one multiply-add and a Map lookup.
 import ucum from '@lhncbc/ucum-lhc';
+import type { QuantityKind } from './quantities.ts';
 
 const utils = ucum.UcumLhcUtils.getInstance();
 
@@ -72,7 +73,8 @@ const ALIASES_CI = new Map([...ALIASES].map(([k, v]) => [k.toLowerCase(), v]));
 
 /** Normalise a recorded unit string to the UCUM code we convert from (undefined when absent/blank). */
 export function normalizeUnit(unit: string | undefined | null): string | undefined {
-  if (unit === undefined || unit === null) return undefined;
+  // FHIR JSON from outside: a unit that is not a string is no unit (found by the fuzzing tests).
+  if (typeof unit !== 'string') return undefined;
   const u = unit.trim();
   if (u === '') return undefined;
   return ALIASES.get(u) ?? ALIASES_CI.get(u.toLowerCase()) ?? u;
@@ -81,6 +83,22 @@ export function normalizeUnit(unit: string | undefined | null): string | undefin
 /** A UCUM unit that is the pure number 1: '1' or only an annotation ('{INR}', '{ratio}', '{score}'). */
 export function isDimensionless(unit: string): boolean {
   return unit === '1' || /^\{[^{}]*\}$/.test(unit);
+}
+
+/**
+ * Whether a recorded unit means the input's quantity (quantities.ts): a listed unit ('' = none
+ * recorded), or for 'convertible' any unit UCUM converts to the target. Recognising the unit comes
+ * before converting it: UCUM would turn 30 % into an INR of 0.3.
+ */
+export function meansQuantity(kind: Pick<QuantityKind, 'unit' | 'analyte' | 'accepts'>, recorded: string | undefined | null): boolean {
+  const u = normalizeUnit(recorded);
+  if (kind.accepts === 'convertible') return u !== undefined && isConvertible(u, kind.unit, kind.analyte);
+  return kind.accepts.some((a) => (normalizeUnit(a) ?? '') === (u ?? ''));
+}
+
+/** A UCUM unit that is a pure number (dimension 1): %, '1', annotations, area per area, ... */
+export function isPureNumber(unit: string): boolean {
+  return normalizeUnit(unit) !== undefined && toUnit(1, unit, '1') !== null;
 }
 
 type Converter = ((x: number) => number) | null;
@@ -127,8 +145,13 @@ function resolveConverter(fromUnit: string | undefined | null, targetUnit: strin
   // No unit recorded: only meaningful when the target itself is a pure number (INR).
   if (from === undefined) return isDimensionless(to) ? identity : null;
   if (from === to) return identity;
+  // UCUM §1: expressions use only ASCII 33–126 (no spaces). Anything else is no UCUM unit, and
+  // ucum-lhc would print it with console.log (stdout, outside our logger) while failing to parse it.
+  if (!UCUM_CHARACTERS.test(from) || !UCUM_CHARACTERS.test(to)) return null;
   return makeConverter(from, to, analyte);
 }
+
+const UCUM_CHARACTERS = /^[!-~]+$/;
 
 /**
  * Probe ucum-lhc at three points. UCUM conversions between commensurable units are affine

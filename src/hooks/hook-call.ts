@@ -6,9 +6,9 @@ import { isArrayBuffer } from 'node:util/types';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CdsService } from '../services/types.ts';
-import type { IssuedCardRow } from '../store/issued-card-writer.ts';
 import type { HookCaller } from './auth.ts';
 import { invokeService, type HookObservation } from './invoke.ts';
+import type { CdsResponse, IssuedCardRow } from './types.ts';
 import { HttpError, invalidJson, notFound } from '../errors.ts';
 
 export interface HookCall {
@@ -43,13 +43,20 @@ export async function evaluateHookCall(call: HookCall, ctx: HookCallContext): Pr
   const body = parseJson(call.body);
   const issuedCards: IssuedCardRow[] = [];
   const observations: HookObservation[] = [];
-  const response = await invokeService(service, body, call.caller, {
-    config: ctx.config,
-    logger: ctx.logger,
-    now: ctx.now,
-    observe: (o) => observations.push(o),
-    recordIssuedCards: (rows) => issuedCards.push(...rows),
-  });
+  let response: CdsResponse;
+  try {
+    response = await invokeService(service, body, call.caller, {
+      config: ctx.config,
+      logger: ctx.logger,
+      now: ctx.now,
+      observe: (o) => observations.push(o),
+      recordIssuedCards: (rows) => issuedCards.push(...rows),
+    });
+  } catch (err) {
+    // A 412 is where the metrics matter most (which keys were unavailable, what was dropped).
+    if (err instanceof HttpError && observations.length > 0) throw new HookCallError(err, observations);
+    throw err;
+  }
   // Buffer.from encodes faster than TextEncoder; a worker hands the bytes over with movable().
   return { body: Buffer.from(JSON.stringify(response)), issuedCards, observations };
 }
@@ -76,17 +83,30 @@ export function movable(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(bytes);
 }
 
+/** A call that ended in an HttpError after it had observations to report (e.g. a 412). */
+export class HookCallError extends HttpError {
+  readonly observations: HookObservation[];
+  constructor(err: HttpError, observations: HookObservation[]) {
+    super(err.status, err.code, err.message);
+    this.observations = observations;
+  }
+}
+
 /** An HttpError as plain data (structured clone drops an Error's own fields) and back. */
 export interface HttpErrorData {
   status: number;
   code: HttpError['code'];
   message: string;
+  observations?: HookObservation[];
 }
 
 export function toHttpErrorData(err: HttpError): HttpErrorData {
-  return { status: err.status, code: err.code, message: err.message };
+  const data: HttpErrorData = { status: err.status, code: err.code, message: err.message };
+  if (err instanceof HookCallError) data.observations = err.observations;
+  return data;
 }
 
 export function fromHttpErrorData(e: HttpErrorData): HttpError {
-  return new HttpError(e.status, e.code, e.message);
+  const err = new HttpError(e.status, e.code, e.message);
+  return e.observations ? new HookCallError(err, e.observations) : err;
 }

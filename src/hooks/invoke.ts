@@ -1,13 +1,13 @@
 // POST /cds-services/{id}: validate, gather data (prefetch, else FHIR), evaluate, answer cards.
 // CDS Hooks 2.0 §"Calling a CDS Service" and §"Prefetch".
-import type { CdsRequest, CdsResponse } from './types.ts';
+import type { CdsRequest, CdsResponse, IssuedCardRow } from './types.ts';
 import type { CdsService } from '../services/types.ts';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { IssuedCardRow } from '../store/issued-card-writer.ts';
 import { isFhirServerAllowed, type HookCaller } from './auth.ts';
 import { CdsRequestSchema, describeIssues } from './schemas.ts';
 import { resolvePrefetch } from './prefetch.ts';
+import { droppedCount, keepPatientData } from './patient-scope.ts';
 import { createFhirFetcher, type FhirFetcher } from '../fhir/client.ts';
 import { withEvaluationCache } from '../fhir/observations.ts';
 import { badRequest, preconditionFailed } from '../errors.ts';
@@ -18,7 +18,9 @@ import { badRequest, preconditionFailed } from '../errors.ts';
  */
 export type HookObservation =
   | { kind: 'prefetch-unavailable'; service: string; key: string }
-  | { kind: 'fhir-fetch'; resourceType: string; ms: number; ok: boolean };
+  | { kind: 'fhir-fetch'; resourceType: string; ms: number; ok: boolean }
+  /** Resources about another patient dropped before scoring (patient-scope.ts), per resource type. */
+  | { kind: 'other-patient-dropped'; service: string; resourceType: string; count: number };
 
 export interface InvokeDeps {
   config: AppConfig;
@@ -43,21 +45,38 @@ export async function invokeService(
   }
   const log = deps.logger.child({ hookInstance: request.hookInstance, service: service.description.id });
 
+  const serviceId = service.description.id;
   const fetcher = fhirFetcherFor(request, caller, deps, log);
-  const { data, unavailable } = await resolvePrefetch({
+  const resolved = await resolvePrefetch({
     templates: service.description.prefetch,
     request,
     fetcher,
     budgetMs: deps.config.fetchBudgetMs,
     logger: log,
   });
-  for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: service.description.id, key });
+  // The one place where data about another patient leaves, whether the EHR sent it or we fetched it.
+  const scoped = keepPatientData(resolved.data, {
+    patientId: request.context.patientId,
+    bases: fetcher ? [fetcher.baseUrl, ...caller.fhirServers] : caller.fhirServers,
+  });
+  const data = scoped.data;
+  const unavailable = [...resolved.unavailable, ...scoped.emptied];
+  const ignored = droppedCount(scoped);
+  if (ignored > 0) {
+    log.warn({ dropped: Object.fromEntries(scoped.dropped), emptiedKeys: scoped.emptied }, 'resources about another patient ignored');
+    for (const [resourceType, count] of scoped.dropped) deps.observe({ kind: 'other-patient-dropped', service: serviceId, resourceType, count });
+  }
+  if (scoped.unidentified > 0) log.warn({ unidentified: scoped.unidentified }, 'resources without a valid id ignored');
+  for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: serviceId, key });
 
   const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
   if (missingRequired.length > 0) {
-    // CDS Hooks 2.0: a service that cannot obtain the data it needs answers 412.
+    // CDS Hooks 2.0: a service that cannot obtain the data it needs answers 412. Keys that held only
+    // another patient's (or unidentifiable) resources are in that case too: the data was not obtained.
+    const foreign = missingRequired.filter((k) => scoped.emptied.includes(k));
     throw preconditionFailed(
-      `Required data could not be obtained (${missingRequired.join(', ')}): send it as prefetch or give an allowed fhirServer with fhirAuthorization`,
+      `Required data could not be obtained (${missingRequired.join(', ')}): send it as prefetch or give an allowed fhirServer with fhirAuthorization` +
+        (foreign.length > 0 ? `. The data received for ${foreign.join(', ')} was not shown to be this patient's and was ignored` : ''),
     );
   }
 
@@ -70,17 +89,19 @@ export async function invokeService(
     config: deps.config,
     publicBaseUrl: deps.config.publicBaseUrl,
     unavailable,
+    ...(ignored > 0 ? { otherPatientDataIgnored: true } : {}),
   }));
 
   const issuedAt = deps.now();
   deps.recordIssuedCards(
     cards.map((c) => ({
       uuid: c.uuid,
-      serviceId: service.description.id,
+      serviceId,
       // Override rates are reported per card kind: the card's topic (liver-prognosis, sarcopenia, ...).
       cardKind: c.source.topic?.code ?? service.description.id,
       indicator: c.indicator,
       hookInstance: request.hookInstance,
+      issuer: caller.iss,
       issuedAt,
     })),
   );
@@ -101,7 +122,10 @@ function fhirFetcherFor(request: CdsRequest, caller: HookCaller, deps: InvokeDep
   return createFhirFetcher({
     baseUrl: request.fhirServer,
     accessToken: request.fhirAuthorization?.access_token,
+    // Redirects and next links may go to any base of this client's allowlist, and nowhere else.
+    allowedBases: caller.fhirServers,
     timeoutMs: deps.config.fetchBudgetMs,
+    maxResponseBytes: deps.config.fhirResponseMaxBytes,
     onTiming: (resourceType: string, ms: number, ok: boolean) => deps.observe({ kind: 'fhir-fetch', resourceType, ms, ok }),
   });
 }

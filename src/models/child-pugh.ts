@@ -17,6 +17,7 @@ export const metadata: ModelMetadata = {
     'Albumin bands use 2.8 g/dL (> 3.5 / 2.8–3.5 / < 2.8); some tables use 3.0 g/dL instead.',
     'Ascites and encephalopathy absent from the record are missing, not "none": a missing input counts 1–3 points and the score is given as a range.',
     'Ascites or encephalopathy recorded without severity or grade counts 2–3 points.',
+    'In primary biliary cholangitis and primary sclerosing cholangitis the bilirubin bands are 1–4 / 4–10 / > 10 mg/dL (Pugh\'s modification as quoted by MSD and EASL; MODELS.md 3c).',
   ],
 };
 
@@ -31,6 +32,11 @@ export interface ChildPughInputs {
   ascites?: Input<boolean | string>;
   /** 'none' | 'grade-1-2' | 'grade-3-4' | 'present-grade-unknown'; absent = not in the record. */
   encephalopathy?: Input<boolean | string>;
+  /**
+   * The condition stating primary biliary cholangitis or primary sclerosing cholangitis, when recorded:
+   * the cholestatic bilirubin bands apply. Absent = the standard bands (no PBC/PSC in the record).
+   */
+  cholestaticDisease?: Input<string>;
 }
 
 export type Points = 1 | 2 | 3;
@@ -40,6 +46,13 @@ export type ChildPughClass = 'A' | 'B' | 'C';
 export function bilirubinPoints(mgdl: number): Points {
   const x = denoise(mgdl);
   return x < 2 ? 1 : x <= 3 ? 2 : 3;
+}
+
+// Bilirubin mg/dL in PBC and PSC: 1–4 / 4–10 / > 10 (MODELS.md 3c [S], Pugh's modification as quoted by
+// MSD and EASL); below 1 (the lower end of the first band) scores as the first band.
+export function cholestaticBilirubinPoints(mgdl: number): Points {
+  const x = denoise(mgdl);
+  return x < 4 ? 1 : x <= 10 ? 2 : 3;
 }
 
 // Albumin g/dL: > 3.5 / 2.8–3.5 / < 2.8 (MODELS.md 3c; 2.8 convention).
@@ -59,8 +72,9 @@ export function childPughClass(points: number): ChildPughClass {
   return points <= 6 ? 'A' : points <= 9 ? 'B' : 'C';
 }
 
-const LAB_BANDS: Record<'bilirubin' | 'albumin' | 'inr', Record<Points, string>> = {
+const LAB_BANDS: Record<'bilirubin' | 'cholestaticBilirubin' | 'albumin' | 'inr', Record<Points, string>> = {
   bilirubin: { 1: '< 2 mg/dL', 2: '2–3 mg/dL', 3: '> 3 mg/dL' },
+  cholestaticBilirubin: { 1: '< 4 mg/dL (PBC/PSC bands)', 2: '4–10 mg/dL (PBC/PSC bands)', 3: '> 10 mg/dL (PBC/PSC bands)' },
   albumin: { 1: '> 3.5 g/dL', 2: '2.8–3.5 g/dL', 3: '< 2.8 g/dL' },
   inr: { 1: '< 1.7', 2: '1.7–2.3', 3: '> 2.3' },
 };
@@ -81,10 +95,10 @@ const ENCEPHALOPATHY: Record<Encephalopathy, { min: Points; max: Points; band: s
 
 interface Scored { min: Points; max: Points; contribution: Contribution }
 
-function scoreLab(name: 'bilirubin' | 'albumin' | 'inr', value: number | undefined, points: (x: number) => Points): Scored | undefined {
+function scoreLab(name: 'bilirubin' | 'albumin' | 'inr', value: number | undefined, points: (x: number) => Points, bands: Record<Points, string> = LAB_BANDS[name]): Scored | undefined {
   if (value === undefined) return undefined;
   const p = points(value);
-  return { min: p, max: p, contribution: { input: name, points: p, band: LAB_BANDS[name][p] } };
+  return { min: p, max: p, contribution: { input: name, points: p, band: bands[p] } };
 }
 
 function scoreFinding<K extends string>(
@@ -103,10 +117,16 @@ function scoreFinding<K extends string>(
 }
 
 export function computeChildPugh(inputs: ChildPughInputs): ModelResult {
-  const used = present(inputs.bilirubin, inputs.albumin, inputs.inr, inputs.ascites, inputs.encephalopathy);
+  const used = present(inputs.bilirubin, inputs.albumin, inputs.inr, inputs.ascites, inputs.encephalopathy, inputs.cholestaticDisease);
   const notes: string[] = [];
+  const cholestatic = inputs.cholestaticDisease !== undefined;
+  if (cholestatic) {
+    notes.push('Bilirubin bands for primary biliary cholangitis or primary sclerosing cholangitis: 1–4 / 4–10 / > 10 mg/dL (Pugh\'s modification as quoted by MSD and EASL)');
+  }
   const parts: Array<[string, Scored | undefined]> = [
-    ['bilirubin', scoreLab('bilirubin', numeric(inputs.bilirubin), bilirubinPoints)],
+    ['bilirubin', cholestatic
+      ? scoreLab('bilirubin', numeric(inputs.bilirubin), cholestaticBilirubinPoints, LAB_BANDS.cholestaticBilirubin)
+      : scoreLab('bilirubin', numeric(inputs.bilirubin), bilirubinPoints)],
     ['albumin', scoreLab('albumin', numeric(inputs.albumin), albuminPoints)],
     ['inr', scoreLab('inr', numeric(inputs.inr), inrPoints)],
     ['ascites', scoreFinding('ascites', inputs.ascites, ASCITES, notes)],

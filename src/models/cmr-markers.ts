@@ -118,6 +118,12 @@ const withSource = (f: Finding, s: Source): CmrMarkerFinding => ({
   evidence: s.evidence,
 });
 
+/** Input names in words, for the notes. */
+const LABELS: Record<keyof CmrMarkerInputs, string> = {
+  infarctSize: 'infarct size', mvo: 'MVO', lvef: 'LVEF', laReservoirStrain: 'LA reservoir strain', lvGls: 'LV GLS',
+  haemorrhage: 'intramyocardial haemorrhage', haemorrhageSegments: 'haemorrhage segments', nativeT1: 'native T1', t2: 'T2',
+};
+
 export function assessCmrMarkers(inputs: CmrMarkerInputs, ranges: SiteReferenceRanges = {}): CmrMarkerAssessment {
   const findings: CmrMarkerFinding[] = [];
   const notes: string[] = [];
@@ -128,7 +134,7 @@ export function assessCmrMarkers(inputs: CmrMarkerInputs, ranges: SiteReferenceR
     if (typeof input.value === 'number' && Number.isFinite(input.value) && ok(input.value)) {
       return { v: input.value, input: input as Input<number> };
     }
-    notes.push(`${key}: value ${String(input.value)} is not usable; treated as missing.`);
+    notes.push(`${LABELS[key]}: value ${String(input.value)} is not usable; treated as missing.`);
     return undefined;
   };
   const percent = (v: number) => v >= 0 && v <= 100;
@@ -327,7 +333,7 @@ export function assessCmrMarkers(inputs: CmrMarkerInputs, ranges: SiteReferenceR
     if (!m) return;
     const range = ranges[marker];
     const valid = range !== undefined && Number.isFinite(range.low) && Number.isFinite(range.high) && range.low <= range.high;
-    if (range !== undefined && !valid) notes.push(`${marker}: site reference range ${range.low}–${range.high} ms is invalid; ignored.`);
+    if (range !== undefined && !valid) notes.push(`${label}: site reference range ${range.low}–${range.high} ms is invalid; ignored.`);
     const flagged = valid ? m.v < range.low || m.v > range.high : null;
     const statement = !valid
       ? `${label} ${m.v} ms. No published universal cut-off and no site reference range configured: not flagged.`

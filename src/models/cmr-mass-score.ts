@@ -44,7 +44,7 @@ export const massTier = (points: number): 'likely malignant' | 'likely benign' =
   points >= MALIGNANT_CUTOFF ? 'likely malignant' : 'likely benign';
 
 export function computeCmrMassScore(inputs: CmrMassScoreInputs): ModelResult {
-  const tally = new PointsTally<keyof CmrMassScoreInputs>(inputs);
+  const tally = new PointsTally<keyof CmrMassScoreInputs>(inputs, Object.fromEntries(FEATURES.map((f) => [f.key, f.label])));
   const { notes, contributions, missing } = tally;
   for (const f of FEATURES) {
     // A feature not assessed is unknown, not absent.
@@ -60,7 +60,8 @@ export function computeCmrMassScore(inputs: CmrMassScoreInputs): ModelResult {
   const lo = massTier(range.min);
   const hi = massTier(range.max);
   if (missing.length > 0) {
-    notes.push(`Score ≥ ${range.min}, ${missing.length} feature(s) not assessed: ${missing.join(', ')}.`);
+    const label = (k: string): string => FEATURES.find((f) => f.key === k)?.label ?? k;
+    notes.push(`Score ≥ ${range.min}, ${missing.length} feature(s) not assessed: ${missing.map(label).join(', ')}.`);
   }
   if (lo !== hi) notes.push(`Undetermined: ${range.min}–${range.max} points spans the malignancy cut-off (≥ ${MALIGNANT_CUTOFF}).`);
   return {

@@ -59,6 +59,11 @@ const ITEMS: readonly ItemSpec[] = [
   { key: 'mvoSegments', points: 1, applies: (v) => v > 1.5, yes: 'MVO > 1.5 segments', no: 'MVO ≤ 1.5 segments' },
 ];
 
+/** Item names in words, for the notes. */
+const LABELS: Record<keyof CmrRiskScoreInputs, string> = {
+  timeToReperfusion: 'time to reperfusion', graceScore: 'GRACE score', lvef: 'LVEF by CMR', mvoSegments: 'MVO segments',
+};
+
 export function cmrRiskTier(points: number): (typeof CMR_RISK_TIERS)[number] {
   return CMR_RISK_TIERS.find((t) => points <= t.max) ?? CMR_RISK_TIERS[CMR_RISK_TIERS.length - 1]!;
 }
@@ -69,7 +74,7 @@ export interface CmrRiskScoreResult extends ModelResult {
 }
 
 export function computeCmrRiskScore(inputs: CmrRiskScoreInputs): CmrRiskScoreResult {
-  const tally = new PointsTally<keyof CmrRiskScoreInputs>(inputs);
+  const tally = new PointsTally<keyof CmrRiskScoreInputs>(inputs, LABELS);
   const { notes, contributions, missing } = tally;
   for (const item of ITEMS) {
     // Missing or unusable: never assumed absent; the item's points widen the range.
@@ -95,7 +100,8 @@ export function computeCmrRiskScore(inputs: CmrRiskScoreInputs): CmrRiskScoreRes
     );
   }
   if (missing.length > 0) {
-    notes.unshift(`Score ≥ ${range.min}, ${missing.length} input(s) missing: ${missing.join(', ')}.`);
+    // The card names the missing inputs in words; the note counts them.
+    notes.unshift(`Score ≥ ${range.min}, ${missing.length} input(s) missing.`);
   }
   return {
     ...base,

@@ -13,10 +13,12 @@ export const metadata: ModelMetadata = {
   url: 'https://pubmed.ncbi.nlm.nih.gov/?term=Granger+CB+Arch+Intern+Med+2003+163+2345',
   // The points are only in secondary sources (two agree): flagged until someone checks the paper.
   evidence: 'secondary',
-  population: 'Adults with an acute coronary syndrome (the tiers below are the STEMI in-hospital death bands)',
+  population: 'Adults with an acute coronary syndrome (tiers: the STEMI or the NSTE-ACS in-hospital death bands)',
   notes: [
     'Points per item [S]: two secondary sources agree (MODELS.md 1b).',
-    "Tiers [P]: GRACE owners' STEMI in-hospital death table, 49–125 low (<2 %), 126–154 intermediate (2–5 %), 155–319 high (>5 %).",
+    "STEMI tiers [P]: GRACE owners' STEMI in-hospital death table, 49–125 low (<2 %), 126–154 intermediate (2–5 %), 155–319 high (>5 %).",
+    'NSTE-ACS tiers [S]: ESC NSTE-ACS guideline 2011 table from the GRACE owners, ≤ 108 low (< 1 %), 109–140 intermediate (1–3 %), > 140 high (> 3 %).',
+    'An acute MI of unstated type is read with both band tables; the tier is given only when they agree.',
     "Probability [P]: logistic form of the GRACE owners' methods page, computed from the raw values (not from the points).",
   ],
 };
@@ -106,14 +108,50 @@ export const LOGISTIC = {
   stDeviation: 0.8755,
 } as const;
 
+export type GraceTier = 'low' | 'intermediate' | 'high';
+
 /** STEMI in-hospital death tiers [P]: 49–125 low, 126–154 intermediate, 155–319 high. */
-export function graceTier(points: number): 'low' | 'intermediate' | 'high' {
+export function graceTier(points: number): GraceTier {
   if (points <= 125) return 'low';
   if (points <= 154) return 'intermediate';
   return 'high';
 }
 
-const TIER_TEXT = { low: '<2 %', intermediate: '2–5 %', high: '>5 %' } as const;
+/** NSTE-ACS in-hospital death tiers [S, ESC NSTE-ACS guideline 2011]: ≤ 108 low, 109–140 intermediate, > 140 high. */
+export function graceNsteAcsTier(points: number): GraceTier {
+  if (points <= 108) return 'low';
+  if (points <= 140) return 'intermediate';
+  return 'high';
+}
+
+/**
+ * Which band table reads the score: the STEMI bands after a STEMI, the NSTE-ACS bands after an NSTEMI,
+ * both for an acute MI of unstated type (MODELS.md 1b: report both readings).
+ */
+export type GraceBands = 'stemi' | 'nste-acs' | 'both';
+
+interface BandTable {
+  name: string;
+  tierOf: (points: number) => GraceTier;
+  text: Record<GraceTier, string>;
+  /** Predicted in-hospital death above which the owners' tables call the risk high. */
+  highRisk: number;
+}
+
+/** The two band tables with their in-hospital death ranges (MODELS.md 1b). */
+export const GRACE_BAND_TABLES = {
+  stemi: { name: 'STEMI', tierOf: graceTier, text: { low: '<2 %', intermediate: '2–5 %', high: '>5 %' }, highRisk: 0.05 },
+  nsteAcs: { name: 'NSTE-ACS', tierOf: graceNsteAcsTier, text: { low: '< 1 %', intermediate: '1–3 %', high: '> 3 %' }, highRisk: 0.03 },
+} as const satisfies Record<string, BandTable>;
+
+type TableKey = keyof typeof GRACE_BAND_TABLES;
+const TABLES_OF: Record<GraceBands, readonly TableKey[]> = { stemi: ['stemi'], 'nste-acs': ['nsteAcs'], both: ['stemi', 'nsteAcs'] };
+
+/** Item names in words, for the notes. */
+const LABELS: Record<GraceItem, string> = {
+  age: 'age', heartRate: 'heart rate', systolicBp: 'systolic blood pressure', creatinine: 'creatinine', killipClass: 'Killip class',
+  cardiacArrest: 'cardiac arrest at admission', stDeviation: 'ST-segment deviation', elevatedEnzymes: 'elevated cardiac enzymes',
+};
 
 const ROMAN = ['I', 'II', 'III', 'IV'] as const;
 
@@ -132,11 +170,15 @@ function bandOf(value: number, bands: readonly Band[]): Scored {
 /** ModelResult plus the logit of the owners' logistic form (present only with the probability). */
 export interface GraceResult extends ModelResult {
   logit?: number;
+  /** The band tables that read this result. */
+  bands: GraceBands;
+  /** The tier by each band table used, when the range lies in one of its bands. */
+  readings: { stemi?: GraceTier; nsteAcs?: GraceTier };
 }
 
-export function computeGrace(inputs: GraceInputs): GraceResult {
+export function computeGrace(inputs: GraceInputs, bands: GraceBands = 'stemi'): GraceResult {
   // A provided but unusable value is reported and treated as missing, never as normal.
-  const tally = new PointsTally<GraceItem>(inputs);
+  const tally = new PointsTally<GraceItem>(inputs, LABELS);
   const { notes, contributions, missing } = tally;
   const flag = (v: boolean | undefined, pts: number, yes: string, no: string): Scored | undefined =>
     v === undefined ? undefined : { points: v ? pts : 0, band: v ? yes : no };
@@ -165,22 +207,32 @@ export function computeGrace(inputs: GraceInputs): GraceResult {
   tally.add('stDeviation', flag(st, ST_DEVIATION_POINTS, 'ST-segment deviation', 'no ST-segment deviation'), { max: ST_DEVIATION_POINTS });
   tally.add('elevatedEnzymes', flag(enzymes, ELEVATED_ENZYMES_POINTS, 'elevated cardiac enzymes', 'enzymes not elevated'), { max: ELEVATED_ENZYMES_POINTS });
 
-  const base = { model: metadata.id, unit: 'points', contributions, missing, inputs: tally.echoed(), metadata };
+  const base = { model: metadata.id, unit: 'points', contributions, missing, inputs: tally.echoed(), metadata, bands };
 
   if (contributions.length === 0) {
-    return { ...base, value: null, outcome: 'in-hospital death', notes: [...notes, 'No GRACE item available.'] };
+    return { ...base, value: null, readings: {}, outcome: 'in-hospital death', notes: [...notes, 'No GRACE item available.'] };
   }
 
   const { known, range } = tally;
-  const minTier = graceTier(range.min);
-  const maxTier = graceTier(range.max);
-  const tier = minTier === maxTier ? minTier : undefined;
+  const tables = TABLES_OF[bands];
+  const readings: GraceResult['readings'] = {};
+  const undetermined: string[] = [];
+  for (const key of tables) {
+    const t = GRACE_BAND_TABLES[key];
+    const lo = t.tierOf(range.min);
+    const hi = t.tierOf(range.max);
+    if (lo === hi) readings[key] = lo;
+    else undetermined.push(`Tier undetermined: the range spans ${lo} to ${hi}${tables.length > 1 || key === 'nsteAcs' ? ` (${t.name} bands)` : ''}.`);
+  }
+  const read = tables.map((k) => readings[k]);
+  const tier = read.every((t) => t !== undefined && t === read[0]) ? read[0] : undefined;
 
   if (missing.length > 0) {
-    notes.push(`GRACE ${range.min}–${range.max} points, ${missing.length} input(s) missing: ${missing.join(', ')}.`);
-    if (tier === undefined) notes.push(`Tier undetermined: the range spans ${minTier} to ${maxTier}.`);
+    notes.push(`GRACE ${range.min}–${range.max} points, ${missing.length} input(s) missing.`);
+    notes.push(...undetermined);
     return {
       ...base,
+      readings,
       value: known,
       display: `${range.min}–${range.max}`,
       range,
@@ -202,15 +254,20 @@ export function computeGrace(inputs: GraceInputs): GraceResult {
     LOGISTIC.enzymes * (enzymes ? 1 : 0) +
     LOGISTIC.stDeviation * (st ? 1 : 0);
   const probability = 1 / (1 + Math.exp(-logit));
-  if (known < 49 || known > 319) {
-    notes.push(`${known} points lies outside the owners' band table (49–319); tier by the nearest band.`);
+  if (tables.includes('stemi') && (known < 49 || known > 319)) {
+    notes.push(`${known} points lies outside the owners' STEMI band table (49–319); tier by the nearest band.`);
   }
-  notes.push(`STEMI in-hospital death band: ${tier} (${TIER_TEXT[tier!]}).`);
+  for (const key of tables) {
+    const t = GRACE_BAND_TABLES[key];
+    const reading = readings[key]!;
+    notes.push(`${t.name} in-hospital death band: ${reading} (${t.text[reading]}).`);
+  }
   return {
     ...base,
+    readings,
     value: known,
     display: String(known),
-    tier,
+    ...(tier ? { tier } : {}),
     probability,
     logit,
     outcome: 'in-hospital death',

@@ -43,7 +43,9 @@ const BILI = 0.378;
 const INR = 1.12;
 const INTERCEPT = 0.643;
 const LAB_FLOOR = 1.0;
-const CR_CAP = 4.0;
+/** Creatinine cap, also the value after dialysis (MODELS.md 3b). */
+export const MELD_CREATININE_CAP = 4.0;
+const CR_CAP = MELD_CREATININE_CAP;
 const MAX_SCORE = 40;
 // Sodium adjustment above MELD(i) 11 (MODELS.md 3b).
 const NA_THRESHOLD = 11;
@@ -125,7 +127,7 @@ function scenarios(labs: Labs, dialysis: boolean | undefined, missing: string[])
   if (dialysisMatters) missing.push('dialysis');
   const low = scenario(labs.bili, labs.inr, labs.cr, dialysis === true);
   const high = dialysisMatters ? scenario(labs.bili, labs.inr, labs.cr, true) : low;
-  if (dialysisMatters) low.notes.push('Dialysis in the prior week not recorded: computed with the measured creatinine (lower bound)');
+  if (dialysisMatters) low.notes.push('Dialysis in the prior week unknown: computed with the measured creatinine (lower bound)');
   return { low, high };
 }
 

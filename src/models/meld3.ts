@@ -18,7 +18,8 @@ export const metadata: ModelMetadata = {
     'Bounds: bilirubin, INR and creatinine floor 1.0; creatinine cap 3.0 mg/dL, and 3.0 after ≥ 2 dialysis treatments or 24 h of CVVHD in the prior 7 days; albumin 1.5–3.5 g/dL; sodium 125–137 mmol/L.',
     'Ages 12–17: OPTN variant, intercept 7.33 without the sex term. Under 12 the OPTN uses PELD.',
     'The OPTN allocation policy bounds MELD 3.0 to 6–40; values above 40 are shown as computed.',
-    '90-day mortality by band: MSD Manual table adapted from Kim 2021 (secondary).',
+    'One 90-day figure: the survival equation\'s, for scores 6–40 only; above 40 it is extrapolated and no figure is given.',
+    'Observed waitlist mortality by band (MSD Manual table adapted from Kim 2021, secondary) is kept for the detail view (MELD3_BANDS); it is not this patient\'s predicted risk.',
   ],
 };
 
@@ -38,7 +39,9 @@ const ADOLESCENT_MIN_AGE = 12;
 const ADULT_MIN_AGE = 18;
 // Bounds (MODELS.md 3a).
 const LAB_FLOOR = 1.0;
-const CR_CAP = 3.0;
+/** Creatinine cap, also the value after dialysis (MODELS.md 3a). */
+export const MELD3_CREATININE_CAP = 3.0;
+const CR_CAP = MELD3_CREATININE_CAP;
 const ALB_MIN = 1.5;
 const ALB_MAX = 3.5;
 const NA_MIN = 125;
@@ -49,22 +52,34 @@ const ALLOCATION_CAP = 40;
 const S0 = 0.946;
 const SURVIVAL_SLOPE = 0.17698;
 const SURVIVAL_OFFSET = 3.56;
+// The card shows the equation's figure only for rounded scores 6–40, the allocation range; above 40 it
+// is extrapolated (MODELS.md 3a, corrected: "above the range of the 90-day estimate").
+const ESTIMATE_MIN = 6;
+const ESTIMATE_MAX = 40;
 
 export interface Meld3Band {
   label: '≤9' | '10–19' | '20–29' | '30–39' | '≥40';
   /** Highest rounded score in the band (Infinity for ≥40). */
   max: number;
-  /** 90-day mortality of the band, 0..1. */
-  mortality90d: number;
+  /** OBSERVED 3-month mortality of waitlisted adults in the band, 0..1: not a prediction for a patient. */
+  observedWaitlistMortality90d: number;
 }
 
-/** 90-day mortality by band [S: MSD Manual table adapted from Kim 2021] (MODELS.md 3a). */
+/** How the detail view labels MELD3_BANDS (MODELS.md 3a: never beside the equation's figure on a card). */
+export const MELD3_BANDS_LABEL = 'Observed waitlist mortality by band';
+export const MELD3_BANDS_SOURCE = 'MSD Manual table adapted from Kim 2021 (secondary source)';
+
+/**
+ * Observed 90-day waitlist mortality by band [S: MSD Manual table adapted from Kim 2021] (MODELS.md 3a).
+ * The band labels are also the result's tier (the card's indicator follows them); the mortalities are
+ * for the detail view only.
+ */
 export const MELD3_BANDS: readonly Meld3Band[] = [
-  { label: '≤9', max: 9, mortality90d: 0.006 },
-  { label: '10–19', max: 19, mortality90d: 0.067 },
-  { label: '20–29', max: 29, mortality90d: 0.248 },
-  { label: '30–39', max: 39, mortality90d: 0.419 },
-  { label: '≥40', max: Infinity, mortality90d: 0.511 },
+  { label: '≤9', max: 9, observedWaitlistMortality90d: 0.006 },
+  { label: '10–19', max: 19, observedWaitlistMortality90d: 0.067 },
+  { label: '20–29', max: 29, observedWaitlistMortality90d: 0.248 },
+  { label: '30–39', max: 39, observedWaitlistMortality90d: 0.419 },
+  { label: '≥40', max: Infinity, observedWaitlistMortality90d: 0.511 },
 ];
 
 /** The MSD band of a score; bands are defined on the rounded (displayed) score, so it rounds first. */
@@ -78,6 +93,12 @@ export function meld3Band(score: number): Meld3Band {
 /** 90-day mortality (1 − survival), applied to the rounded score as the source does. */
 export function meld3Mortality90d(score: number): number {
   return 1 - S0 ** Math.exp(SURVIVAL_SLOPE * Math.round(score) - SURVIVAL_OFFSET);
+}
+
+/** Whether the survival equation's figure is shown for this score (rounded score within 6–40). */
+export function meld3HasEstimate(score: number): boolean {
+  const rounded = Math.round(score);
+  return rounded >= ESTIMATE_MIN && rounded <= ESTIMATE_MAX;
 }
 
 export interface Meld3Inputs {
@@ -177,7 +198,7 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
   if (isRange) {
     if (sex === undefined && !adolescent) notes.push(`Sex not recorded: the male value ${rounded} is a lower bound`);
     if (dialysis === undefined && raw.creatinine < CR_CAP) {
-      notes.push('Dialysis in the prior 7 days not recorded: computed with the measured creatinine (lower bound)');
+      notes.push('Dialysis in the prior 7 days unknown: computed with the measured creatinine (lower bound)');
     }
   }
   if (value > ALLOCATION_CAP) notes.push(`OPTN allocation caps MELD 3.0 at 40; shown as computed (${rounded})`);
@@ -186,9 +207,11 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
   const bandHigh = meld3Band(max);
   const sameBand = bandLow === bandHigh;
   const sameScore = Math.round(max) === rounded;
+  // One 90-day figure, the survival equation's, within its range (MODELS.md 3a).
+  const estimated = meld3HasEstimate(value);
   const probability = meld3Mortality90d(value);
-  if (sameBand) notes.push(`Band ${bandLow.label}: 90-day mortality ${fmt(bandLow.mortality90d * 100)} % (MSD Manual, from Kim 2021)`);
-  if (!sameScore) notes.push(`90-day mortality ≥ ${fmt(probability * 100)} % (lower bound)`);
+  if (rounded > ESTIMATE_MAX) notes.push('Above 40: above the range of the 90-day estimate (the survival equation is applied to scores 6–40)');
+  else if (!sameScore) notes.push(`90-day mortality ≥ ${fmt(probability * 100)} % (lower bound)`);
 
   return {
     model: metadata.id,
@@ -196,7 +219,7 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
     unit: 'points',
     display: String(rounded),
     tier: sameBand ? bandLow.label : `${bandLow.label} or ${bandHigh.label}`,
-    ...(sameScore ? { probability } : {}),
+    ...(sameScore && estimated ? { probability } : {}),
     outcome: '90-day mortality',
     ...(isRange ? { range: { min: value, max } } : {}),
     contributions: low,

@@ -18,9 +18,16 @@ export class PointsTally<K extends string> {
   #missingMin = 0;
   #missingMax = 0;
   readonly #inputs: Partial<Record<K, Input>>;
+  readonly #labels: Partial<Record<K, string>>;
 
-  constructor(inputs: Partial<Record<K, Input>>) {
+  /** `labels` name the items in words for the notes (a clinician reads them; never the input keys). */
+  constructor(inputs: Partial<Record<K, Input>>, labels: Partial<Record<K, string>> = {}) {
     this.#inputs = inputs;
+    this.#labels = labels;
+  }
+
+  #label(key: K): string {
+    return this.#labels[key] ?? key;
   }
 
   /** A finite number accepted by `ok` (default: ≥ 0); otherwise undefined, with a note if it was given. */
@@ -28,7 +35,7 @@ export class PointsTally<K extends string> {
     const input = this.#inputs[key];
     if (input === undefined) return undefined;
     if (typeof input.value === 'number' && Number.isFinite(input.value) && ok(input.value)) return input.value;
-    this.notes.push(`${key}: value ${String(input.value)} is not usable; treated as missing.`);
+    this.notes.push(`${this.#label(key)}: value ${String(input.value)} is not usable; treated as missing.`);
     return undefined;
   }
 
@@ -37,7 +44,7 @@ export class PointsTally<K extends string> {
     const input = this.#inputs[key];
     if (input === undefined) return undefined;
     if (typeof input.value === 'boolean') return input.value;
-    this.notes.push(`${key}: value ${String(input.value)} is not yes/no; treated as missing.`);
+    this.notes.push(`${this.#label(key)}: value ${String(input.value)} is not yes/no; treated as missing.`);
     return undefined;
   }
 

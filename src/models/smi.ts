@@ -124,8 +124,10 @@ export function computeSmi(inputs: SmiInputs, set: SmiCutoffSetName = DEFAULT_SM
     const area = numeric(inputs.muscleArea);
     const height = numeric(inputs.height);
     if (area === undefined) missing.push('muscleArea');
-    if (height === undefined || height <= 0) missing.push('height');
-    if (area !== undefined && height !== undefined && height > 0) {
+    // A height so small that area / height² overflows is no height (fuzzing tests: JSON has no Infinity).
+    const usableHeight = height !== undefined && height > 0 && (area === undefined || Number.isFinite(area / height ** 2));
+    if (!usableHeight) missing.push('height');
+    if (area !== undefined && height !== undefined && usableHeight) {
       derivedFrom = { area, height };
       smiInput = {
         name: 'smi', value: area / height ** 2, unit: 'cm2/m2', source: 'derived',

@@ -28,15 +28,20 @@ export interface ThrombusFeatureInputs {
   diameterCm?: Input<number>;
   /** homogeneous signal */
   homogeneous?: Input<boolean>;
-  /** native T1, ms */
-  nativeT1?: Input<number>;
+  /**
+   * T1 of the mass AFTER contrast, ms: Pazos-López 2014 imaged masses with a post-contrast TI scout and
+   * acquired no native T1 map; thrombus keeps a long T1 after gadolinium while enhancing tissue
+   * shortens. A native T1 (about 1000 ms in myocardium and most tumours) must never be passed here
+   * (MODELS.md 2b, corrected).
+   */
+  postContrastT1?: Input<number>;
 }
 
 export type FeatureStatus = 'favours-thrombus' | 'does-not-favour' | 'unknown';
 
 export interface ThrombusFeature {
   feature: keyof ThrombusFeatureInputs;
-  /** The Table 3 criterion, e.g. 'native T1 ≥ 422 ms'. */
+  /** The Table 3 criterion, e.g. 'post-contrast T1 ≥ 422 ms'. */
   criterion: string;
   /** Published accuracy text, e.g. 'sensitivity 94 %, specificity 98 %'. */
   accuracy: string;
@@ -77,7 +82,7 @@ export const FEATURES: readonly Spec[] = [
   { feature: 'areaCm2', criterion: 'area < 4.1 cm²', accuracy: 'accuracy 86 %', favours: num((v) => v < 4.1) },
   { feature: 'diameterCm', criterion: 'diameter < 2.4 cm', accuracy: 'accuracy 82 %', favours: num((v) => v < 2.4) },
   { feature: 'homogeneous', criterion: 'homogeneous', accuracy: 'accuracy 84 %', favours: isYes(true) },
-  { feature: 'nativeT1', criterion: 'native T1 ≥ 422 ms', accuracy: 'accuracy 73 %', favours: num((v) => v >= 422) },
+  { feature: 'postContrastT1', criterion: 'post-contrast T1 ≥ 422 ms', accuracy: 'accuracy 73 %', favours: num((v) => v >= 422) },
 ];
 
 export function assessThrombusFeatures(inputs: ThrombusFeatureInputs): ThrombusFeaturesResult {
@@ -88,7 +93,7 @@ export function assessThrombusFeatures(inputs: ThrombusFeatureInputs): ThrombusF
     if (input === undefined) return { ...base, status: 'unknown' };
     const favours = spec.favours(input.value);
     if (favours === undefined) {
-      notes.push(`${spec.feature}: value ${String(input.value)} is not usable; treated as unknown.`);
+      notes.push(`${spec.criterion}: value ${String(input.value)} is not usable; treated as unknown.`);
       return { ...base, status: 'unknown', input };
     }
     return { ...base, status: favours ? 'favours-thrombus' : 'does-not-favour', input };

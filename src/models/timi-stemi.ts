@@ -42,21 +42,28 @@ export const THIRTY_DAY_MORTALITY_PERCENT: readonly number[] = [0.8, 1.6, 2.2, 4
 export const ABOVE_8_MORTALITY_PERCENT = 35.9;
 export const OUTCOME = '30-day mortality';
 
+/** Item names in words, for the notes. */
+const LABELS: Record<keyof TimiStemiInputs, string> = {
+  age: 'age', diabetes: 'diabetes', hypertension: 'hypertension', angina: 'angina', systolicBp: 'systolic blood pressure',
+  heartRate: 'heart rate', killipClass: 'Killip class', weight: 'weight', anteriorSte: 'anterior ST elevation',
+  lbbb: 'left bundle branch block', timeToTreatment: 'time to treatment',
+};
+
 export function timiMortalityPercent(score: number): number {
   return THIRTY_DAY_MORTALITY_PERCENT[score] ?? ABOVE_8_MORTALITY_PERCENT;
 }
 
 
 export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
-  const tally = new PointsTally<keyof TimiStemiInputs>(inputs);
+  const tally = new PointsTally<keyof TimiStemiInputs>(inputs, LABELS);
   const { notes, contributions, missing } = tally;
   /** "A or B (or C)": 1 point if any is yes; 0 only if all are known no; otherwise unknown. */
   const anyOf = (keys: Array<keyof TimiStemiInputs>, pts: number): { scored?: Scored; unknown: string[] } => {
     const values = keys.map((k) => [k, tally.boolean(k)] as const);
     const yes = values.filter(([, v]) => v === true).map(([k]) => k);
     const unknown = values.filter(([, v]) => v === undefined).map(([k]) => k);
-    if (yes.length > 0) return { scored: { points: pts, band: yes.join(', ') }, unknown: [] };
-    if (unknown.length === 0) return { scored: { points: 0, band: `none of ${keys.join(', ')}` }, unknown };
+    if (yes.length > 0) return { scored: { points: pts, band: yes.map((k) => LABELS[k]).join(', ') }, unknown: [] };
+    if (unknown.length === 0) return { scored: { points: 0, band: `none of ${keys.map((k) => LABELS[k]).join(', ')}` }, unknown };
     return { unknown };
   };
 
@@ -90,7 +97,8 @@ export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
   const lo = timiMortalityPercent(range.min);
   const hi = timiMortalityPercent(range.max);
   if (missing.length > 0) {
-    notes.push(`Score ≥ ${range.min}, ${missing.length} input(s) missing: ${missing.join(', ')}.`);
+    // The card names the missing inputs in words; the note counts them.
+    notes.push(`Score ≥ ${range.min}, ${missing.length} input(s) missing.`);
   }
   // The table defines mortality per score; a range maps to one value only when both ends share a row (> 8).
   if (lo === hi) {

@@ -6,11 +6,11 @@ import type { RiskAssessment, Reference } from 'fhir/r4.js';
 import type { Card, Link, Suggestion } from '../hooks/types.ts';
 import type { Input, ModelResult } from '../models/types.ts';
 import type { EvaluationContext } from './types.ts';
-import type { CardTemplate, CardWording } from './card-wording.ts';
+import { pick, type CardTemplate, type CardWording } from './card-wording.ts';
 import {
   CARD_TOPIC_CODESYSTEM, MODEL_CODESYSTEM, OVERRIDE_REASON_CODESYSTEM, structureDefinitionUrl,
 } from '../fhir/canonical.ts';
-import { SMART_LAUNCH_PATH } from '../smart/routes.ts';
+import { SMART_LAUNCH_PATH } from '../smart/paths.ts';
 import { md, table } from './markdown.ts';
 
 /** CDS Hooks 2.0: "summary ... SHOULD be <140 characters". */
@@ -41,7 +41,7 @@ export function scoreEntries(results: ModelResult[]): ScoreEntry[] {
         name: i.name,
         value: i.value,
         ...(i.unit !== undefined ? { unit: i.unit } : {}),
-        ...(i.date !== undefined ? { date: i.date } : {}),
+        ...(typeof i.date === 'string' ? { date: i.date } : {}),
         source: i.source,
       })),
     }));
@@ -76,7 +76,10 @@ export function buildCard(spec: CardSpec): Card {
     overrideReasons: wording.overrideReasons.map((r) => ({ system: OVERRIDE_REASON_CODESYSTEM, code: r.code, display: r.display })),
     links: [smartLink(ctx, template.topic.code, computed)],
   };
-  if (spec.detail.trim().length > 0) card.detail = spec.detail;
+  const detail = ctx.otherPatientDataIgnored
+    ? [`_${md(pick(wording.text, 'otherPatientDataIgnored', 'text'))}_`, spec.detail].filter((x) => x.trim().length > 0).join('\n\n')
+    : spec.detail;
+  if (detail.trim().length > 0) card.detail = detail;
   if ((spec.offerSave ?? true) && computed.length > 0) {
     card.suggestions = [saveToChart(ctx, computed)];
     card.selectionBehavior = 'at-most-one';
@@ -143,12 +146,15 @@ export function riskAssessment(ctx: EvaluationContext, r: ModelResult): RiskAsse
   return ra;
 }
 
-/** Markdown table of the inputs a card used, with their dates and sources (untrusted text escaped). */
-export function inputsTable(inputs: Input[], labels: Record<string, string> = {}): string {
+/**
+ * Markdown table of the inputs a card used, with their dates and sources (untrusted text escaped).
+ * `valueText` words a value the service knows more about (e.g. dialysis "none recorded" rather than "no").
+ */
+export function inputsTable(inputs: Input[], labels: Record<string, string> = {}, valueText: (i: Input) => string | undefined = () => undefined): string {
   const rows = dedupeInputs(inputs).map((i) => [
     md(labels[i.name] ?? i.name),
-    md(formatValue(i)),
-    md(i.date ? i.date.slice(0, 10) : '—'),
+    md(valueText(i) ?? formatValue(i)),
+    md(typeof i.date === 'string' && i.date !== '' ? i.date.slice(0, 10) : '—'),
     md(i.source),
   ]);
   return table(['Input', 'Value', 'Date', 'Source'], rows);

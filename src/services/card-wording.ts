@@ -44,6 +44,12 @@ export type CardWording = Omit<z.infer<typeof CardWordingSource>, 'overrideReaso
 
 const CARDS_DIR = new URL('../../cards/', import.meta.url);
 
+/**
+ * Texts every card file must have, because card-kit.ts shows them on any card (checked at load, so a
+ * missing one fails the start): the notice that resources about another patient were ignored.
+ */
+export const COMMON_TEXTS = ['otherPatientDataIgnored'] as const;
+
 export function loadCardWording(serviceId: string, profilesDir: string = DEFAULT_PROFILES_DIR): CardWording {
   const where = `cards/${serviceId}.yaml`;
   const raw: unknown = parse(readFileSync(new URL(`${serviceId}.yaml`, CARDS_DIR), 'utf8'));
@@ -51,6 +57,8 @@ export function loadCardWording(serviceId: string, profilesDir: string = DEFAULT
   if (!parsed.success) {
     throw new Error(`${where} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
+  const missingTexts = COMMON_TEXTS.filter((k) => !parsed.data.text[k]);
+  if (missingTexts.length > 0) throw new Error(`${where} is invalid: text.${missingTexts.join(', text.')} is required`);
   const topics = codeSystemDisplays(profilesDir, 'card-topics');
   const reasons = codeSystemDisplays(profilesDir, 'override-reasons');
   const resolve = (displays: ReadonlyMap<string, string>, system: string, code: string): CodeDisplay => {

@@ -21,8 +21,16 @@ export interface EvaluationContext {
   config: AppConfig;
   /** Base URL of this service, for SMART links. */
   publicBaseUrl: string;
-  /** Prefetch keys that could not be obtained (EHR failure and no FHIR server, or fetch error). */
+  /**
+   * Prefetch keys that could not be obtained (EHR failure and no FHIR server, fetch error, or every
+   * resource about another patient).
+   */
   unavailable: string[];
+  /**
+   * Resources about another patient were dropped from this call's data (hooks/patient-scope.ts):
+   * every card says so (card-kit.ts).
+   */
+  otherPatientDataIgnored?: boolean;
 }
 
 export interface CdsService {

@@ -2,16 +2,10 @@
 // the hot path nothing: it copies references into a fixed ring buffer (O(1) per row, no I/O, no
 // promise) and a background flush writes batches with one INSERT each. If the database is down
 // the buffer stays bounded: the oldest rows are dropped and counted, and flushes back off.
+import type { IssuedCardRow } from '../hooks/types.ts';
 import type { StoreLogger } from './sql-driver.ts';
 
-export interface IssuedCardRow {
-  uuid: string;
-  serviceId: string;
-  cardKind: string;
-  indicator: string;
-  hookInstance: string;
-  issuedAt: Date;
-}
+export type { IssuedCardRow };
 
 export interface IssuedCardWriterOptions {
   /** Rows per INSERT; reaching it triggers a flush without waiting for the interval. */
@@ -118,6 +112,19 @@ export class IssuedCardWriter {
       this.#head = this.#tail;
       this.#opts.logger.error({ err: errorInfo(err), lost }, 'Issued cards not written at shutdown');
     }
+  }
+
+  /**
+   * Whether any of these card uuids is still waiting in memory (recorded, not yet written, or being
+   * written). O(buffered); feedback calls it, the hot path does not.
+   */
+  holdsAny(uuids: ReadonlySet<string>): boolean {
+    const cap = this.#opts.maxBuffered;
+    for (let s = this.#head; s < this.#tail; s++) {
+      const row = this.#slots[s % cap];
+      if (row && uuids.has(row.uuid)) return true;
+    }
+    return false;
   }
 
   stats(): IssuedCardStats {

@@ -46,6 +46,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS card_feedback_service_outcome_at ON card_feedback (service_id, outcome_at);
     `,
   },
+  {
+    version: 2,
+    name: 'issued card recipient; retention index',
+    // Feedback counts only from the client (JWT iss) that received the card (issue 11). Cards issued
+    // before this migration have no recorded recipient (NULL): feedback on them is refused.
+    // issued_at alone is what the retention purge selects by.
+    sql: `
+      ALTER TABLE issued_card ADD COLUMN IF NOT EXISTS issuer text;
+      CREATE INDEX IF NOT EXISTS issued_card_issued_at ON issued_card (issued_at);
+    `,
+  },
 ];
 
 /** Any constant shared by all instances: serialises migrations when several replicas start at once. */

@@ -28,9 +28,9 @@ export interface OverrideReasonCount {
 
 export interface OverrideRateRow {
   serviceId: string;
-  /** The issued card's kind; 'unknown' for feedback about a card uuid we have no record of. */
+  /** The issued card's kind (its topic code). */
   cardKind: string;
-  /** Cards of this kind issued in the period (0 for 'unknown'). */
+  /** Cards of this kind issued in the period (and still on record: see issuedCardRetentionDays). */
   issued: number;
   /** Cards whose latest feedback is 'accepted'. */
   accepted: number;
@@ -44,8 +44,24 @@ export interface OverrideRateRow {
 
 export interface OverrideRateFilter {
   serviceId?: string;
-  /** Cohort start: cards issued at or after this instant (feedback on unknown cards: its outcome time). */
+  /** Cohort start: cards issued at or after this instant. */
   since?: Date;
+}
+
+/**
+ * What became of a feedback request (errors are values: app.ts turns 'unknown-cards' into a 404).
+ * 'unknown-cards': some items name a card this service did not issue to this client (or one purged
+ * after the retention); nothing of the request was stored. `items` are their indexes in the request.
+ */
+export type FeedbackOutcome =
+  | { status: 'stored'; stored: number; duplicates: number }
+  | { status: 'unknown-cards'; items: number[] };
+
+export interface PurgeResult {
+  /** Issued-card rows older than the retention, deleted. */
+  issuedCards: number;
+  /** Feedback rows whose card is no longer on record, received before the same cut-off, deleted. */
+  feedback: number;
 }
 
 export interface StoreStats {
@@ -59,8 +75,13 @@ export interface Store {
   readonly migrationsApplied: readonly number[];
   /** Hot path of every hook call: O(1) per row, synchronous, never throws, never waits on the DB. */
   recordIssuedCards(rows: readonly IssuedCardRow[]): void;
-  /** Idempotent on (card, outcome, outcomeTimestamp): a repeat counts as a duplicate, not an error. */
-  recordFeedback(serviceId: string, items: readonly FeedbackItem[]): Promise<{ stored: number; duplicates: number }>;
+  /**
+   * Stores feedback from the client `issuer` through service `serviceId`, only if every item names a
+   * card that this service issued to that client (checked in the database, after writing this
+   * process's buffered cards; a card issued moments ago by another instance gets one flush interval
+   * to arrive). Idempotent on (card, outcome, outcomeTimestamp): a repeat counts as a duplicate.
+   */
+  recordFeedback(serviceId: string, issuer: string, items: readonly FeedbackItem[]): Promise<FeedbackOutcome>;
   overrideRates(filter?: OverrideRateFilter): Promise<OverrideRateRow[]>;
   /** Resolves when the database answers (readiness probe). */
   ping(): Promise<void>;
@@ -72,6 +93,12 @@ export interface Store {
    * resolves with how many. Runs by itself at open and hourly; no-op without a retention.
    */
   eraseExpiredComments(now?: Date): Promise<number>;
+  /**
+   * Deletes issued cards issued before `now` minus the retention (issuedCardRetentionDays), and the
+   * feedback on cards no longer on record received before that cut-off. Runs by itself at open and
+   * hourly; no-op without a retention.
+   */
+  purgeExpiredIssuedCards(now?: Date): Promise<PurgeResult>;
   /** Flushes, then closes the database. */
   close(): Promise<void>;
 }
@@ -85,6 +112,14 @@ export interface StoreOptions {
   issuedCards?: Partial<Omit<IssuedCardWriterOptions, 'logger'>>;
   /** FEEDBACK_COMMENT_RETENTION_DAYS: erase feedback comments this many days after receipt. */
   commentRetentionDays?: number | undefined;
+  /** ISSUED_CARD_RETENTION_DAYS: delete issued cards this many days after issue (see purgeExpiredIssuedCards). */
+  issuedCardRetentionDays?: number | undefined;
+  /**
+   * How long feedback naming an unknown card waits before it is refused, for a card issued by
+   * another instance whose write-behind buffer has not reached the database yet. Default: the
+   * writer's flush interval.
+   */
+  unknownCardGraceMs?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -115,29 +150,58 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   });
   let closing: Promise<void> | undefined;
 
-  const retentionDays = opts.commentRetentionDays;
+  const commentRetentionDays = opts.commentRetentionDays;
   const eraseExpiredComments = async (now = new Date()): Promise<number> => {
-    if (retentionDays === undefined) return 0;
-    const cutoff = new Date(now.getTime() - retentionDays * 24 * HOUR_MS);
-    const erased = await driver.query(ERASE_COMMENTS, [cutoff.toISOString()]);
+    if (commentRetentionDays === undefined) return 0;
+    const erased = await driver.query(ERASE_COMMENTS, [daysBefore(now, commentRetentionDays).toISOString()]);
     return erased.length;
   };
+  const cardRetentionDays = opts.issuedCardRetentionDays;
+  const purgeExpiredIssuedCards = async (now = new Date()): Promise<PurgeResult> => {
+    if (cardRetentionDays === undefined) return { issuedCards: 0, feedback: 0 };
+    return purgeIssuedCards(driver, daysBefore(now, cardRetentionDays));
+  };
   // At open, then hourly. A failure is logged and retried at the next tick: the data stays put.
-  const eraseInBackground = (): void => {
+  const housekeeping = (): void => {
     eraseExpiredComments().catch((err: unknown) => logger.warn({ err: errorInfo(err) }, 'Erasing expired feedback comments failed'));
+    purgeExpiredIssuedCards().catch((err: unknown) => logger.warn({ err: errorInfo(err) }, 'Purging expired issued cards failed'));
   };
   let retentionTimer: NodeJS.Timeout | undefined;
-  if (retentionDays !== undefined) {
-    eraseInBackground();
-    retentionTimer = setInterval(eraseInBackground, HOUR_MS);
+  if (commentRetentionDays !== undefined || cardRetentionDays !== undefined) {
+    housekeeping();
+    retentionTimer = setInterval(housekeeping, HOUR_MS);
     retentionTimer.unref();
   }
+  const graceMs = opts.unknownCardGraceMs ?? (opts.issuedCards?.flushIntervalMs ?? DEFAULT_WRITER_OPTIONS.flushIntervalMs);
+
+  /** Indexes of the items whose card this service did not issue to this client, as the database says. */
+  const unknownItems = async (serviceId: string, issuer: string, items: readonly FeedbackItem[]): Promise<number[]> => {
+    const uuids = [...new Set(items.map((i) => i.card))];
+    const rows = await driver.query<{ card: string }>(UNKNOWN_CARDS, [uuids, serviceId, issuer]);
+    const unknown = new Set(rows.map((r) => r.card));
+    return items.flatMap((item, i) => (unknown.has(item.card) ? [i] : []));
+  };
 
   return {
     backend: driver.backend,
     migrationsApplied,
     recordIssuedCards: (rows) => writer.record(rows),
-    recordFeedback: (serviceId, items) => insertFeedback(driver, serviceId, items),
+    async recordFeedback(serviceId, issuer, items) {
+      if (items.length === 0) return { status: 'stored', stored: 0, duplicates: 0 };
+      let unknown = await unknownItems(serviceId, issuer, items);
+      if (unknown.length > 0 && writer.holdsAny(new Set(unknown.map((i) => items[i]!.card)))) {
+        // Issued here moments ago, still in the write-behind buffer: write it, then look again.
+        await writer.flush();
+        unknown = await unknownItems(serviceId, issuer, items);
+      }
+      if (unknown.length > 0 && graceMs > 0) {
+        // Perhaps issued moments ago by another instance sharing this database (DESIGN.md, Several instances).
+        await new Promise((r) => setTimeout(r, graceMs));
+        unknown = await unknownItems(serviceId, issuer, items);
+      }
+      if (unknown.length > 0) return { status: 'unknown-cards', items: unknown };
+      return { status: 'stored', ...(await insertFeedback(driver, serviceId, items)) };
+    },
     overrideRates: (filter) => queryOverrideRates(driver, filter ?? {}),
     async ping() {
       await driver.query('SELECT 1');
@@ -145,6 +209,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     flush: () => writer.flush(),
     stats: () => ({ backend: driver.backend, issuedCards: writer.stats() }),
     eraseExpiredComments,
+    purgeExpiredIssuedCards,
     close() {
       closing ??= (async () => {
         clearInterval(retentionTimer);
@@ -159,8 +224,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 // One statement per batch whatever its size: arrays unnested server-side keep the SQL text (and
 // so the prepared plan) constant, and stay far below the 65535-parameter limit of VALUES lists.
 const INSERT_ISSUED_CARDS = `
-  INSERT INTO issued_card (card_uuid, service_id, card_kind, indicator, hook_instance, issued_at)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+  INSERT INTO issued_card (card_uuid, service_id, card_kind, indicator, hook_instance, issued_at, issuer)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
   ON CONFLICT (card_uuid) DO NOTHING`;
 
 async function insertIssuedCards(driver: SqlDriver, rows: readonly IssuedCardRow[]): Promise<void> {
@@ -172,7 +237,47 @@ async function insertIssuedCards(driver: SqlDriver, rows: readonly IssuedCardRow
     rows.map((r) => pgText(r.hookInstance.slice(0, MAX_HOOK_INSTANCE))),
     // An invalid Date would fail the whole batch on every retry; "now" is close enough.
     rows.map((r) => (Number.isNaN(r.issuedAt.getTime()) ? new Date() : r.issuedAt).toISOString()),
+    rows.map((r) => pgText(r.issuer)),
   ]);
+}
+
+function daysBefore(now: Date, days: number): Date {
+  return new Date(now.getTime() - days * 24 * HOUR_MS);
+}
+
+// The card uuids of a feedback request that this service did not issue to this client. A card
+// issued before migration 2 has no recorded issuer (NULL) and matches no client.
+const UNKNOWN_CARDS = `
+  SELECT f.card FROM unnest($1::text[]) AS f(card)
+  WHERE NOT EXISTS (
+    SELECT 1 FROM issued_card i
+    WHERE i.card_uuid = f.card AND i.service_id = $2::text AND i.issuer = $3::text)`;
+
+/** Rows per DELETE: a purge after a long pause must not hold the embedded database's thread for long. */
+const PURGE_BATCH = 5_000;
+
+const PURGE_ISSUED_CARDS = `
+  DELETE FROM issued_card WHERE card_uuid IN (
+    SELECT card_uuid FROM issued_card WHERE issued_at < $1::timestamptz LIMIT ${PURGE_BATCH})
+  RETURNING 1`;
+
+// Feedback whose card is no longer on record can no longer be attributed to a card kind: it goes
+// once it is as old as the retention (so feedback given late on an old card goes a little later).
+const PURGE_ORPHAN_FEEDBACK = `
+  DELETE FROM card_feedback f
+  WHERE f.received_at < $1::timestamptz
+    AND NOT EXISTS (SELECT 1 FROM issued_card i WHERE i.card_uuid = f.card_uuid)
+  RETURNING 1`;
+
+async function purgeIssuedCards(driver: SqlDriver, cutoff: Date): Promise<PurgeResult> {
+  let issuedCards = 0;
+  for (;;) {
+    const n = (await driver.query(PURGE_ISSUED_CARDS, [cutoff.toISOString()])).length;
+    issuedCards += n;
+    if (n < PURGE_BATCH) break;
+  }
+  const feedback = (await driver.query(PURGE_ORPHAN_FEEDBACK, [cutoff.toISOString()])).length;
+  return { issuedCards, feedback };
 }
 
 /** PostgreSQL text cannot hold NUL; one in an EHR-supplied string must not fail a statement. */
@@ -233,9 +338,10 @@ async function insertFeedback(
 // The spec allows a card once ignored to be acted on later, and clients re-send; counting each
 // card once keeps accepted + overridden <= cards, so the rate is a rate over cards, not clicks.
 // The cohort is the cards *issued* in the period (not the feedback received in it), so the
-// numerator and the denominator describe the same cards. Feedback for uuids we never recorded
-// (issued before this store existed, or by another system) forms the 'unknown' kind, placed in
-// the period by its outcome time.
+// numerator and the denominator describe the same cards. Feedback is accepted only for cards we
+// issued (to that client, through that service), so every counted outcome belongs to a cohort
+// card; feedback stored before that rule, on uuids we never issued, is not reported. The cohort
+// holds only the cards still on record: the report covers at most ISSUED_CARD_RETENTION_DAYS.
 const COHORT = `
   WITH latest AS (
     SELECT DISTINCT ON (card_uuid)
@@ -244,21 +350,15 @@ const COHORT = `
     ORDER BY card_uuid, outcome_at DESC, id DESC
   ),
   cohort AS (
-    SELECT i.card_uuid, i.service_id, i.card_kind, true AS issued
+    SELECT i.card_uuid, i.service_id, i.card_kind
     FROM issued_card i
     WHERE ($1::text IS NULL OR i.service_id = $1::text)
       AND ($2::timestamptz IS NULL OR i.issued_at >= $2::timestamptz)
-    UNION ALL
-    SELECT l.card_uuid, l.service_id, 'unknown', false
-    FROM latest l
-    WHERE NOT EXISTS (SELECT 1 FROM issued_card i WHERE i.card_uuid = l.card_uuid)
-      AND ($1::text IS NULL OR l.service_id = $1::text)
-      AND ($2::timestamptz IS NULL OR l.outcome_at >= $2::timestamptz)
   )`;
 
 const RATES = `${COHORT}
   SELECT c.service_id AS "serviceId", c.card_kind AS "cardKind",
-         (count(*) FILTER (WHERE c.issued))::int AS issued,
+         count(*)::int AS issued,
          (count(*) FILTER (WHERE l.outcome = 'accepted'))::int AS accepted,
          (count(*) FILTER (WHERE l.outcome = 'overridden'))::int AS overridden
   FROM cohort c LEFT JOIN latest l ON l.card_uuid = c.card_uuid

@@ -271,6 +271,68 @@ describe('feedback', () => {
     expect(res.status).toBe(400);
     expectValid('/cds-services/{id}/feedback', 'post', res);
   });
+
+  describe('bound to the card\'s recipient: the client that received it, through the service that issued it', () => {
+    const feedbackPath = (id: string) => `/cds-services/${id}/feedback`;
+    const item = (card: string, at = new Date().toISOString()) => ({ card, outcome: 'accepted', acceptedSuggestions: [], outcomeTimestamp: at });
+    async function issueCard(): Promise<Card> {
+      const prefetch = await buildPrefetch(h, templatesOf(SERVICE), DECOMPENSATED);
+      return ((await call(SERVICE, hookRequest(DECOMPENSATED, { prefetch }))).body as { cards: Card[] }).cards[0]!;
+    }
+    async function kindCounts(cardKind: string | undefined): Promise<{ accepted: number; overridden: number }> {
+      const path = `/cds-services/${SERVICE}/feedback/override-rates`;
+      const rates = await request(h.app).get(path).set('authorization', `Bearer ${await h.sign(path)}`);
+      expectValid('/cds-services/{id}/feedback/override-rates', 'get', rates);
+      return (rates.body.rates as Array<{ cardKind: string; accepted: number; overridden: number }>).find((r) => r.cardKind === cardKind)!;
+    }
+
+    test('feedback right after the card (still in the write-behind buffer) is found', async () => {
+      const card = await issueCard();
+      const res = await call(SERVICE, { feedback: [item(card.uuid)] }, feedbackPath(SERVICE));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ stored: 1, duplicates: 0 });
+    });
+
+    test('from another trusted client: 404 OperationOutcome, nothing stored', async () => {
+      const card = await issueCard();
+      await h.store.flush();
+      const before = await kindCounts(card.source.topic!.code);
+      const res = await request(h.app).post(feedbackPath(SERVICE)).set('authorization', `Bearer ${await h.signAsOther(feedbackPath(SERVICE))}`)
+        .send({ feedback: [item(card.uuid)] });
+      expect(res.status).toBe(404);
+      expectValid('/cds-services/{id}/feedback', 'post', res);
+      expect(res.body.issue[0].diagnostics).toMatch(/item\(s\) 0 was issued to this client/);
+      expect(await kindCounts(card.source.topic!.code)).toEqual(before);
+    });
+
+    test('through another service, for a card never issued, or with one such item among good ones: 404, nothing stored', async () => {
+      const card = await issueCard();
+      await h.store.flush();
+      const before = await kindCounts(card.source.topic!.code);
+      const other = await call('cmr-ihd-macce', { feedback: [item(card.uuid)] }, feedbackPath('cmr-ihd-macce'));
+      expect(other.status).toBe(404);
+      expectValid('/cds-services/{id}/feedback', 'post', other);
+      const never = await call(SERVICE, { feedback: [item('7c6a1f52-0b8e-4d3a-9f21-5e4d3c2b1a09')] }, feedbackPath(SERVICE));
+      expect(never.status).toBe(404);
+      const mixed = await call(SERVICE, { feedback: [item(card.uuid), item('7c6a1f52-0b8e-4d3a-9f21-5e4d3c2b1a09')] }, feedbackPath(SERVICE));
+      expect(mixed.status).toBe(404);
+      expect(mixed.body.issue[0].diagnostics).toMatch(/item\(s\) 1 /);
+      expect(await kindCounts(card.source.topic!.code)).toEqual(before);
+    });
+
+    test.each([
+      ['year 0000', '0000-01-01T00:00:00Z', /year 0001 or later/],
+      ['offset -23:59', '2026-03-01T10:00:00-23:59', /UTC offset within ±15:59/],
+      ['an hour in the future', new Date(Date.now() + 3_600_000).toISOString(), /in the future \(more than 30 s ahead/],
+    ])('an outcomeTimestamp with %s: 400 naming the field (never a 500)', async (_name, at, message) => {
+      const card = await issueCard();
+      const res = await call(SERVICE, { feedback: [item(card.uuid, at)] }, feedbackPath(SERVICE));
+      expect(res.status).toBe(400);
+      expectValid('/cds-services/{id}/feedback', 'post', res);
+      expect(res.body.issue[0].diagnostics).toMatch(/feedback\.0\.outcomeTimestamp/);
+      expect(res.body.issue[0].diagnostics).toMatch(message);
+    });
+  });
 });
 
 describe('CORS for browser-based EHRs and sandboxes', () => {
@@ -315,11 +377,15 @@ describe('operations', () => {
     expect(metrics.text).not.toMatch(/demo-cirrhosis/); // no patient ids in labels
   });
 
-  test('the SMART launch route exists and says the detail app is not yet available', async () => {
+  test('the SMART launch refuses an iss that is not allowlisted, and a launch without iss, with a page', async () => {
     const res = await request(h.app).get('/smart/launch?iss=x&launch=y');
-    expect(res.status).toBe(501);
+    expect(res.status).toBe(403);
     expectValid('/smart/launch', 'get', res);
-    expect(res.text).toMatch(/not yet available/);
+    expect(res.text).toMatch(/not one this service is configured to trust/);
+    expect(res.headers['content-security-policy']).toMatch(/frame-ancestors 'self'/);
+    const noIss = await request(h.app).get('/smart/launch?launch=y');
+    expect(noIss.status).toBe(400);
+    expectValid('/smart/launch', 'get', noIss);
   });
 
   test('the OpenAPI document is served', async () => {

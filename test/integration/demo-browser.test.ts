@@ -3,7 +3,6 @@
 // the CDS services as an EHR does, renders the cards safely, saves a suggestion to the chart and
 // sends feedback.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -12,6 +11,7 @@ import type { Bundle, RiskAssessment } from 'fhir/r4.js';
 import { testConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { freePort } from '../support/free-port.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -23,19 +23,6 @@ const IHD = 'cmr-ihd-macce';
 const MASS = 'cmr-cardiac-mass';
 
 jest.setTimeout(120_000);
-
-/** A free loopback port, so PUBLIC_BASE_URL (JWT audience, fhirServer) can name the real port. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let running: RunningServer;
 let browser: Browser;
@@ -115,7 +102,7 @@ async function overrideRates(serviceId: string): Promise<Array<{ accepted: numbe
 test('lists the demo patients with name, sex, age and scenario', async () => {
   const { page, problems } = await openEhr();
   const rows = page.locator('#patients tr[data-patient-id]');
-  expect(await rows.count()).toBe(10);
+  expect(await rows.count()).toBe(12);
   const row = page.locator('#patients tr[data-patient-id="demo-cirrhosis-decompensated"]');
   expect(await row.locator('td').nth(0).textContent()).toBe('Greta Example');
   expect(await row.locator('td').nth(1).textContent()).toBe('female');
@@ -380,6 +367,17 @@ describe('cmr-ihd-macce in the demo EHR', () => {
     await page.close();
   });
 
+  test('NSTEMI: GRACE 218 with the NSTE-ACS bands, high, a warning card (issue 10)', async () => {
+    const { page, problems } = await openEhr();
+    await openChart(page, 'demo-nstemi');
+    const cards = await cardsWithScores(page, IHD);
+    expect(score(cards, 'grace-in-hospital')).toMatchObject({ value: 218, tier: 'high', missing: [] });
+    expect(score(cards, 'timi-stemi')).toBeUndefined();
+    expect(cards.find((c) => c.scores.length > 0)?.indicator).toBe('warning');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   test('chronic IHD (MI 3 years ago) gets no acute-MI score', async () => {
     const { page } = await openEhr();
     await openChart(page, 'demo-chronic-ihd');
@@ -395,6 +393,20 @@ describe('cmr-ihd-macce in the demo EHR', () => {
     expect(await cardsOf(page, IHD).count()).toBe(0);
     await page.close();
   });
+});
+
+// Expected values from MODELS.md §3c and the demo data (src/demo/patients/cirrhosis.ts).
+test('primary biliary cholangitis: Child-Pugh 6 (A) with the PBC/PSC bilirubin bands, said on the card (issue 10)', async () => {
+  const { page, problems } = await openEhr();
+  await openChart(page, 'demo-cirrhosis-pbc');
+  const cards = await cardsWithScores(page, CIRRHOSIS);
+  expect(score(cards, 'child-pugh')).toMatchObject({ value: 6, tier: 'A', missing: [] });
+  expect(cards[0]?.summary).toMatch(/Child-Pugh A \(6\)/);
+  const card = cardsOf(page, CIRRHOSIS).first();
+  await card.locator('details > summary').click();
+  expect(await card.locator('.card-detail').textContent()).toContain('Bilirubin bands for primary biliary cholangitis or primary sclerosing cholangitis: 1–4 / 4–10 / > 10 mg/dL');
+  expect(problems).toEqual([]);
+  await page.close();
 });
 
 // Expected values from MODELS.md §2 and the demo data (src/demo/patients/cardiac-mass.ts).

@@ -168,7 +168,7 @@ describe('embedded FHIR server at /demo/fhir', () => {
     const res = await fhir('Patient?_count=100');
     const ids = ((res.body as Bundle).entry ?? []).map((e) => (e.resource as Patient).id).sort();
     expect(ids).toEqual(demoPatients().map((p) => p.id).sort());
-    expect(ids).toHaveLength(10);
+    expect(ids).toHaveLength(12);
   });
 
   const byCode: Array<[string, string, string]> = [
@@ -182,6 +182,11 @@ describe('embedded FHIR server at /demo/fhir', () => {
     ['demo-stemi-high-risk', `${PROJECT_CODESYSTEM}|mvo-segments`, 'cmr-mvo-segments'],
     ['demo-mass-malignant', `${PROJECT_CODESYSTEM}|mass-infiltration`, 'mass-infiltration'],
     ['demo-mass-thrombus', `${PROJECT_CODESYSTEM}|mass-ti-scout-thrombus-pattern`, 'mass-ti-scout'],
+    // Issue 10: the thrombus T1 is the post-contrast T1 of the mass; the STEMI has an LVEF of unstated method.
+    ['demo-mass-thrombus', `${PROJECT_CODESYSTEM}|mass-post-contrast-t1`, 'mass-post-contrast-t1'],
+    ['demo-stemi-high-risk', `${LOINC}|10230-1`, 'echo-lvef'],
+    ['demo-nstemi', `${PROJECT_CODESYSTEM}|killip-class`, 'killip'],
+    ['demo-cirrhosis-pbc', `${LOINC}|1975-2`, 'bilirubin'],
   ];
 
   test.each(byCode)('%s: Observation?patient&code=%s', async (patientId, code, key) => {
@@ -208,6 +213,8 @@ describe('embedded FHIR server at /demo/fhir', () => {
     expect((cirrhosis.body as Bundle).entry).toHaveLength(1);
     const pci = await fhir(`Procedure?patient=demo-stemi-high-risk&code=${encodeURIComponent('http://snomed.info/sct|415070008')}`);
     expect((pci.body as Bundle).entry).toHaveLength(1);
+    const pbc = await fhir(`Condition?patient=demo-cirrhosis-pbc&code=${encodeURIComponent('http://hl7.org/fhir/sid/icd-10-cm|K74.3')}`);
+    expect((pbc.body as Bundle).entry).toHaveLength(1);
   });
 });
 

@@ -1,8 +1,9 @@
-// The FHIR fetcher (fhir-kit-client) and prefetch resolution against the embedded FHIR server on an
+// The FHIR fetcher (src/fhir/client.ts) and prefetch resolution against the embedded FHIR server on an
 // ephemeral loopback port: search, paging, read, auth, time budget, foreign next links, and every
 // prefetch variant (CDS Hooks 2.0 §"Prefetch").
 import express from 'express';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import type { Server } from 'node:http';
 import type { Bundle, FhirResource, Observation } from 'fhir/r4.js';
 import { createEmbeddedFhirServer } from '../../src/fhir/embedded-server.ts';
@@ -252,3 +253,221 @@ describe('resolvePrefetch against the embedded server', () => {
     expect(r.unavailable).toEqual(['sodium']);
   });
 });
+
+// Redirects (issue 11, item 1): followed only to a URL under an allowed base of the calling client,
+// with the token; anything else fails the fetch before the target is contacted.
+describe('redirects stay inside the allowed FHIR bases', () => {
+  let ehr: Server;
+  let foreign: Server;
+  let ehrOrigin: string;
+  let foreignOrigin: string;
+  /** Requests each server received: path and the Authorization header. */
+  const ehrSeen: Array<{ path: string; auth: string | undefined }> = [];
+  const foreignSeen: Array<{ path: string; auth: string | undefined }> = [];
+  const bundle = (id: string) => JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { resourceType: 'Observation', id, subject: { reference: 'Patient/p1' } } }] });
+
+  beforeAll(async () => {
+    const f = express();
+    f.use((req, res) => {
+      foreignSeen.push({ path: req.originalUrl, auth: req.headers.authorization });
+      res.type('application/fhir+json').send(bundle('from-foreign'));
+    });
+    foreign = await listen(f);
+    foreignOrigin = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
+
+    const e = express();
+    e.use((req, _res, next) => {
+      ehrSeen.push({ path: req.originalUrl, auth: req.headers.authorization });
+      next();
+    });
+    e.get('/fhir/Observation', (req, res) => {
+      const to = String(req.query.to);
+      const targets: Record<string, [number, string]> = {
+        foreign: [302, `${foreignOrigin}/fhir/Observation?patient=p1`],
+        'protocol-relative': [302, `//127.0.0.1:${(foreign.address() as AddressInfo).port}/fhir/Observation`],
+        outside: [302, '/other/Observation?patient=p1'],
+        traversal: [302, '/fhir/..%2Fother/Observation'],
+        inside: [307, '/fhir/moved/Observation?patient=p1'],
+        'other-base': [308, `${ehrOrigin}/alt/fhir/Observation?patient=p1`],
+        loop: [302, `/fhir/Observation?to=loop&n=${Number(req.query.n ?? 0) + 1}`],
+        'no-location': [302, ''],
+      };
+      const t = targets[to];
+      if (!t) return void res.status(400).end();
+      if (t[1]) res.setHeader('location', t[1]);
+      res.status(t[0]).type('text/html').send('<a href="elsewhere">moved</a>');
+    });
+    e.get('/fhir/moved/Observation', (_req, res) => { res.type('application/fhir+json').send(bundle('moved-inside')); });
+    e.get('/alt/fhir/Observation', (_req, res) => { res.type('application/fhir+json').send(bundle('other-allowed-base')); });
+    e.get('/other/Observation', (_req, res) => { res.type('application/fhir+json').send(bundle('outside-base')); });
+    ehr = await listen(e);
+    ehrOrigin = `http://127.0.0.1:${(ehr.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => ehr.close(r));
+    await new Promise((r) => foreign.close(r));
+  });
+  beforeEach(() => {
+    ehrSeen.length = 0;
+    foreignSeen.length = 0;
+  });
+
+  const fetcher = () => createFhirFetcher({ baseUrl: `${ehrOrigin}/fhir`, accessToken: TOKEN, allowedBases: [`${ehrOrigin}/fhir`, `${ehrOrigin}/alt/fhir`] });
+
+  it('a 302 to a foreign host fails the fetch, and the foreign host receives nothing', async () => {
+    for (const to of ['foreign', 'protocol-relative']) {
+      await expect(fetcher().search(`Observation?to=${to}`)).rejects.toMatchObject({ kind: 'redirect', status: 502 });
+    }
+    expect(foreignSeen).toEqual([]);
+  });
+
+  it('a 302 to a path outside the allowed base on the same host is not followed (no token sent there)', async () => {
+    for (const to of ['outside', 'traversal']) {
+      const err = (await fetcher().search(`Observation?to=${to}`).catch((e: unknown) => e)) as FetchError;
+      expect(err).toMatchObject({ kind: 'redirect' });
+      expect(err.message).not.toMatch(/127\.0\.0\.1|other|p1/);
+    }
+    expect(ehrSeen.map((s) => s.path.split('?')[0])).toEqual(['/fhir/Observation', '/fhir/Observation']);
+  });
+
+  it('a 307 inside the base, or a 308 to another base of the client, is followed with the token', async () => {
+    const inside = await fetcher().search('Observation?to=inside');
+    expect(inside.resources.map((r) => r.id)).toEqual(['moved-inside']);
+    const other = await fetcher().search('Observation?to=other-base');
+    expect(other.resources.map((r) => r.id)).toEqual(['other-allowed-base']);
+    expect(ehrSeen).toEqual([
+      { path: '/fhir/Observation?to=inside', auth: `Bearer ${TOKEN}` },
+      { path: '/fhir/moved/Observation?patient=p1', auth: `Bearer ${TOKEN}` },
+      { path: '/fhir/Observation?to=other-base', auth: `Bearer ${TOKEN}` },
+      { path: '/alt/fhir/Observation?patient=p1', auth: `Bearer ${TOKEN}` },
+    ]);
+    // The other base is allowed only because the client's allowlist names it.
+    const narrow = createFhirFetcher({ baseUrl: `${ehrOrigin}/fhir`, accessToken: TOKEN });
+    await expect(narrow.search('Observation?to=other-base')).rejects.toMatchObject({ kind: 'redirect' });
+  });
+
+  it('a redirect loop ends after a bounded number of hops; a redirect without Location fails', async () => {
+    await expect(fetcher().search('Observation?to=loop')).rejects.toMatchObject({ kind: 'redirect' });
+    expect(ehrSeen.length).toBe(6); // the request and 5 redirects followed
+    await expect(fetcher().search('Observation?to=no-location')).rejects.toMatchObject({ kind: 'redirect' });
+  });
+
+  it('prefetch resolution: a key whose fetch is redirected to a foreign host is unavailable, and its answer is never scored', async () => {
+    const r = await resolvePrefetch({
+      templates: { labs: 'Observation?to=foreign', moved: 'Observation?to=inside' },
+      request: { hook: 'patient-view', hookInstance: 'h', context: { userId: 'Practitioner/dr', patientId: 'p1' }, fhirServer: `${ehrOrigin}/fhir` },
+      fetcher: fetcher(),
+      budgetMs: 5000,
+    });
+    expect(r.unavailable).toEqual(['labs']);
+    expect(r.data.labs).toBeNull();
+    expect((r.data.moved as FhirResource[]).map((x) => x.id)).toEqual(['moved-inside']);
+    expect(foreignSeen).toEqual([]);
+  });
+});
+
+// Per-response size cap (issue 11, item 5): an answer past FHIR_RESPONSE_MAX_BYTES is abandoned while
+// it streams, and the call answers from what is left.
+describe('per-response size cap', () => {
+  let server: Server;
+  let origin: string;
+  const CAP = 256 * 1024;
+  /** Per huge response: bytes written before the client went away, and whether it did. */
+  const streams: Array<{ written: number; closed: boolean }> = [];
+  const entry = (i: number) => JSON.stringify({ resource: { resourceType: 'Observation', id: `o${i}`, subject: { reference: 'Patient/p1' }, note: [{ text: 'x'.repeat(1000) }] } });
+
+  beforeAll(async () => {
+    const app = express();
+    // A huge searchset sent slowly: 64 kB every 10 ms, 200 MB in all (about 30 s if read whole).
+    app.get('/fhir/Observation', (req, res) => {
+      if (req.query.page === 'small') {
+        res.type('application/fhir+json').send(JSON.stringify({
+          resourceType: 'Bundle', type: 'searchset',
+          entry: [JSON.parse(entry(0)) as object],
+          link: [{ relation: 'next', url: `${origin}/fhir/Observation?page=huge` }],
+        }));
+        return;
+      }
+      if (req.query.page === 'declared') {
+        res.setHeader('content-length', String(50 * 1024 * 1024));
+        res.type('application/fhir+json');
+        res.write('{"resourceType":"Bundle","type":"searchset","entry":[');
+        return; // never finishes: the client must not wait for it
+      }
+      if (req.query.page === 'gzip') {
+        // 20 MB of JSON compressed to about 20 kB: the cap applies to the decoded bytes.
+        const body = `{"resourceType":"Bundle","type":"searchset","entry":[${Array.from({ length: 20_000 }, (_, i) => entry(i)).join(',')}]}`;
+        res.setHeader('content-encoding', 'gzip');
+        res.type('application/fhir+json').send(gzipSync(body));
+        return;
+      }
+      const s = { written: 0, closed: false };
+      streams.push(s);
+      res.type('application/fhir+json');
+      res.write('{"resourceType":"Bundle","type":"searchset","entry":[');
+      let i = 0;
+      const chunk = () => Array.from({ length: 64 }, () => entry(i++)).join(',') + ',';
+      const timer = setInterval(() => {
+        if (s.written > 200 * 1024 * 1024) return void res.end(`${entry(i)}]}`);
+        const c = chunk();
+        s.written += c.length;
+        res.write(c);
+      }, 10);
+      res.on('close', () => {
+        s.closed = true;
+        clearInterval(timer);
+      });
+    });
+    server = await listen(app);
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const fetcher = () => createFhirFetcher({ baseUrl: `${origin}/fhir`, accessToken: TOKEN, maxResponseBytes: CAP });
+
+  it('abandons a huge, slow answer once past the cap, long before its end, and closes the connection', async () => {
+    const started = Date.now();
+    await expect(fetcher().search('Observation?page=huge')).rejects.toMatchObject({ kind: 'too-large', status: 502 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const s = streams.at(-1)!;
+    await until(() => s.closed);
+    expect(s.written).toBeLessThan(8 * 1024 * 1024); // the cap plus what sat in socket buffers
+  });
+
+  it('refuses a declared Content-Length over the cap without reading the body', async () => {
+    const started = Date.now();
+    await expect(fetcher().get('Observation?page=declared')).rejects.toMatchObject({ kind: 'too-large' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('counts decoded bytes: a small gzip that expands past the cap is abandoned', async () => {
+    await expect(fetcher().get('Observation?page=gzip')).rejects.toMatchObject({ kind: 'too-large' });
+  });
+
+  it('a later page over the cap: the pages read so far, marked incomplete; a first page over it: the key unavailable', async () => {
+    const paged = await fetcher().search('Observation?page=small');
+    expect(paged).toMatchObject({ pages: 1, truncated: 'too-large' });
+    expect(paged.resources.map((r) => r.id)).toEqual(['o0']);
+    const r = await resolvePrefetch({
+      templates: { paged: 'Observation?page=small', huge: 'Observation?page=huge' },
+      request: { hook: 'patient-view', hookInstance: 'h', context: { userId: 'Practitioner/dr', patientId: 'p1' } },
+      fetcher: fetcher(),
+      budgetMs: 10_000,
+    });
+    expect(r.incomplete).toEqual(['paged']);
+    expect((r.data.paged as FhirResource[]).map((x) => x.id)).toEqual(['o0']);
+    expect(r.unavailable).toEqual(['huge']);
+    expect(r.data.huge).toBeNull();
+  });
+});
+
+async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { HttpError } from '../../src/errors.ts';
 import { Worker } from 'node:worker_threads';
 import { HOOK_WORKER_YOUNG_GENERATION_MB, inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
-import type { HookAnswer, HookCall } from '../../src/hooks/hook-call.ts';
+import { HookCallError, type HookAnswer, type HookCall } from '../../src/hooks/hook-call.ts';
 import { FHIR_TOKEN, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 
 let h: Harness;
@@ -102,6 +102,15 @@ test.each([
   expect(err).toBeInstanceOf(HttpError);
   expect((err as HttpError).status).toBe(status);
   expect((err as HttpError).message).toMatch(message);
+});
+
+test('a 412 brings its metric observations back too (which keys were unavailable)', async () => {
+  const err = await pool.run(call('cmr-ihd-macce', hookRequest('demo-chronic-ihd'))).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(HookCallError);
+  expect((err as HookCallError).status).toBe(412);
+  expect((err as HookCallError).observations).toEqual(expect.arrayContaining([
+    { kind: 'prefetch-unavailable', service: 'cmr-ihd-macce', key: 'patient' },
+  ]));
 });
 
 test("the workers' log lines reach the main logger, without the FHIR access token", async () => {

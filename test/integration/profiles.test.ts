@@ -139,7 +139,7 @@ describe('CodeSystem imaging-cds', () => {
   // The value types the brief and MODELS.md require.
   const expected: Array<[string, string, string?]> = [
     ['infarct-size', 'Quantity', '%'], ['mvo-extent', 'Quantity', '%'], ['mvo-segments', 'Quantity', '{segments}'], ['lv-gls', 'Quantity', '%'],
-    ['la-reservoir-strain', 'Quantity', '%'], ['native-t1', 'Quantity', 'ms'], ['t2', 'Quantity', 'ms'], ['ecv', 'Quantity', '%'],
+    ['la-reservoir-strain', 'Quantity', '%'], ['native-t1', 'Quantity', 'ms'], ['t2', 'Quantity', 'ms'], ['ecv', 'Quantity', '%'], ['mass-post-contrast-t1', 'Quantity', 'ms'],
     ['intramyocardial-haemorrhage', 'boolean'], ['killip-class', 'integer'], ['st-deviation', 'boolean'], ['time-to-reperfusion', 'Quantity', 'h'],
     ['l3-skeletal-muscle-area', 'Quantity', 'cm2'], ['l3-smi', 'Quantity', 'cm2/m2'], ['mass-infiltration', 'boolean'], ['mass-first-pass-perfusion', 'boolean'],
     ['mass-sessile', 'boolean'], ['mass-polylobate', 'boolean'], ['mass-pericardial-effusion', 'boolean'], ['mass-heterogeneous-enhancement', 'boolean'],
@@ -217,7 +217,20 @@ describe('ValueSets', () => {
   // One ValueSet per input named in the brief, with the codes it must hold.
   const members: Array<[string, string, string, boolean]> = [
     ['cirrhosis', SNOMED, '19943007', true], ['cirrhosis', ICD10CM, 'K74.60', true], ['cirrhosis', ICD10CM, 'K70.31', true], ['cirrhosis', ICD10, 'K74.6', true],
-    ['cirrhosis', ICD10, 'K70.3', true], ['cirrhosis', ICD10CM, 'K74.3', false], ['cirrhosis', ICD10CM, 'K70.30', true],
+    ['cirrhosis', ICD10, 'K70.3', true], ['cirrhosis', ICD10CM, 'K70.30', true],
+    // Issue 10, item 7: biliary (K74.3–K74.5), toxic (K71.7) and cardiac (K76.1) cirrhosis, and SNOMED CT subtypes.
+    ['cirrhosis', ICD10CM, 'K74.3', true], ['cirrhosis', ICD10CM, 'K74.4', true], ['cirrhosis', ICD10CM, 'K74.5', true], ['cirrhosis', ICD10CM, 'K71.7', true],
+    ['cirrhosis', ICD10CM, 'K76.1', true], ['cirrhosis', ICD10, 'K74.3', true], ['cirrhosis', ICD10, 'K74.5', true], ['cirrhosis', ICD10, 'K71.7', true], ['cirrhosis', ICD10, 'K76.1', true],
+    ['cirrhosis', ICD10CM, 'K74.0', false], ['cirrhosis', ICD10CM, 'K74.02', false], ['cirrhosis', ICD10CM, 'K76.0', false], ['cirrhosis', ICD10CM, 'K71.6', false],
+    ['cirrhosis', SNOMED, '420054005', true], ['cirrhosis', SNOMED, '31712002', true], ['cirrhosis', SNOMED, '27156006', true], ['cirrhosis', SNOMED, '1761006', true],
+    ['cirrhosis', SNOMED, '12368000', true], ['cirrhosis', SNOMED, '266468003', true], ['cirrhosis', SNOMED, '735733008', true],
+    ['cirrhosis', SNOMED, '197441003', false], ['cirrhosis', SNOMED, '62484002', false], ['cirrhosis', SNOMED, '328383001', false],
+    // PBC and PSC: the cholestatic Child-Pugh bilirubin bands (MODELS.md 3c).
+    ['cholestatic-liver-disease', ICD10CM, 'K74.3', true], ['cholestatic-liver-disease', ICD10CM, 'K83.01', true], ['cholestatic-liver-disease', ICD10, 'K74.3', true],
+    ['cholestatic-liver-disease', SNOMED, '31712002', true], ['cholestatic-liver-disease', SNOMED, '197441003', true], ['cholestatic-liver-disease', SNOMED, '735733008', true],
+    ['cholestatic-liver-disease', ICD10CM, 'K74.4', false], ['cholestatic-liver-disease', ICD10CM, 'K83.09', false], ['cholestatic-liver-disease', ICD10, 'K83.0', false],
+    ['cholestatic-liver-disease', SNOMED, '12368000', false],
+    ['cirrhosis-service-conditions', ICD10CM, 'K83.01', true], ['cirrhosis-service-conditions', SNOMED, '420054005', true],
     ['ascites', SNOMED, '389026000', true], ['ascites', ICD10CM, 'R18.8', true], ['ascites', ICD10CM, 'R18', true], ['ascites', ICD10, 'R18', true],
     ['hepatic-encephalopathy', SNOMED, '13920009', true], ['hepatic-encephalopathy', ICD10CM, 'K76.82', true], ['hepatic-encephalopathy', ICD10CM, 'K72.90', false],
     ['dialysis', SNOMED, '302497006', true], ['dialysis', SNOMED, '71192002', true], ['dialysis', SNOMED, '714749008', true], ['dialysis', SNOMED, '108241001', true],
@@ -253,7 +266,14 @@ describe('ValueSets', () => {
     ['cirrhosis-observations', LOINC, '14682-9', true], ['cirrhosis-observations', PROJECT_CODESYSTEM, 'l3-smi', true], ['cirrhosis-observations', PROJECT_CODESYSTEM, 'hepatic-encephalopathy-grade', true],
     ['cirrhosis-observations', LOINC, '8867-4', false],
     ['cmr-observations', LOINC, '8811-2', true], ['cmr-observations', PROJECT_CODESYSTEM, 'mvo-segments', true], ['cmr-observations', PROJECT_CODESYSTEM, 'mass-lge', false],
-    ['cardiac-mass-observations', PROJECT_CODESYSTEM, 'mass-ti-scout-thrombus-pattern', true], ['cardiac-mass-observations', PROJECT_CODESYSTEM, 'native-t1', true],
+    ['cardiac-mass-observations', PROJECT_CODESYSTEM, 'mass-ti-scout-thrombus-pattern', true],
+    // Issue 10, item 3: the thrombus T1 feature reads the post-contrast T1 of the mass, never a native T1.
+    ['cardiac-mass-observations', PROJECT_CODESYSTEM, 'mass-post-contrast-t1', true], ['cardiac-mass-observations', PROJECT_CODESYSTEM, 'native-t1', false],
+    ['mass-post-contrast-t1', PROJECT_CODESYSTEM, 'mass-post-contrast-t1', true], ['mass-post-contrast-t1', PROJECT_CODESYSTEM, 'native-t1', false],
+    ['cmr-quantity-codes', PROJECT_CODESYSTEM, 'mass-post-contrast-t1', true], ['imaging-cds-observables', PROJECT_CODESYSTEM, 'mass-post-contrast-t1', true],
+    // Issue 10, item 6: a method that says MR makes an LVEF of code 10230-1 a CMR LVEF.
+    ['mr-method', 'http://dicom.nema.org/resources/ontology/DCM', 'MR', true], ['mr-method', SNOMED, '113091000', true], ['mr-method', SNOMED, '241620005', true],
+    ['mr-method', 'http://dicom.nema.org/resources/ontology/DCM', 'US', false],
     ['acute-mi-observations', LOINC, '8480-6', true], ['acute-mi-observations', LOINC, '67151-1', true], ['acute-mi-observations', PROJECT_CODESYSTEM, 'killip-class', true],
     ['acute-mi-observations', PROJECT_CODESYSTEM, 'st-deviation', true], ['acute-mi-observations', PROJECT_CODESYSTEM, 'time-to-reperfusion', true],
     ['acute-mi-observations', LOINC, '29463-7', true], ['acute-mi-observations', LOINC, '14682-9', true],
@@ -326,7 +346,7 @@ const problems = (resource: unknown, profile?: string): string => validateAgains
 
 describe('StructureDefinitions', () => {
   it('lists the profiles and builds a snapshot for each, from the R4 base or the parent profile', () => {
-    expect(listProfiles().sort()).toEqual(['cds-risk-assessment', 'cmr-finding', 'cmr-measurement', 'cmr-quantity-measurement', 'killip-class', 'l3-smi']);
+    expect(listProfiles().sort()).toEqual(['cds-risk-assessment', 'cmr-finding', 'cmr-measurement', 'cmr-quantity-measurement', 'killip-class', 'l3-smi', 'mass-post-contrast-t1']);
     for (const id of listProfiles()) {
       const sd = profileWithSnapshot(id);
       expect(sd.snapshot?.element.length).toBeGreaterThan(30);
@@ -410,6 +430,18 @@ describe('StructureDefinitions', () => {
       expect(problems(obs('killip-class', { valueInteger: 2.5 }), 'killip-class')).toMatch(/integer/);
       expect(problems(obs('killip-class', qty(2, '1')), 'killip-class')).toMatch(/cds-killip/);
       expect(problems(obs('hepatic-encephalopathy-grade', { valueInteger: 2 }), 'killip-class')).toMatch(/Observation\.code: Value did not match expected pattern/);
+    });
+  });
+
+  describe('mass-post-contrast-t1', () => {
+    it('accepts the post-contrast T1 of a mass in ms', () => {
+      expect(validateAgainstProfile(obs('mass-post-contrast-t1', qty(480, 'ms')), 'mass-post-contrast-t1')).toEqual([]);
+      expect(validateAgainstProfile(obs('mass-post-contrast-t1', qty(480, 'ms')), 'cmr-quantity-measurement')).toEqual([]);
+    });
+    it('rejects a native T1 code, a T1 in s, and a negative value', () => {
+      expect(problems(obs('native-t1', qty(1250, 'ms')), 'mass-post-contrast-t1')).toMatch(/Observation\.code: Value did not match expected pattern/);
+      expect(problems(obs('mass-post-contrast-t1', qty(0.48, 's')), 'mass-post-contrast-t1')).toMatch(/cds-mass-post-contrast-t1/);
+      expect(problems(obs('mass-post-contrast-t1', qty(-1, 'ms')), 'mass-post-contrast-t1')).toMatch(/cds-mass-post-contrast-t1/);
     });
   });
 

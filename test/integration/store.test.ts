@@ -5,8 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { openStore, type Store, type StoreOptions, type IssuedCardRow } from '../../src/store/store.ts';
-import { FeedbackRequestSchema, type FeedbackItem } from '../../src/store/feedback-schema.ts';
+import { FeedbackRequestSchema, feedbackRequestSchema, type FeedbackItem } from '../../src/store/feedback-schema.ts';
+import { MIGRATIONS, migrate } from '../../src/store/migrations.ts';
 import { IssuedCardWriter, type IssuedCardWriterOptions } from '../../src/store/issued-card-writer.ts';
 import { PgliteThread, openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.ts';
@@ -37,10 +39,14 @@ async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const serviceId = (): string => `svc-${randomUUID().slice(0, 8)}`;
+/** The CDS client (JWT iss) that received the cards; feedback must come from it. */
+const ISS = 'https://ehr.test';
 
-function card(svc: string, cardKind: string, issuedAt = new Date()): IssuedCardRow {
-  return { uuid: randomUUID(), serviceId: svc, cardKind, indicator: 'warning', hookInstance: randomUUID(), issuedAt };
+function card(svc: string, cardKind: string, issuedAt = new Date(), issuer = ISS): IssuedCardRow {
+  return { uuid: randomUUID(), serviceId: svc, cardKind, indicator: 'warning', hookInstance: randomUUID(), issuer, issuedAt };
 }
+
+const stored = (n: number, duplicates = 0) => ({ status: 'stored', stored: n, duplicates });
 
 /** Goes through the request schema, as the route does: the store sees parsed items only. */
 function items(raw: unknown[]): FeedbackItem[] {
@@ -72,7 +78,14 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
   // Large interval: a flush here is caused by batch size or flush(), which the tests control.
   const tuning = { batchSize: 5, flushIntervalMs: 60_000 };
   const RETENTION_DAYS = 30;
-  const open = () => openStore({ ...target, logger, issuedCards: tuning, commentRetentionDays: RETENTION_DAYS });
+  // No grace for feedback on unknown cards: one instance per database here (the pair test sets its own).
+  const open = () => openStore({ ...target, logger, issuedCards: tuning, commentRetentionDays: RETENTION_DAYS, unknownCardGraceMs: 0 });
+  /** An empty database on this backend, for tests that need one. */
+  const freshTarget = async (): Promise<{ options: Pick<StoreOptions, 'databaseUrl' | 'dataDir'>; cleanup: () => Promise<void> }> => {
+    const dir = mkdtempSync(join(tmpdir(), 'cds-store-fresh-'));
+    const databaseUrl = server ? await server.createDatabase(`cds_fresh_${randomUUID().slice(0, 8)}`) : undefined;
+    return { options: { databaseUrl, dataDir: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cds-store-'));
@@ -93,7 +106,7 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
 
   it('migrates on first open and applies nothing when opened again', async () => {
     expect(store.backend).toBe(backend);
-    expect(store.migrationsApplied).toEqual([1]);
+    expect(store.migrationsApplied).toEqual([1, 2]);
     await store.close();
     store = await open();
     expect(store.migrationsApplied).toEqual([]);
@@ -105,22 +118,22 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
 
   it('stores feedback idempotently on (card, outcome, outcomeTimestamp)', async () => {
     const svc = serviceId();
-    const uuid = randomUUID();
+    const c = card(svc, 'meld');
+    store.recordIssuedCards([c]);
+    await store.flush();
+    const uuid = c.uuid;
     const item = overridden(uuid, 'not-relevant', '2026-03-01T10:00:00.000Z');
 
-    await expect(store.recordFeedback(svc, items([item]))).resolves.toEqual({ stored: 1, duplicates: 0 });
-    await expect(store.recordFeedback(svc, items([item]))).resolves.toEqual({ stored: 0, duplicates: 1 });
+    await expect(store.recordFeedback(svc, ISS, items([item]))).resolves.toEqual(stored(1));
+    await expect(store.recordFeedback(svc, ISS, items([item]))).resolves.toEqual(stored(0, 1));
     // The same instant spelled with an offset is the same outcome.
     const sameInstant = { ...item, outcomeTimestamp: '2026-03-01T11:00:00+01:00' };
-    await expect(store.recordFeedback(svc, items([sameInstant]))).resolves.toEqual({ stored: 0, duplicates: 1 });
+    await expect(store.recordFeedback(svc, ISS, items([sameInstant]))).resolves.toEqual(stored(0, 1));
     // A repeat inside one request is a duplicate too; a later outcome on the same card is new.
     const later = { ...item, outcomeTimestamp: '2026-03-01T10:05:00Z' };
-    await expect(store.recordFeedback(svc, items([later, later]))).resolves.toEqual({ stored: 1, duplicates: 1 });
+    await expect(store.recordFeedback(svc, ISS, items([later, later]))).resolves.toEqual(stored(1, 1));
     // Another outcome at the same instant is another key.
-    await expect(store.recordFeedback(svc, items([accepted(uuid, '2026-03-01T10:00:00Z')]))).resolves.toEqual({
-      stored: 1,
-      duplicates: 0,
-    });
+    await expect(store.recordFeedback(svc, ISS, items([accepted(uuid, '2026-03-01T10:00:00Z')]))).resolves.toEqual(stored(1));
   });
 
   it('accepts the HL7 Sandbox shape: a reason Coding without display', async () => {
@@ -140,7 +153,7 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
     };
     const parsed = FeedbackRequestSchema.safeParse(body);
     expect(parsed.success).toBe(true);
-    await expect(store.recordFeedback(svc, parsed.data!.feedback)).resolves.toEqual({ stored: 1, duplicates: 0 });
+    await expect(store.recordFeedback(svc, ISS, parsed.data!.feedback)).resolves.toEqual(stored(1));
     const [row] = await store.overrideRates({ serviceId: svc });
     expect(row!.topReasons).toEqual([{ code: 'patient-declined', system: OVERRIDE_SYSTEM, count: 1 }]);
   });
@@ -151,7 +164,7 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
     store.recordIssuedCards([c]);
     await store.flush();
     const at = new Date().toISOString();
-    await store.recordFeedback(svc, items([{ ...overridden(c.uuid, 'already-addressed', at), overrideReason: { reason: { system: OVERRIDE_SYSTEM, code: 'already-addressed' }, userComment: 'Mrs Example is on it' } }]));
+    await store.recordFeedback(svc, ISS, items([{ ...overridden(c.uuid, 'already-addressed', at), overrideReason: { reason: { system: OVERRIDE_SYSTEM, code: 'already-addressed' }, userComment: 'Mrs Example is on it' } }]));
     const day = 86_400_000;
     // Received just now: kept one day before the retention ends, erased once it has.
     await expect(store.eraseExpiredComments(new Date(Date.now() + (RETENTION_DAYS - 1) * day))).resolves.toBe(0);
@@ -198,8 +211,12 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
     await store.flush();
 
     const unknownUuid = randomUUID();
+    // Feedback on a uuid never issued is refused now (issue 11): the report has no 'unknown' kind.
+    await expect(store.recordFeedback(svc, ISS, items([overridden(unknownUuid, 'not-relevant', '2026-03-01T10:00:00Z')])))
+      .resolves.toEqual({ status: 'unknown-cards', items: [0] });
     await store.recordFeedback(
       svc,
+      ISS,
       items([
         overridden(a[0]!.uuid, 'not-relevant', '2026-03-01T10:00:00Z', { display: 'Not relevant for this patient' }),
         overridden(a[1]!.uuid, 'not-relevant', '2026-03-01T10:01:00Z'),
@@ -211,10 +228,9 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
         // b[1]: overridden with a comment only: counted, no coded reason.
         overridden(b[1]!.uuid, undefined, '2026-03-01T10:00:00Z'),
         overridden(old.uuid, 'not-relevant', '2026-03-01T10:00:00Z'),
-        overridden(unknownUuid, 'not-relevant', '2026-03-01T10:00:00Z'),
       ]),
     );
-    await store.recordFeedback(other, items([overridden(elsewhere.uuid, 'not-relevant', '2026-03-01T10:00:00Z')]));
+    await store.recordFeedback(other, ISS, items([overridden(elsewhere.uuid, 'not-relevant', '2026-03-01T10:00:00Z')]));
 
     const rates = await store.overrideRates({ serviceId: svc, since: new Date('2025-01-01T00:00:00Z') });
     expect(rates).toEqual([
@@ -239,15 +255,6 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
           { code: 'data-outdated', system: OVERRIDE_SYSTEM, count: 1 },
         ],
       },
-      {
-        serviceId: svc,
-        cardKind: 'unknown',
-        issued: 0,
-        accepted: 0,
-        overridden: 1,
-        overrideRate: 1,
-        topReasons: [{ code: 'not-relevant', system: OVERRIDE_SYSTEM, count: 1 }],
-      },
     ]);
 
     // Without `since`, the 2020 card joins its kind; without serviceId, other services appear.
@@ -259,15 +266,16 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
     ]);
   });
 
-  it('survives NUL characters in client-supplied text (PostgreSQL text cannot hold them)', async () => {
+  it('survives NUL characters in an EHR-supplied hookInstance; feedback text with NUL is refused by the schema', async () => {
     const svc = serviceId();
     const c = { ...card(svc, 'meld'), hookInstance: 'abc\u0000def' };
     store.recordIssuedCards([c]);
     await store.flush();
-    const item = { ...overridden(c.uuid, 'x', '2026-03-01T10:00:00Z'), overrideReason: { reason: { code: 'x', display: 'a\u0000b' }, userComment: 'c\u0000d' } };
-    await expect(store.recordFeedback(svc, items([item]))).resolves.toEqual({ stored: 1, duplicates: 0 });
     expect(store.stats().issuedCards.dropped).toBe(0);
-    expect((await store.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 1, topReasons: [{ code: 'x', display: 'ab', count: 1 }] });
+    const item = { ...overridden(c.uuid, 'x', '2026-03-01T10:00:00Z'), overrideReason: { reason: { code: 'x', display: 'a\u0000b' }, userComment: 'c\u0000d' } };
+    expect(FeedbackRequestSchema.safeParse({ feedback: [item] }).success).toBe(false);
+    await expect(store.recordFeedback(svc, ISS, items([overridden(c.uuid, 'x', '2026-03-01T10:00:00Z')]))).resolves.toEqual(stored(1));
+    expect((await store.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 1, topReasons: [{ code: 'x', count: 1 }] });
   });
 
   it('gives a null rate to card kinds without feedback', async () => {
@@ -282,8 +290,8 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
   it('keeps its data across close and reopen', async () => {
     const svc = serviceId();
     const c = card(svc, 'timi-stemi');
-    store.recordIssuedCards([c]); // still buffered: close() must flush it
-    await store.recordFeedback(svc, items([overridden(c.uuid, 'not-relevant', '2026-03-02T08:00:00Z')]));
+    store.recordIssuedCards([c]); // still buffered: feedback finds it (written first), close() too
+    await expect(store.recordFeedback(svc, ISS, items([overridden(c.uuid, 'not-relevant', '2026-03-02T08:00:00Z')]))).resolves.toEqual(stored(1));
     await store.close();
 
     store = await open();
@@ -293,16 +301,188 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
     ]);
     // And the idempotency key survived too.
     await expect(
-      store.recordFeedback(svc, items([overridden(c.uuid, 'not-relevant', '2026-03-02T08:00:00Z')])),
-    ).resolves.toEqual({ stored: 0, duplicates: 1 });
+      store.recordFeedback(svc, ISS, items([overridden(c.uuid, 'not-relevant', '2026-03-02T08:00:00Z')])),
+    ).resolves.toEqual(stored(0, 1));
+  });
+
+  describe('feedback is bound to the card\'s recipient (issue 11)', () => {
+    it('counts feedback only from the client that received the card, through the service that issued it', async () => {
+      const svc = serviceId();
+      const mine = card(svc, 'meld');
+      const theirs = card(svc, 'meld', new Date(), 'https://other-ehr.test');
+      store.recordIssuedCards([mine, theirs]);
+      await store.flush();
+      const at = '2026-03-01T10:00:00Z';
+      // Another client's card, the right card through another service, a uuid never issued.
+      await expect(store.recordFeedback(svc, ISS, items([overridden(theirs.uuid, 'x', at)]))).resolves.toEqual({ status: 'unknown-cards', items: [0] });
+      await expect(store.recordFeedback(serviceId(), ISS, items([overridden(mine.uuid, 'x', at)]))).resolves.toEqual({ status: 'unknown-cards', items: [0] });
+      // One bad item refuses the whole request: nothing of it is stored.
+      await expect(store.recordFeedback(svc, ISS, items([overridden(mine.uuid, 'x', at), accepted(randomUUID(), at)]))).resolves.toEqual({ status: 'unknown-cards', items: [1] });
+      expect((await store.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 2, accepted: 0, overridden: 0 });
+      // The recipient, through the issuing service: stored (not a duplicate of anything refused).
+      await expect(store.recordFeedback(svc, ISS, items([overridden(mine.uuid, 'x', at)]))).resolves.toEqual(stored(1));
+      await expect(store.recordFeedback(svc, 'https://other-ehr.test', items([accepted(theirs.uuid, at)]))).resolves.toEqual(stored(1));
+      expect((await store.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 2, accepted: 1, overridden: 1 });
+    });
+
+    it('finds a card still in the write-behind buffer (feedback right after the card)', async () => {
+      const svc = serviceId();
+      const c = card(svc, 'meld');
+      store.recordIssuedCards([c]);
+      expect(store.stats().issuedCards.buffered).toBe(1); // the flush interval is a minute here
+      await expect(store.recordFeedback(svc, ISS, items([accepted(c.uuid, '2026-03-01T10:00:00Z')]))).resolves.toEqual(stored(1));
+      expect(store.stats().issuedCards.buffered).toBe(0);
+    });
+
+    it('refuses feedback on a card issued before the recipient was recorded (migration 2)', async () => {
+      const { options, cleanup } = await freshTarget();
+      const svc = serviceId();
+      const legacy = randomUUID();
+      const driver = await openSqlDriver({ ...options, logger });
+      await migrate(driver, MIGRATIONS.filter((m) => m.version === 1));
+      await driver.query(`INSERT INTO issued_card (card_uuid, service_id, card_kind, indicator, hook_instance, issued_at) VALUES ($1, $2, 'meld', 'info', 'h', now())`, [legacy, svc]);
+      await driver.close();
+      const s = await openStore({ ...options, logger, unknownCardGraceMs: 0 });
+      try {
+        expect(s.migrationsApplied).toEqual([2]);
+        await expect(s.recordFeedback(svc, ISS, items([accepted(legacy, '2026-03-01T10:00:00Z')]))).resolves.toEqual({ status: 'unknown-cards', items: [0] });
+        expect((await s.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 1, accepted: 0 });
+      } finally {
+        await s.close();
+        await cleanup();
+      }
+    });
+
+    it('purges issued cards after the retention, and then the feedback on them; feedback on a purged card is refused', async () => {
+      const { options, cleanup } = await freshTarget();
+      const days = 30;
+      const s = await openStore({ ...options, logger, issuedCardRetentionDays: days, unknownCardGraceMs: 0 });
+      try {
+        const svc = serviceId();
+        const day = 86_400_000;
+        const now = Date.now();
+        const old = card(svc, 'meld', new Date(now - (days + 1) * day));
+        const recent = card(svc, 'meld', new Date(now - (days - 1) * day));
+        s.recordIssuedCards([old, recent]);
+        await s.flush();
+        await s.recordFeedback(svc, ISS, items([overridden(old.uuid, 'x', '2026-03-01T10:00:00Z'), accepted(recent.uuid, '2026-03-01T10:00:00Z')]));
+        expect((await s.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 2, accepted: 1, overridden: 1 });
+
+        await expect(s.purgeExpiredIssuedCards(new Date(now))).resolves.toEqual({ issuedCards: 1, feedback: 0 });
+        // The report covers the cards still on record; feedback on the purged card is refused.
+        expect((await s.overrideRates({ serviceId: svc }))[0]).toMatchObject({ issued: 1, accepted: 1, overridden: 0 });
+        await expect(s.recordFeedback(svc, ISS, items([accepted(old.uuid, '2026-03-02T10:00:00Z')]))).resolves.toEqual({ status: 'unknown-cards', items: [0] });
+        // The feedback on the purged card goes once it is as old as the retention itself.
+        await expect(s.purgeExpiredIssuedCards(new Date(now + (days + 1) * day))).resolves.toEqual({ issuedCards: 1, feedback: 2 });
+      } finally {
+        await s.close();
+        await cleanup();
+      }
+    });
+  });
+
+  describe('feedback the database would refuse is refused by the schema first (issue 11)', () => {
+    // Each case: a feedback item, and whether the request schema accepts it. Whatever the schema
+    // accepts must be stored by this backend; the DB-refused values are shown to fail without it.
+    const at = '2026-03-01T10:00:00Z';
+    const cases: Array<[string, (uuid: string) => Record<string, unknown>, boolean]> = [
+      ['year 0001', (u) => accepted(u, '0001-01-01T00:00:00Z'), true],
+      ['year 0001 at +15:59 (1 BC in UTC)', (u) => accepted(u, '0001-01-01T00:00:00+15:59'), true],
+      ['year 9999 at -15:59 (year 10000 in UTC)', (u) => accepted(u, '9999-12-31T23:59:59-15:59'), true],
+      ['offset -15:59', (u) => accepted(u, '2026-03-01T10:00:00-15:59'), true],
+      ['offset -00:00', (u) => accepted(u, '2026-03-01T10:00:00-00:00'), true],
+      ['30 fractional digits', (u) => accepted(u, '2026-03-01T10:00:00.123456789012345678901234567890Z'), true],
+      ['29 February of a leap year', (u) => accepted(u, '2024-02-29T10:00:00Z'), true],
+      ['year 0000', (u) => accepted(u, '0000-01-01T00:00:00Z'), false],
+      ['offset -23:59', (u) => accepted(u, '2026-03-01T10:00:00-23:59'), false],
+      ['offset +16:00', (u) => accepted(u, '2026-03-01T10:00:00+16:00'), false],
+      ['29 February of another year', (u) => accepted(u, '2026-02-29T10:00:00Z'), false],
+      ['second 60', (u) => accepted(u, '2026-03-01T10:00:60Z'), false],
+      ['hour 24', (u) => accepted(u, '2026-03-01T24:00:00Z'), false],
+      ['a six-digit year', (u) => accepted(u, '+002026-03-01T10:00:00Z'), false],
+      ['a number', (u) => ({ ...accepted(u, at), outcomeTimestamp: 1e308 }), false],
+      ['NUL in a code', (u) => overridden(u, 'a\u0000b', at), false],
+      ['NUL in a display', (u) => overridden(u, 'x', at, { display: 'a\u0000b' }), false],
+      ['NUL in a system', (u) => ({ ...overridden(u, 'x', at), overrideReason: { reason: { system: 'urn:\u0000', code: 'x' } } }), false],
+      ['NUL in a comment', (u) => ({ ...overridden(u, 'x', at), overrideReason: { userComment: 'a\u0000b' } }), false],
+      ['a lone surrogate in a comment', (u) => ({ ...overridden(u, 'x', at), overrideReason: { userComment: 'a\ud800b' } }), false],
+      ['an emoji (a surrogate pair) in a comment', (u) => ({ ...overridden(u, 'x', at), overrideReason: { userComment: 'ok \u{1F44D}' } }), true],
+      ['NUL in a suggestion id', (u) => ({ ...accepted(u, at), acceptedSuggestions: [{ id: 'a\u0000' }] }), false],
+      ['a lone surrogate in a suggestion id', (u) => ({ ...accepted(u, at), acceptedSuggestions: [{ id: '\udc00' }] }), false],
+      ['NUL in the card uuid', () => accepted('abc\u0000', at), false],
+      ['a 2000-character comment', (u) => ({ ...overridden(u, 'x', at), overrideReason: { userComment: 'é'.repeat(2000) } }), true],
+      ['a 1024-character display of 4-byte characters', (u) => overridden(u, 'x', at, { display: '\u{1F600}'.repeat(512) }), true],
+    ];
+
+    it.each(cases)('%s', async (_name, make, schemaAccepts) => {
+      const svc = serviceId();
+      const c = card(svc, 'meld');
+      store.recordIssuedCards([c]);
+      const parsed = FeedbackRequestSchema.safeParse({ feedback: [make(c.uuid)] });
+      expect(parsed.success).toBe(schemaAccepts);
+      if (parsed.success) await expect(store.recordFeedback(svc, ISS, parsed.data.feedback)).resolves.toEqual(stored(1));
+    });
+
+    it.each([
+      ['year 0000', '22008', '0000-01-01T00:00:00Z'],
+      ['offset -23:59', '22009', '2026-03-01T10:00:00-23:59'],
+    ])('without the schema, %s fails the INSERT on this backend (SQLSTATE %s)', async (_name, code, outcomeTimestamp) => {
+      const svc = serviceId();
+      const c = card(svc, 'meld');
+      store.recordIssuedCards([c]);
+      await store.flush();
+      const raw = { card: c.uuid, outcome: 'accepted', outcomeTimestamp } as FeedbackItem;
+      await expect(store.recordFeedback(svc, ISS, [raw])).rejects.toMatchObject({ code });
+    });
+
+    it('any ISO 8601 instant the schema accepts, this backend stores (property-based)', async () => {
+      const svc = serviceId();
+      const c = card(svc, 'meld');
+      store.recordIssuedCards([c]);
+      await store.flush();
+      const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+      const timestamp = fc.tuple(
+        fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')), two(13), two(32), two(24), two(60), two(60),
+        fc.option(fc.stringMatching(/^\.[0-9]{1,12}$/), { nil: '' }),
+        fc.oneof(fc.constant('Z'), fc.tuple(fc.constantFrom('+', '-'), two(23), two(59)).map(([s, h, m]) => `${s}${h}:${m}`)),
+      ).map(([y, mo, d, h, mi, se, frac, off]) => `${y}-${mo}-${d}T${h}:${mi}:${se}${frac}${off}`);
+      let storedCount = 0;
+      await fc.assert(fc.asyncProperty(fc.uniqueArray(timestamp, { minLength: 1, maxLength: 50 }), async (stamps) => {
+        const feedback = stamps.map((t) => accepted(c.uuid, t)).filter((i) => FeedbackRequestSchema.safeParse({ feedback: [i] }).success);
+        if (feedback.length === 0) return;
+        const result = await store.recordFeedback(svc, ISS, items(feedback));
+        expect(result.status).toBe('stored');
+        storedCount += feedback.length;
+      }), { numRuns: 40 });
+      expect(storedCount).toBeGreaterThan(100); // the property saw many accepted instants, not only refusals
+    });
   });
 
   if (backend === 'postgres') {
+    it('binds feedback through the database: a card issued moments ago by another instance is found', async () => {
+      const url = await server!.createDatabase(`cds_pair_${randomUUID().slice(0, 8)}`);
+      // Instance A issues the card and writes it 100 ms later; instance B receives the feedback at once.
+      const a = await openStore({ databaseUrl: url, dataDir, logger, issuedCards: { flushIntervalMs: 100 } });
+      const b = await openStore({ databaseUrl: url, dataDir, logger, unknownCardGraceMs: 400 });
+      const impatient = await openStore({ databaseUrl: url, dataDir, logger, unknownCardGraceMs: 0 });
+      try {
+        const svc = serviceId();
+        const first = card(svc, 'meld');
+        a.recordIssuedCards([first]);
+        await expect(impatient.recordFeedback(svc, ISS, items([accepted(first.uuid, '2026-03-01T10:00:00Z')]))).resolves.toEqual({ status: 'unknown-cards', items: [0] });
+        const second = card(svc, 'meld');
+        a.recordIssuedCards([second]);
+        await expect(b.recordFeedback(svc, ISS, items([accepted(second.uuid, '2026-03-01T10:00:00Z')]))).resolves.toEqual(stored(1));
+      } finally {
+        await Promise.all([a.close(), b.close(), impatient.close()]);
+      }
+    });
+
     it('lets replicas that start together migrate a fresh database exactly once', async () => {
       const url = await server!.createDatabase(`cds_fresh_${randomUUID().slice(0, 8)}`);
       const stores = await Promise.all([1, 2, 3].map(() => openStore({ databaseUrl: url, dataDir, logger })));
       try {
-        expect(stores.map((s) => s.migrationsApplied.length).sort()).toEqual([0, 0, 1]);
+        expect(stores.map((s) => s.migrationsApplied.length).sort()).toEqual([0, 0, MIGRATIONS.length]);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }
@@ -458,6 +638,34 @@ describe('feedback request schema', () => {
       "feedback.0.acceptedSuggestions: acceptedSuggestions is only allowed when outcome is 'accepted'",
     ]);
   });
+
+  it('refuses what PostgreSQL cannot store with a message that says why', () => {
+    expect(messages({ feedback: [{ ...ok, outcomeTimestamp: '0000-06-01T10:00:00Z' }] })).toEqual(['feedback.0.outcomeTimestamp: outcomeTimestamp must be in year 0001 or later']);
+    expect(messages({ feedback: [{ ...ok, outcomeTimestamp: '2026-03-01T10:00:00-23:59' }] })).toEqual(['feedback.0.outcomeTimestamp: outcomeTimestamp must have a UTC offset within ±15:59']);
+    expect(messages({ feedback: [{ ...ok, acceptedSuggestions: [{ id: 'a\u0000' }] }] })).toEqual([
+      'feedback.0.acceptedSuggestions.0.id: id must be valid Unicode text without NUL characters',
+      "feedback.0.acceptedSuggestions.0.id: id may contain only letters, digits, '.', '_', ':' and '-'",
+    ]);
+    expect(messages({ feedback: [{ card: ok.card, outcome: 'overridden', outcomeTimestamp: ok.outcomeTimestamp, overrideReason: { userComment: 'x\ud83d' } }] })).toEqual([
+      'feedback.0.overrideReason.userComment: userComment must be valid Unicode text without NUL characters',
+    ]);
+  });
+
+  it('refuses an outcomeTimestamp in the future beyond the clock skew: it would be the card\'s latest outcome forever', () => {
+    const now = new Date('2026-03-01T10:00:00Z');
+    const schema = feedbackRequestSchema({ now: () => now, clockSkewS: 30 });
+    const at = (t: string) => schema.safeParse({ feedback: [{ ...ok, outcomeTimestamp: t }] });
+    expect(at('2026-03-01T10:00:30Z').success).toBe(true); // within the skew
+    expect(at('2026-03-01T11:00:29+01:00').success).toBe(true); // the same instant, another offset
+    expect(at('2026-03-01T09:00:00Z').success).toBe(true); // the past is fine
+    const late = at('2026-03-01T10:00:31Z');
+    expect(late.success).toBe(false);
+    expect(late.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      "feedback.0.outcomeTimestamp: outcomeTimestamp is in the future (more than 30 s ahead of this server's clock)",
+    ]);
+    expect(at('2099-01-01T00:00:00Z').success).toBe(false);
+    expect(at('9999-12-31T23:59:59-15:59').success).toBe(false);
+  });
 });
 
 describe('issued-card writer', () => {
@@ -467,6 +675,7 @@ describe('issued-card writer', () => {
     cardKind: 'k',
     indicator: 'info',
     hookInstance: 'h',
+    issuer: ISS,
     issuedAt: new Date(0),
   });
   const setup = (opts: Partial<IssuedCardWriterOptions>, insert: (rows: IssuedCardRow[]) => Promise<void>) => {

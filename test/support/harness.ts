@@ -21,6 +21,8 @@ import { demoPatients, demoResources } from '../../src/demo/patients/index.ts';
 
 export const PUBLIC_BASE_URL = 'https://cds.test';
 export const ISSUER = 'https://ehr.test';
+/** A second trusted client, with the same FHIR server: feedback on ISSUER's cards is not its to give. */
+export const OTHER_ISSUER = 'https://other-ehr.test';
 export const FHIR_TOKEN = 'test-fhir-access-token';
 
 export interface Harness {
@@ -30,10 +32,19 @@ export interface Harness {
   fhirBaseUrl: string;
   /** A JWT from the trusted test client for the given path (aud = PUBLIC_BASE_URL + path). */
   sign(path: string, claims?: Record<string, unknown>): Promise<string>;
+  /** The same from the other trusted client (OTHER_ISSUER). */
+  signAsOther(path: string): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { resources?: FhirResource[]; config?: Partial<AppConfig>; now?: Date; logger?: Logger } = {}): Promise<Harness> {
+export async function startHarness(opts: {
+  resources?: FhirResource[];
+  config?: Partial<AppConfig>;
+  now?: Date;
+  logger?: Logger;
+  /** More FHIR bases on the test client's allowlist (e.g. a misbehaving server of a test). */
+  extraFhirServers?: string[];
+} = {}): Promise<Harness> {
   const resources = opts.resources ?? demoResources(demoPatients(opts.now ?? new Date()));
   const fhir = await createEmbeddedFhirServer({ resources, accessToken: FHIR_TOKEN, defaultPageSize: 20 });
   const fhirApp = express();
@@ -46,7 +57,10 @@ export async function startHarness(opts: { resources?: FhirResource[]; config?: 
 
   const { publicKey, privateKey } = await generateKeyPair('RS384');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS384', use: 'sig' };
-  const client: TrustedClient = { iss: ISSUER, jwks: { keys: [jwk] }, fhirServers: [fhirBaseUrl] };
+  const client: TrustedClient = { iss: ISSUER, jwks: { keys: [jwk] }, fhirServers: [fhirBaseUrl, ...(opts.extraFhirServers ?? [])] };
+  const other = await generateKeyPair('ES384');
+  const otherJwk: JWK = { ...(await exportJWK(other.publicKey)), kid: 'other-key', alg: 'ES384', use: 'sig' };
+  const otherClient: TrustedClient = { iss: OTHER_ISSUER, jwks: { keys: [otherJwk] }, fhirServers: [fhirBaseUrl] };
 
   const dataDir = mkdtempSync(join(tmpdir(), 'cds-test-'));
   const config = testConfig({ publicBaseUrl: PUBLIC_BASE_URL, dataDir, demo: false, ...opts.config });
@@ -54,7 +68,7 @@ export async function startHarness(opts: { resources?: FhirResource[]; config?: 
   const store = await openStore({ dataDir, logger });
   const app = createApp({
     config, logger, metrics: createMetrics(), store, services: allServices(),
-    verifier: new JwtVerifier({ clients: [client], clockSkewS: config.jwtClockSkewS, logger }),
+    verifier: new JwtVerifier({ clients: [client, otherClient], clockSkewS: config.jwtClockSkewS, logger }),
   });
 
   const sign = (path: string, claims: Record<string, unknown> = {}): Promise<string> =>
@@ -68,8 +82,18 @@ export async function startHarness(opts: { resources?: FhirResource[]; config?: 
       .setJti(randomUUID())
       .sign(privateKey);
 
+  const signAsOther = (path: string): Promise<string> =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'ES384', kid: 'other-key', typ: 'JWT' })
+      .setIssuer(OTHER_ISSUER)
+      .setAudience(`${PUBLIC_BASE_URL}${path}`)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .setJti(randomUUID())
+      .sign(other.privateKey);
+
   return {
-    app, config, store, fhirBaseUrl, sign,
+    app, config, store, fhirBaseUrl, sign, signAsOther,
     close: async () => {
       await new Promise<void>((resolve) => fhirServer.close(() => resolve()));
       await store.close();

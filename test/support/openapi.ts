@@ -14,6 +14,9 @@ const addFormats = (addFormatsModule as unknown as { default?: typeof addFormats
 (addFormats as unknown as (a: Ajv2020) => void)(ajv);
 ajv.addSchema({ $id: 'openapi', components: doc.components });
 
+/** Compiled once per response kind: the fuzzing tests validate thousands of answers. */
+const compiled = new Map<string, ReturnType<Ajv2020['compile']>>();
+
 function rewriteRefs(schema: unknown): unknown {
   return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/'));
 }
@@ -30,6 +33,11 @@ export function openApiProblems(path: string, method: string, status: number, co
   const media = content[contentType.split(';')[0]?.trim() ?? ''];
   if (!media) return [`content type ${contentType} not documented for ${status} ${method} ${path}`];
   if (!media.schema) return [];
-  const validate = ajv.compile(rewriteRefs(media.schema) as object);
+  const key = `${method} ${path} ${status} ${contentType}`;
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajv.compile(rewriteRefs(media.schema) as object);
+    compiled.set(key, validate);
+  }
   return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }

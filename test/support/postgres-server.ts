@@ -4,10 +4,10 @@
 // that cannot fail is not a test; DESIGN.md, Tests).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chownSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../src/demo/free-port.ts';
 
 export interface PostgresServer {
   /** Connection URL of the database created for the test run. */
@@ -59,18 +59,6 @@ function runOrThrow(cmd: string, args: string[], runAs?: { uid: number; gid: num
     throw new Error(`${cmd} ${args.join(' ')} failed (${why}):\n${res.stdout ?? ''}${res.stderr ?? ''}`);
   }
   return res;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startPostgres(opts: { database?: string } = {}): Promise<PostgresServer> {

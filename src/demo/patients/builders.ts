@@ -226,6 +226,8 @@ export const CODES = {
   systolicBp: loinc('8480-6', 'Systolic blood pressure'),
   // CMR (LOINC, project codes)
   lvefMr: loinc('8811-2', 'Left ventricular ejection fraction (CMR)'),
+  /** LVEF of unstated method (often echocardiography): never a CMR LVEF. */
+  lvef: loinc('10230-1', 'Left ventricular ejection fraction'),
   infarctSize: project('infarct-size', 'Infarct size (LGE, % of LV mass)'),
   mvoExtent: project('mvo-extent', 'Microvascular obstruction (% of LV mass)'),
   mvoSegments: project('mvo-segments', 'Microvascular obstruction (AHA segments)'),
@@ -259,6 +261,7 @@ export const CODES = {
   massHomogeneous: project('mass-homogeneous', 'Mass: homogeneous'),
   massArea: project('mass-area', 'Mass: area'),
   massDiameter: project('mass-diameter', 'Mass: maximal diameter'),
+  massPostContrastT1: project('mass-post-contrast-t1', 'Mass: post-contrast T1'),
   massLocation: project('mass-location', 'Mass: location'),
   // Conditions and procedures (SNOMED CT)
   cirrhosis: snomed('19943007', 'Cirrhosis of liver', 'Cirrhosis of liver'),
@@ -266,6 +269,7 @@ export const CODES = {
   hypertension: snomed('38341003', 'Hypertension', 'Hypertensive disorder, systemic arterial'),
   diabetes: snomed('73211009', 'Diabetes mellitus', 'Diabetes mellitus'),
   stemi: snomed('401303003', 'Acute ST segment elevation myocardial infarction', 'Acute ST segment elevation myocardial infarction'),
+  nstemi: snomed('401314000', 'Acute non-ST segment elevation myocardial infarction', 'Acute non-ST segment elevation myocardial infarction'),
   mi: snomed('22298006', 'Myocardial infarction', 'Myocardial infarction'),
   ihd: snomed('414545008', 'Ischaemic heart disease', 'Ischemic heart disease'),
   thrombus: snomed('396339007', 'Left ventricular thrombus'),

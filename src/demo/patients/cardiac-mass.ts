@@ -16,7 +16,8 @@ interface MassReport {
   >>;
   areaCm2?: number;
   diameterCm?: number;
-  nativeT1Ms?: number;
+  /** T1 of the mass after contrast (the Pazos-López feature), ms. */
+  postContrastT1Ms?: number;
 }
 
 const FEATURE_CODES = {
@@ -43,7 +44,7 @@ function massObservations(b: Builders, r: MassReport): Observation[] {
   members.push(
     b.observation({ key: 'mass-location', code: CODES.massLocation, category: 'imaging', at: r.at, value: { concept: r.location.answer } }),
   );
-  if (r.nativeT1Ms !== undefined) members.push(b.quantity('mass-native-t1', CODES.nativeT1, 'imaging', r.at, r.nativeT1Ms, 'ms'));
+  if (r.postContrastT1Ms !== undefined) members.push(b.quantity('mass-post-contrast-t1', CODES.massPostContrastT1, 'imaging', r.at, r.postContrastT1Ms, 'ms'));
   const finding = b.observation({
     key: 'mass', code: CODES.cardiacMass, category: 'imaging', at: r.at, value: { boolean: true }, bodySite: r.location.bodySite,
   });
@@ -82,7 +83,7 @@ export function malignantMass(clock: DemoClock): DemoPatient {
 /**
  * (h) Likely left ventricular thrombus after an anterior MI 2 months ago. Male, 64.
  * TI-scout thrombus pattern, no LGE, no first-pass perfusion, homogeneous, 2.1 cm², 1.5 cm,
- * native T1 480 ms (≥ 422). Expected: all seven Pazos-López features favour thrombus; CMR Mass
+ * post-contrast T1 of the mass 480 ms (≥ 422). Expected: all seven Pazos-López features favour thrombus; CMR Mass
  * Score 1 (sessile only: benign range); anticoagulation guidance; Shenoy thrombus 5-year mortality 36 %.
  */
 export function likelyThrombus(clock: DemoClock): DemoPatient {
@@ -106,7 +107,7 @@ export function likelyThrombus(clock: DemoClock): DemoPatient {
         },
         areaCm2: 2.1,
         diameterCm: 1.5,
-        nativeT1Ms: 480,
+        postContrastT1Ms: 480,
       }),
     ],
   };

@@ -77,6 +77,18 @@ export function compensatedCirrhosis(clock: DemoClock): DemoPatient {
       b.quantity('albumin', CODES.albumin, 'laboratory', labs, 4.2, 'g/dL'),
       b.quantity('sodium', CODES.sodium, 'laboratory', labs, 139, 'mmol/L'),
       b.quantity('inr', CODES.inr, 'laboratory', labs, 1.1, '{INR}', 'INR'),
+      // Two earlier full panels, outside the 30-day look-back (the cards ignore them; bilirubin in µmol/L
+      // as another lab reported it): the detail view's MELD 3.0 trend recomputes the score at each date.
+      ...[[120, 17, 0.8, 4.4, 140, 1.0], [60, 20, 0.9, 4.3, 138, 1.1]].flatMap(([days, bili, creat, alb, na, inr]) => {
+        const at = daysAgo(clock, days!);
+        return [
+          b.quantity(`bilirubin-${days}d`, CODES.bilirubinMoles, 'laboratory', at, bili!, 'umol/L', 'µmol/L'),
+          b.quantity(`creatinine-${days}d`, CODES.creatinineMass, 'laboratory', at, creat!, 'mg/dL'),
+          b.quantity(`albumin-${days}d`, CODES.albumin, 'laboratory', at, alb!, 'g/dL'),
+          b.quantity(`sodium-${days}d`, CODES.sodium, 'laboratory', at, na!, 'mmol/L'),
+          b.quantity(`inr-${days}d`, CODES.inr, 'laboratory', at, inr!, '{INR}', 'INR'),
+        ];
+      }),
       b.observation({
         key: 'ascites-severity', code: CODES.ascitesSeverity, category: 'exam', at: daysAgo(clock, 5),
         value: { concept: ascitesSeverity('none') },
@@ -137,4 +149,36 @@ export function cirrhosisMissingLabs(clock: DemoClock): DemoPatient {
   };
 }
 
-export const cirrhosisPatients = [decompensatedCirrhosis, compensatedCirrhosis, noLiverDisease, cirrhosisMissingLabs];
+/**
+ * (l) Primary biliary cholangitis with cirrhosis (ICD-10-CM K74.3), conventional units. Female, 63.
+ * Bilirubin 3.4 mg/dL, albumin 3.3 g/dL, INR 1.2, Na 136, creatinine 0.8 mg/dL, no ascites,
+ * encephalopathy grade 0.
+ * Expected: Child-Pugh with the PBC/PSC bilirubin bands (MODELS.md 3c): bilirubin 3.4 (< 4) 1 + albumin
+ * 2 + INR 1 + ascites 1 + encephalopathy 1 = 6, class A (the standard bands would give bilirubin 3
+ * points, 8, class B), and the card says which bands; MELD 3.0 ≈ 15.5 (15).
+ */
+export function primaryBiliaryCholangitis(clock: DemoClock): DemoPatient {
+  const id = 'demo-cirrhosis-pbc';
+  const b = forPatient(id);
+  const labs = daysAgo(clock, 4);
+  return {
+    id,
+    scenario: 'Primary biliary cholangitis with cirrhosis (K74.3): Child-Pugh with the cholestatic bilirubin bands',
+    resources: [
+      b.patient({ given: 'Sofia', family: 'Mockdata', gender: 'female', birthDate: birthDateForAge(clock, 63), mrn: 'DEMO-0012' }),
+      b.condition({ key: 'pbc', code: icd10cm('K74.3', 'Primary biliary cirrhosis'), onset: daysAgo(clock, 6 * 365) }),
+      b.quantity('bilirubin', CODES.bilirubinMass, 'laboratory', labs, 3.4, 'mg/dL'),
+      b.quantity('creatinine', CODES.creatinineMass, 'laboratory', labs, 0.8, 'mg/dL'),
+      b.quantity('albumin', CODES.albumin, 'laboratory', labs, 3.3, 'g/dL'),
+      b.quantity('sodium', CODES.sodium, 'laboratory', labs, 136, 'mmol/L'),
+      b.quantity('inr', CODES.inr, 'laboratory', labs, 1.2, '{INR}', 'INR'),
+      b.observation({
+        key: 'ascites-severity', code: CODES.ascitesSeverity, category: 'exam', at: labs,
+        value: { concept: ascitesSeverity('none') },
+      }),
+      b.observation({ key: 'encephalopathy', code: CODES.encephalopathyGrade, category: 'exam', at: labs, value: { integer: 0 } }),
+    ],
+  };
+}
+
+export const cirrhosisPatients = [decompensatedCirrhosis, compensatedCirrhosis, noLiverDisease, cirrhosisMissingLabs, primaryBiliaryCholangitis];

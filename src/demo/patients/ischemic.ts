@@ -9,6 +9,8 @@ import { CODES, birthDateForAge, daysAgo, hoursAfter, forPatient, ucum, type Dem
  * Expected: GRACE 188 (high, > 155; logistic in-hospital death ≈ 11.6 %), TIMI 7 (age 2, hypertension 1,
  * Killip 2, anterior STE 1, time to treatment > 4 h 1: 23.4 % 30-day mortality), CMR risk score 1 + 3 + 3 + 1 = 8 (high, 19.7 MACE/100 person-years);
  * adverse CMR markers: LVEF < 40, infarct ≥ 19 %, MVO > 1.4 %, LA strain ≤ 22 %.
+ * An admission echocardiogram LVEF 42 % (LOINC 10230-1, method not stated) is shown as "LVEF, method not
+ * stated" and used for no CMR threshold or score: the CMR LVEF 35 % (8811-2) is.
  */
 export function stemiHighRisk(clock: DemoClock): DemoPatient {
   const id = 'demo-stemi-high-risk';
@@ -39,6 +41,7 @@ export function stemiHighRisk(clock: DemoClock): DemoPatient {
       b.flag('anterior-ste', CODES.anteriorSteOrLbbb, 'procedure', hoursAfter(onset, 1), true),
       b.flag('cardiac-arrest', CODES.cardiacArrest, 'exam', admission, false),
       b.quantity('time-to-reperfusion', CODES.timeToReperfusion, 'procedure', reperfusion, 5, 'h'),
+      b.quantity('echo-lvef', CODES.lvef, 'imaging', hoursAfter(onset, 20), 42, '%'),
       b.quantity('cmr-lvef', CODES.lvefMr, 'imaging', cmr, 35, '%'),
       b.quantity('cmr-infarct-size', CODES.infarctSize, 'imaging', cmr, 28, '%'),
       b.quantity('cmr-mvo-extent', CODES.mvoExtent, 'imaging', cmr, 2.1, '%'),
@@ -82,6 +85,9 @@ export function chronicIhd(clock: DemoClock): DemoPatient {
       b.quantity('cmr-native-t1', CODES.nativeT1, 'imaging', cmr, 1010, 'ms'),
       b.quantity('cmr-t2', CODES.t2, 'imaging', cmr, 49, 'ms'),
       b.quantity('cmr-ecv', CODES.ecv, 'imaging', cmr, 27, '%'),
+      // An earlier CMR (outside the markers card's one-year look-back): the detail view's LVEF trend and
+      // the report draft's comparison.
+      b.quantity('cmr-lvef-prior', CODES.lvefMr, 'imaging', daysAgo(clock, 2 * 365), 47, '%'),
     ],
   };
 }
@@ -122,4 +128,37 @@ export function stemiMissingInputs(clock: DemoClock): DemoPatient {
   };
 }
 
-export const ischemicPatients = [stemiHighRisk, chronicIhd, stemiMissingInputs];
+/**
+ * (k) NSTEMI 2 days ago. Female, 74. Admission: HR 104, SBP 98, creatinine 159 µmol/L (1.80 mg/dL),
+ * hs-troponin I 860 ng/L (H), Killip II, ST depression, no cardiac arrest.
+ * Expected: GRACE 75 + 15 + 53 + 13 + 20 + 0 + 28 + 14 = 218, high by the NSTE-ACS bands (> 140;
+ * MODELS.md 1b), logistic in-hospital death ≈ 18.9 %, a warning card; no TIMI STEMI and no CMR risk
+ * score (STEMI populations), said so.
+ */
+export function nstemi(clock: DemoClock): DemoPatient {
+  const id = 'demo-nstemi';
+  const b = forPatient(id);
+  const onset = daysAgo(clock, 2);
+  const admission = hoursAfter(onset, 3);
+  return {
+    id,
+    scenario: 'NSTEMI 2 days ago, Killip II, renal impairment (GRACE with the NSTE-ACS bands)',
+    resources: [
+      b.patient({ given: 'Rosa', family: 'Placebo', gender: 'female', birthDate: birthDateForAge(clock, 74), mrn: 'DEMO-0011' }),
+      b.condition({ key: 'nstemi', code: CODES.nstemi, onset, category: 'encounter-diagnosis' }),
+      b.condition({ key: 'hypertension', code: CODES.hypertension, onset: daysAgo(clock, 12 * 365) }),
+      b.quantity('heart-rate', CODES.heartRate, 'vital-signs', admission, 104, '/min', 'beats/min'),
+      b.quantity('sbp', CODES.systolicBp, 'vital-signs', admission, 98, 'mm[Hg]', 'mmHg'),
+      b.quantity('creatinine', CODES.creatinineMoles, 'laboratory', admission, 159, 'umol/L', 'µmol/L'),
+      b.observation({
+        key: 'troponin', code: CODES.troponinIHs, category: 'laboratory', at: admission,
+        value: { quantity: ucum(860, 'ng/L') }, referenceHigh: ucum(16, 'ng/L'), interpretation: 'H',
+      }),
+      b.observation({ key: 'killip', code: CODES.killip, category: 'exam', at: admission, value: { integer: 2 } }),
+      b.flag('st-deviation', CODES.stDeviation, 'procedure', hoursAfter(onset, 2), true),
+      b.flag('cardiac-arrest', CODES.cardiacArrest, 'exam', admission, false),
+    ],
+  };
+}
+
+export const ischemicPatients = [stemiHighRisk, chronicIhd, stemiMissingInputs, nstemi];

@@ -3,7 +3,7 @@
 // suggestions ("Save to chart" creates the resources, then feedback `accepted`) and override
 // reasons (feedback `overridden`). Every text comes from the service and is inserted as text.
 import { renderMarkdown, safeHref } from './markdown.js';
-import { fhirCreate, sendFeedback, uuid } from './cds-client.js';
+import { fhirCreate, registerLaunch, sendFeedback, uuid } from './cds-client.js';
 
 const INDICATOR_LABEL = { info: 'Info', warning: 'Warning', critical: 'Critical' };
 
@@ -29,26 +29,66 @@ function externalLink(url, label) {
 }
 
 /**
- * SMART launch as an EHR does it (SMART App Launch, "EHR launch"): the app URL with `iss` (the FHIR
- * server) and an opaque `launch` id. A fresh launch id per click.
+ * SMART launch as an EHR does it (SMART App Launch 2.x, "EHR launch"): the app URL with `iss` (the FHIR
+ * server) and an opaque `launch` id the authorization server knows.
  */
-export function smartLaunchUrl(url, fhirServer) {
+export function smartLaunchUrl(url, fhirServer, launch = uuid()) {
   const href = safeHref(url);
   if (!href) return null;
   const u = new URL(href);
   u.searchParams.set('iss', fhirServer);
-  u.searchParams.set('launch', uuid());
+  u.searchParams.set('launch', launch);
   return u.href;
 }
 
-function renderLinks(card, cfg) {
+/** Where the demo EHR opens SMART apps (top bar settings): a new tab or the chart's app panel. */
+function smartSettings() {
+  return {
+    mode: document.querySelector('input[name="smart-open"]:checked')?.value === 'panel' ? 'panel' : 'tab',
+    allowWrite: document.getElementById('smart-write')?.checked ?? true,
+  };
+}
+
+/**
+ * A click on a card's smart link: register the launch (patient + the link's appContext, CDS Hooks 2.0
+ * §"Link"), then open the app with `iss` and `launch`. The tab is opened inside the click (popup
+ * rules) and pointed at the app once the launch exists.
+ */
+async function launchSmartApp(link, ctx, status) {
+  performance.mark('smart-link-click');
+  const { mode, allowWrite } = smartSettings();
+  const win = mode === 'tab' ? window.open('about:blank', '_blank') : null;
+  try {
+    const context = { patient: ctx.patientId, allowWrite };
+    if (typeof link.appContext === 'string') context.appContext = link.appContext;
+    const launch = await registerLaunch(context);
+    const url = smartLaunchUrl(link.url, ctx.cfg.fhirServer, launch);
+    if (!url) throw new Error('the link is not an http(s) URL');
+    if (mode === 'panel') {
+      const frame = document.getElementById('smart-frame');
+      document.getElementById('smart-panel').hidden = false;
+      frame.src = url;
+    } else if (win) {
+      win.opener = null;
+      win.location.href = url;
+    } else {
+      window.open(url, '_blank', 'noopener');
+    }
+  } catch (err) {
+    win?.close();
+    setStatus(status, err.message, 'error');
+  }
+}
+
+function renderLinks(card, ctx, status) {
   const links = (card.links ?? []).map((link) => {
     if (link.type === 'smart') {
-      const first = smartLaunchUrl(link.url, cfg.fhirServer);
-      if (!first) return el('span', { text: link.label });
-      const a = el('a', { href: first, target: '_blank', rel: 'noopener noreferrer', class: 'smart-link', text: link.label });
-      a.addEventListener('click', () => {
-        a.href = smartLaunchUrl(link.url, cfg.fhirServer) ?? first;
+      const href = smartLaunchUrl(link.url, ctx.cfg.fhirServer);
+      if (!href) return el('span', { text: link.label });
+      const a = el('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'smart-link', text: link.label });
+      a.addEventListener('click', (event) => {
+        event.preventDefault();
+        launchSmartApp(link, ctx, status);
       });
       return el('li', {}, a);
     }
@@ -130,7 +170,7 @@ function renderOverride(card, ctx, status, article, controls) {
   return el('div', { class: 'card-override' }, select, comment, button);
 }
 
-/** One card; `ctx` = { cfg, serviceId, onSaved }. */
+/** One card; `ctx` = { cfg, serviceId, patientId, onSaved }. */
 export function renderCard(card, ctx) {
   const indicator = INDICATOR_LABEL[card.indicator] ? card.indicator : 'info';
   const article = el('article', {
@@ -162,10 +202,10 @@ export function renderCard(card, ctx) {
     article.append(el('p', { class: 'card-source' }, 'Source: ',
       source.url ? externalLink(source.url, source.label) : el('span', { text: source.label })));
   }
-  const links = renderLinks(card, ctx.cfg);
+  const status = el('p', { class: 'card-status', role: 'status', 'aria-live': 'polite' });
+  const links = renderLinks(card, ctx, status);
   if (links) article.append(links);
 
-  const status = el('p', { class: 'card-status', role: 'status', 'aria-live': 'polite' });
   const controls = [];
   const actions = el('div', { class: 'card-actions' });
   const suggestions = renderSuggestions(card, ctx, status, controls);

@@ -207,3 +207,17 @@ export async function sendFeedback(cfg, serviceId, item) {
     'Feedback',
   );
 }
+
+/**
+ * The EHR side of a SMART EHR launch: register the launch context (patient, the card link's
+ * appContext, whether the app may write) with the demo authorization server; it answers the opaque
+ * `launch` id the app URL carries.
+ */
+export async function registerLaunch(context) {
+  const body = await request(new URL('demo/launch', document.baseURI), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(context),
+  }, 'Registering the SMART launch');
+  return body.launch;
+}

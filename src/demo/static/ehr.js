@@ -110,6 +110,7 @@ async function openChart(cfg, patient) {
   $('cds-status').replaceChildren();
   $('no-cards').hidden = true;
   $('cards').setAttribute('aria-busy', 'true');
+  closeSmartPanel();
 
   const current = () => generation === chartGeneration;
   await Promise.all([loadChartData(cfg, patient.id, current), runCds(cfg, patient.id, current)]);
@@ -187,7 +188,7 @@ async function runCds(cfg, patientId, current) {
       total += cards.length;
       line.textContent = `${service.title || service.id}: ${cards.length === 0 ? 'no cards' : `${cards.length} card${cards.length > 1 ? 's' : ''}`}`;
       line.className = 'cds-status--ok';
-      group.append(...cards.map((card) => renderCard(card, { cfg, serviceId: service.id, onSaved: () => { loadChartData(cfg, patientId, current); } })));
+      group.append(...cards.map((card) => renderCard(card, { cfg, serviceId: service.id, patientId, onSaved: () => { loadChartData(cfg, patientId, current); } })));
     } catch (err) {
       if (!current()) return;
       line.textContent = err instanceof HttpFailure ? err.message : `${service.title || service.id}: ${err.message}`;
@@ -200,11 +201,20 @@ async function runCds(cfg, patientId, current) {
   $('chart').dataset.cdsDone = 'true';
 }
 
+// ---------- SMART app panel (the app framed by the EHR) ----------
+
+function closeSmartPanel() {
+  $('smart-panel').hidden = true;
+  $('smart-frame').removeAttribute('src');
+}
+
 // ---------- start ----------
 
 async function main() {
+  $('smart-panel-close').addEventListener('click', closeSmartPanel);
   $('back').addEventListener('click', () => {
     chartGeneration++;
+    closeSmartPanel();
     $('chart').hidden = true;
     delete $('chart').dataset.cdsDone;
     $('patient-list').hidden = false;

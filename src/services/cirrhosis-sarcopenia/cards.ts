@@ -9,6 +9,8 @@ import { fill, labelOf, loadCardWording, lookup, pick, type CardWording } from '
 import { md, table } from '../markdown.ts';
 import { smiCutoff, smiCutoffSetOf, type SmiCutoffSetName } from '../../models/smi.ts';
 import { sexOf } from '../../models/cirrhosis-common.ts';
+import { MELD3_CREATININE_CAP } from '../../models/meld3.ts';
+import { MELD_CREATININE_CAP } from '../../models/meld.ts';
 
 export interface CirrhosisResults {
   meld3: ModelResult;
@@ -20,6 +22,10 @@ export interface CirrhosisResults {
   meldSarcopenia: ModelResult;
   /** Why an input is missing, e.g. 'albumin' -> 'no result in the last 30 days'. */
   missingReasons: Record<string, string>;
+  /** Dialysis procedures in the 7-day look-back; undefined when procedures could not be read. */
+  dialysisSessions?: number;
+  /** The MELD family had ≥ 2 treatments or 24 h of CVVHD taken place unrecorded (only when none qualifying is recorded). */
+  ifDialysis?: { meld3: ModelResult; meldNa: ModelResult; meld: ModelResult };
 }
 
 const wording: CardWording = loadCardWording('cirrhosis-sarcopenia');
@@ -47,11 +53,12 @@ function liverCard(r: CirrhosisResults, ctx: EvaluationContext, extra: ModelResu
   } else if (r.meld3.range) {
     const unknown = r.meld3.missing.filter((m) => ['sex', 'dialysis', 'age'].includes(m));
     parts.push(fill(pick(s, 'meld3Bound', 'summary'), { value: r.meld3.display ?? '', missing: missingLabel(unknown) }));
+  } else if (r.meld3.probability !== undefined) {
+    // One 90-day figure: the survival equation's (MODELS.md 3a).
+    parts.push(fill(pick(s, 'meld3', 'summary'), { value: r.meld3.display ?? '', mortality: percent(r.meld3.probability) }));
   } else {
-    parts.push(fill(pick(s, 'meld3', 'summary'), {
-      value: r.meld3.display ?? '',
-      mortality: r.meld3.probability !== undefined ? percent(r.meld3.probability) : '?',
-    }));
+    // Above 40 the equation is extrapolated: no figure (the model gives none).
+    parts.push(fill(pick(s, 'meld3AboveRange', 'summary'), { value: r.meld3.display ?? '' }));
   }
   if (r.childPugh.value !== null) {
     const range = r.childPugh.range;
@@ -68,11 +75,10 @@ function liverCard(r: CirrhosisResults, ctx: EvaluationContext, extra: ModelResu
   const detail = [
     pick(d, 'scoresHeading', 'detail'),
     scoresTable(reported),
-    notesBlock(pick(d, 'notesHeading', 'detail'), reported),
+    notesBlock(pick(d, 'notesHeading', 'detail'), reported, dialysisStatements(r)),
     missingBlock(pick(d, 'missingHeading', 'detail'), reported, r.missingReasons),
     pick(d, 'inputsHeading', 'detail'),
-    inputsTable(allInputs(reported), wording.tables.inputLabels),
-    `_${md(pick(wording.text, 'meld3Bands', 'text'))}_`,
+    inputsTable(allInputs(reported), wording.tables.inputLabels, (i) => valueText(i, r)),
   ].filter((x) => x.length > 0).join('\n\n');
 
   return buildCard({
@@ -173,8 +179,8 @@ function meaning(m: ModelResult): string {
   return parts.join('; ');
 }
 
-function notesBlock(heading: string, results: ModelResult[]): string {
-  const notes = unique(results.flatMap((m) => (m.notes ?? []).map((n) => `${m.metadata.title}: ${n}`)));
+function notesBlock(heading: string, results: ModelResult[], statements: string[] = []): string {
+  const notes = unique([...results.flatMap((m) => (m.notes ?? []).map((n) => `${m.metadata.title}: ${n}`)), ...statements]);
   return notes.length > 0 ? `${heading}\n\n${notes.map((n) => `- ${md(n)}`).join('\n')}` : '';
 }
 
@@ -187,6 +193,37 @@ function missingBlock(heading: string, results: ModelResult[], reasons: Record<s
     return `- ${md(label(name))}${md(reason)} (needed by ${md(needers.join(', '))})`;
   });
   return `${heading}\n\n${lines.join('\n')}`;
+}
+
+/**
+ * What recorded dialysis would change, once creatinine reaches the lowest cap (MELD 3.0's 3.0 mg/dL):
+ * dialysis sets creatinine to the cap (MODELS.md 3a, 3b), so at or above a score's cap it changes
+ * nothing, and below it unrecorded dialysis would raise the score. Below 3.0 the card stays silent:
+ * dialysis there is recorded or the patient has none, and saying so on every card is noise.
+ */
+function dialysisStatements(r: CirrhosisResults): string[] {
+  if (!r.ifDialysis) return [];
+  const cr = r.meld.inputs.find((i) => i.name === 'creatinine')?.value ?? r.meld3.inputs.find((i) => i.name === 'creatinine')?.value;
+  if (typeof cr !== 'number' || cr < MELD3_CREATININE_CAP) return [];
+  const t = wording.text;
+  const rows: Array<[ModelResult, ModelResult, number]> = [
+    [r.meld3, r.ifDialysis.meld3, MELD3_CREATININE_CAP],
+    [r.meldNa, r.ifDialysis.meldNa, MELD_CREATININE_CAP],
+    [r.meld, r.ifDialysis.meld, MELD_CREATININE_CAP],
+  ];
+  return rows.filter(([m]) => m.value !== null).map(([m, alt, cap]) => {
+    const vars = { score: m.metadata.title, creatinine: round(cr, 2), cap: cap.toFixed(1) };
+    return cr >= cap
+      ? fill(pick(t, 'dialysisAtCap', 'text'), vars)
+      : fill(pick(t, 'dialysisBelowCap', 'text'), { ...vars, value: m.display ?? '', ifDialysis: alt.display ?? '' });
+  });
+}
+
+/** Dialysis in words: "none recorded" is what the record shows, not that none took place. */
+function valueText(i: Input, r: CirrhosisResults): string | undefined {
+  if (i.name !== 'dialysis' || i.value !== false || r.dialysisSessions === undefined) return undefined;
+  // Two sessions qualify (inputs.ts), so a value of false has none or one.
+  return pick(wording.text, r.dialysisSessions === 0 ? 'dialysisNoneRecorded' : 'dialysisOneSession', 'text');
 }
 
 function allInputs(results: ModelResult[]): Input[] {

@@ -13,22 +13,41 @@ import { gatherCirrhosisInputs } from './inputs.ts';
 import { cirrhosisCards, type CirrhosisResults } from './cards.ts';
 
 export function evaluateCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext): Card[] {
+  const results = scoreCirrhosis(data, ctx);
+  return results ? cirrhosisCards(results, ctx) : [];
+}
+
+/** The pure score step (data + context -> results), shared by the cards and the SMART detail view. */
+export function scoreCirrhosis(data: ResolvedPrefetch, ctx: EvaluationContext): CirrhosisResults | undefined {
   const i = gatherCirrhosisInputs(data, ctx);
-  if (!i.cirrhosis) return []; // Not applicable: nothing to say (DESIGN.md, Clinicians).
+  if (!i.cirrhosis) return undefined; // Not applicable: nothing to say (DESIGN.md, Clinicians).
   const labs = { bilirubin: i.bilirubin, creatinine: i.creatinine, inr: i.inr, dialysis: i.dialysis };
   const meld = computeMeld(labs);
+  // With no qualifying dialysis recorded, what the MELD family would be had it taken place unrecorded
+  // (the card states it only where creatinine makes it matter: cards.ts dialysisStatements).
+  const onDialysis = i.dialysis?.value === false ? { ...labs, dialysis: { name: 'dialysis', value: true, source: 'derived' } } : undefined;
   const smi = computeSmi({ smi: i.smi, muscleArea: i.muscleArea, height: i.height, sex: i.sex, bmi: i.bmi }, ctx.config.smiCutoffSet);
   const results: CirrhosisResults = {
     meld3: computeMeld3({ ...labs, sodium: i.sodium, albumin: i.albumin, sex: i.sex, age: i.age }),
     meldNa: computeMeldNa({ ...labs, sodium: i.sodium }),
     meld,
-    childPugh: computeChildPugh({ bilirubin: i.bilirubin, albumin: i.albumin, inr: i.inr, ascites: i.ascites, encephalopathy: i.encephalopathy }),
+    childPugh: computeChildPugh({
+      bilirubin: i.bilirubin, albumin: i.albumin, inr: i.inr, ascites: i.ascites, encephalopathy: i.encephalopathy, cholestaticDisease: i.cholestaticDisease,
+    }),
     albi: computeAlbi({ bilirubin: i.bilirubin, albumin: i.albumin }),
     smi,
     meldSarcopenia: computeMeldSarcopenia({ meld, smi }),
     missingReasons: i.missingReasons,
+    ...(i.dialysisSessions !== undefined ? { dialysisSessions: i.dialysisSessions } : {}),
+    ...(onDialysis ? {
+      ifDialysis: {
+        meld3: computeMeld3({ ...onDialysis, sodium: i.sodium, albumin: i.albumin, sex: i.sex, age: i.age }),
+        meldNa: computeMeldNa({ ...onDialysis, sodium: i.sodium }),
+        meld: computeMeld(onDialysis),
+      },
+    } : {}),
   };
-  return cirrhosisCards(results, ctx);
+  return results;
 }
 
 /** Built on demand: the prefetch templates come from the terminology loaded at start-up. */

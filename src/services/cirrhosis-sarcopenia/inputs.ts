@@ -7,11 +7,14 @@ import type { ResolvedPrefetch, EvaluationContext } from '../types.ts';
 import { findConditions, proceduresWithin, type ConditionMatch } from '../../fhir/conditions.ts';
 import { latestCode, latestInteger, latestQuantity, resourcesOf, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
 import { SNOMED } from '../../fhir/canonical.ts';
+import { INTEGER_UNITS, QUANTITIES } from '../../fhir/quantities.ts';
 import { PREFETCH_KEYS } from './definition.ts';
 
 export interface CirrhosisInputs {
   /** Cirrhosis recorded and not refuted: the service applies. */
   cirrhosis?: ConditionMatch;
+  /** An active condition stating PBC or PSC (ValueSet cholestatic-liver-disease): Child-Pugh's cholestatic bilirubin bands. */
+  cholestaticDisease?: Input<string>;
   sex?: Input<string>;
   age?: Input<number>;
   bilirubin?: Input<number>; // mg/dL
@@ -21,6 +24,8 @@ export interface CirrhosisInputs {
   inr?: Input<number>;
   /** undefined = procedures could not be read; false = read, none qualifying. */
   dialysis?: Input<boolean>;
+  /** Dialysis procedures found in the 7-day look-back (undefined when procedures could not be read). */
+  dialysisSessions?: number;
   ascites?: Input<string>;
   encephalopathy?: Input<string>;
   height?: Input<number>; // m
@@ -53,6 +58,8 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationCon
 
   out.cirrhosis = findConditions(conditions, 'cirrhosis', { now }).find((c) => c.active);
   if (!out.cirrhosis) return out;
+  const cholestatic = findConditions(conditions, 'cholestatic-liver-disease', { now }).find((c) => c.active);
+  if (cholestatic) out.cholestaticDisease = conditionNamed('cholestaticDisease', cholestatic);
 
   const patient = resourcesOf(data[PREFETCH_KEYS.patient]).find((r): r is Patient => r.resourceType === 'Patient');
   Object.assign(out, patientFacts(patient, now, missingReasons));
@@ -63,23 +70,27 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationCon
     missingReasons[lookup.name] = lookup.reason;
     return undefined;
   };
-  out.bilirubin = take(latestQuantity(observations, { ...labs, valueSet: 'bilirubin-total', name: 'bilirubin', unit: 'mg/dL', analyte: 'bilirubin' }));
-  out.creatinine = take(latestQuantity(observations, { ...labs, valueSet: 'creatinine', name: 'creatinine', unit: 'mg/dL', analyte: 'creatinine' }));
-  out.sodium = take(latestQuantity(observations, { ...labs, valueSet: 'sodium', name: 'sodium', unit: 'mmol/L', analyte: 'sodium' }));
-  out.albumin = take(latestQuantity(observations, { ...labs, valueSet: 'albumin', name: 'albumin', unit: 'g/dL' }));
-  out.inr = take(latestQuantity(observations, { ...labs, valueSet: 'inr', name: 'inr', unit: '1' }));
+  out.bilirubin = take(latestQuantity(observations, { ...labs, valueSet: 'bilirubin-total', name: 'bilirubin', quantity: QUANTITIES.bilirubin }));
+  out.creatinine = take(latestQuantity(observations, { ...labs, valueSet: 'creatinine', name: 'creatinine', quantity: QUANTITIES.creatinine }));
+  out.sodium = take(latestQuantity(observations, { ...labs, valueSet: 'sodium', name: 'sodium', quantity: QUANTITIES.sodium }));
+  out.albumin = take(latestQuantity(observations, { ...labs, valueSet: 'albumin', name: 'albumin', quantity: QUANTITIES.albumin }));
+  out.inr = take(latestQuantity(observations, { ...labs, valueSet: 'inr', name: 'inr', quantity: QUANTITIES.inr }));
 
   const body = { now, lookbackDays: config.bodyLookbackDays };
-  out.height = take(latestQuantity(observations, { ...body, valueSet: 'body-height', name: 'height', unit: 'm' }));
-  out.weight = take(latestQuantity(observations, { ...body, valueSet: 'body-weight', name: 'weight', unit: 'kg' }));
-  out.bmi = take(latestQuantity(observations, { ...body, valueSet: 'bmi', name: 'bmi', unit: 'kg/m2' })) ?? derivedBmi(out.weight, out.height);
+  out.height = take(latestQuantity(observations, { ...body, valueSet: 'body-height', name: 'height', quantity: QUANTITIES.height }));
+  out.weight = take(latestQuantity(observations, { ...body, valueSet: 'body-weight', name: 'weight', quantity: QUANTITIES.weight }));
+  out.bmi = take(latestQuantity(observations, { ...body, valueSet: 'bmi', name: 'bmi', quantity: QUANTITIES.bmi })) ?? derivedBmi(out.weight, out.height);
   if (out.bmi) delete missingReasons.bmi;
-  out.smi = take(latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', unit: 'cm2/m2' }));
-  out.muscleArea = take(latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', unit: 'cm2' }));
+  out.smi = take(latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', quantity: QUANTITIES.smi }));
+  out.muscleArea = take(latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', quantity: QUANTITIES.muscleArea }));
 
   out.ascites = ascites(conditions, observations, ctx, missingReasons);
   out.encephalopathy = encephalopathy(conditions, observations, ctx, missingReasons);
-  out.dialysis = dialysis(data, ctx, missingReasons);
+  const d = dialysis(data, ctx, missingReasons);
+  if (d) {
+    out.dialysis = d.input;
+    out.dialysisSessions = d.sessions;
+  }
   return out;
 }
 
@@ -87,7 +98,7 @@ function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<s
   const source = patient?.id ? `Patient/${patient.id}` : 'Patient';
   const facts: Pick<CirrhosisInputs, 'sex' | 'age'> = {};
   // Administrative gender stands in for sex; 'other'/'unknown' are passed on and the models list sex as missing.
-  if (patient?.gender) facts.sex = { name: 'sex', value: patient.gender, source };
+  if (typeof patient?.gender === 'string' && patient.gender.length > 0) facts.sex = { name: 'sex', value: patient.gender, source };
   else reasons.sex = 'not recorded on the Patient resource';
   const age = patient?.birthDate ? ageInYears(patient.birthDate, now) : undefined;
   if (age !== undefined) facts.age = { name: 'age', value: age, unit: 'a', source, date: patient?.birthDate };
@@ -98,7 +109,10 @@ function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<s
 
 function derivedBmi(weight?: Input<number>, height?: Input<number>): Input<number> | undefined {
   if (!weight || !height || height.value <= 0) return undefined;
-  return { name: 'bmi', value: weight.value / (height.value * height.value), unit: 'kg/m2', source: 'derived', date: weight.date };
+  const bmi = weight.value / (height.value * height.value);
+  // A height so small that the quotient overflows is no BMI (JSON cannot carry Infinity; fuzzing tests).
+  if (!Number.isFinite(bmi)) return undefined;
+  return { name: 'bmi', value: bmi, unit: 'kg/m2', source: 'derived', date: weight.date };
 }
 
 /**
@@ -114,13 +128,21 @@ function ascites(conditions: ResourceSource, observations: ResourceSource, ctx: 
 
 /** Encephalopathy: a West Haven grade (project code) or a Condition (grade unknown). */
 function encephalopathy(conditions: ResourceSource, observations: ResourceSource, ctx: EvaluationContext, reasons: Record<string, string>): Input<string> | undefined {
-  const graded = latestInteger(observations, { valueSet: 'hepatic-encephalopathy-grade', name: 'encephalopathy', now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
+  const graded = latestInteger(observations, { valueSet: 'hepatic-encephalopathy-grade', name: 'encephalopathy', units: INTEGER_UNITS.grade, now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
   const fromGrade: Input<string> | undefined = graded.found && graded.input.value >= 0 && graded.input.value <= 4
     ? { ...graded.input, value: graded.input.value === 0 ? 'none' : graded.input.value <= 2 ? 'grade-1-2' : 'grade-3-4', unit: undefined }
     : undefined;
   const condition = findConditions(conditions, 'hepatic-encephalopathy', { now: ctx.now })[0];
   const fromCondition = condition ? conditionFinding('encephalopathy', condition, () => 'present-grade-unknown', 'none') : undefined;
   return newest(fromGrade, fromCondition, reasons, 'encephalopathy', 'no encephalopathy grade or diagnosis in the record');
+}
+
+/** A Condition as a named input whose value is the condition as recorded (text, display or code). */
+function conditionNamed(name: string, c: ConditionMatch): Input<string> {
+  const code = c.resource.code;
+  const coding = code?.coding?.find((x) => x && (x.display || x.code));
+  const date = c.onset ?? c.recordedDate;
+  return { name, value: code?.text ?? coding?.display ?? coding?.code ?? 'recorded', source: c.source, ...(date ? { date } : {}) };
 }
 
 /** A Condition as a finding: active → present (severity-specific when coded); resolved → none. */
@@ -145,7 +167,7 @@ function newest(a: Input<string> | undefined, b: Input<string> | undefined, reas
  * "≥ 2 dialysis treatments or 24 h of CVVHD in the prior 7 days" (MELD 3.0, OPTN 9.1.D). When the
  * procedures could not be read the answer is unknown (undefined), not "no".
  */
-function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Record<string, string>): Input<boolean> | undefined {
+function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Record<string, string>): { input: Input<boolean>; sessions: number } | undefined {
   if (ctx.unavailable.includes(PREFETCH_KEYS.procedures)) {
     reasons.dialysis = 'procedures could not be retrieved';
     return undefined;
@@ -157,10 +179,14 @@ function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Recor
   });
   const qualifies = runs.length >= DIALYSIS_TREATMENTS || longRun !== undefined;
   const newestRun = runs[0];
+  // None recorded is not "none performed": the card says "none recorded" (issue 10, item 8).
   return {
-    name: 'dialysis',
-    value: qualifies,
-    source: qualifies && newestRun ? newestRun.source : 'derived',
-    ...(newestRun ? { date: newestRun.date } : {}),
+    input: {
+      name: 'dialysis',
+      value: qualifies,
+      source: qualifies && newestRun ? newestRun.source : 'derived',
+      ...(newestRun ? { date: newestRun.date } : {}),
+    },
+    sessions: runs.length,
   };
 }

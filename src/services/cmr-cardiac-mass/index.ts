@@ -8,18 +8,24 @@ import { assessThrombusFeatures } from '../../models/thrombus-features.ts';
 import { computeMassPrognosis } from '../../models/mass-prognosis.ts';
 import { cardiacMassDescription, PREFETCH_KEYS } from './definition.ts';
 import { gatherCardiacMassInputs } from './inputs.ts';
-import { cardiacMassCards } from './cards.ts';
+import { cardiacMassCards, type CardiacMassResults } from './cards.ts';
 
 export function evaluateCardiacMass(data: ResolvedPrefetch, ctx: EvaluationContext): Card[] {
+  const results = scoreCardiacMass(data, ctx);
+  return results ? cardiacMassCards(results, ctx) : [];
+}
+
+/** The pure score step (data + context -> results), shared by the cards and the SMART detail view. */
+export function scoreCardiacMass(data: ResolvedPrefetch, ctx: EvaluationContext): CardiacMassResults | undefined {
   const inputs = gatherCardiacMassInputs(data, ctx);
-  if (!inputs.applies) return []; // No cardiac mass: nothing to say (DESIGN.md, Clinicians).
-  return cardiacMassCards({
+  if (!inputs.applies) return undefined; // No cardiac mass: nothing to say (DESIGN.md, Clinicians).
+  return {
     inputs,
     score: computeCmrMassScore(inputs.score),
     thrombus: assessThrombusFeatures(inputs.thrombus),
     // Only a recorded category: the score is never turned into a diagnosis (issue cmr-cardiac-mass).
     prognosis: computeMassPrognosis(inputs.diagnosis ? { diagnosis: inputs.diagnosis } : {}),
-  }, ctx);
+  };
 }
 
 /** Built on demand: the prefetch templates come from the terminology loaded at start-up. */

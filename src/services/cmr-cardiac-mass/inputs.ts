@@ -25,6 +25,7 @@ import {
   inWindow, latestBoolean, latestCode, latestQuantity, observationDate, resourcesOf, type DateRange, type Lookup,
 } from '../../fhir/observations.ts';
 import { valueSetContains } from '../../fhir/terminology.ts';
+import { QUANTITIES } from '../../fhir/quantities.ts';
 import { PREFETCH_KEYS } from './definition.ts';
 import { chooseStudy, dayOf, type MassStudy } from './study.ts';
 
@@ -112,17 +113,10 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationC
     const input = take(name, vs, latestBoolean(pool, { ...window, valueSet: vs, name }));
     if (input) flags[name] = input;
   }
-  const area = take('areaCm2', 'mass-area', latestQuantity(pool, { ...window, valueSet: 'mass-area', name: 'areaCm2', unit: 'cm2' }));
-  const diameter = take('diameterCm', 'mass-diameter', latestQuantity(pool, { ...window, valueSet: 'mass-diameter', name: 'diameterCm', unit: 'cm' }));
-  const t1Pool = study?.linked ? pool : [];
-  const t1 = latestQuantity(t1Pool, { ...window, valueSet: 'native-t1', name: 'nativeT1', unit: 'ms' });
-  const nativeT1 = t1.found ? t1.input : undefined;
-  if (!nativeT1) {
-    // A T1 outside a mass report is never used (study.ts): say so rather than "no usable result".
-    const linkedOnly = 'only read from the members of a cardiac-mass report (hasMember), so that a myocardial T1 is never used';
-    const r = study?.linked || choice.noMassOnLatestCmr ? why('native-t1', t1) : study ? linkedOnly : reasonWithoutStudy(observations, 'native-t1', lookbackDays, now);
-    missingReasons.nativeT1 = r === 'not recorded' || r.startsWith('no result within') || study?.linked || choice.noMassOnLatestCmr ? r : linkedOnly;
-  }
+  const area = take('areaCm2', 'mass-area', latestQuantity(pool, { ...window, valueSet: 'mass-area', name: 'areaCm2', quantity: QUANTITIES.massArea }));
+  const diameter = take('diameterCm', 'mass-diameter', latestQuantity(pool, { ...window, valueSet: 'mass-diameter', name: 'diameterCm', quantity: QUANTITIES.massDiameter }));
+  // T1 ≥ 422 ms is a post-contrast value of the mass (MODELS.md 2b): only its own code, never a native T1.
+  const postContrastT1 = take('postContrastT1', 'mass-post-contrast-t1', latestQuantity(pool, { ...window, valueSet: 'mass-post-contrast-t1', name: 'postContrastT1', quantity: QUANTITIES.postContrastT1 }));
   const location = latestCode(pool, { ...window, valueSet: 'mass-location', name: 'location' });
   if (location.found) out.location = location.input;
 
@@ -141,7 +135,7 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationC
     areaCm2: area,
     diameterCm: diameter,
     homogeneous: flags.homogeneous,
-    nativeT1,
+    postContrastT1,
   });
 
   Object.assign(out, diagnosisOf(observations, conditions, { ...window, studyDay: study?.day, massFinding }, missingReasons));
@@ -182,8 +176,8 @@ function diagnosisOf(
     const day = dayOf(recorded.resource);
     const known = recorded.coding !== undefined && valueSetContains('mass-diagnosis-answers', [recorded.coding]) &&
       (DIAGNOSES as readonly string[]).includes(recorded.input.value);
-    if (!known) reasons.diagnosis = `${recorded.input.source}: answer not in ValueSet mass-diagnosis-answers`;
-    else if (opts.studyDay !== undefined && day !== undefined && day < opts.studyDay) reasons.diagnosis = `${recorded.input.source} (${day}) is older than the CMR of ${opts.studyDay}`;
+    if (!known) reasons.diagnosis = 'the recorded CMR diagnosis is not one of the categories (no mass, pseudomass, benign, thrombus, malignant)';
+    else if (opts.studyDay !== undefined && day !== undefined && day < opts.studyDay) reasons.diagnosis = `the recorded CMR diagnosis (${day}) is older than the CMR of ${opts.studyDay}`;
     else return { diagnosis: recorded.input, diagnosisFrom: 'observation' };
   }
   const stated = new Map<string, Input<string>>();

@@ -10,13 +10,14 @@
 //   2. Otherwise the study is the set of cardiac-mass Observations dated on the same UTC day as the
 //      report (or, without a report, as the newest mass feature within the look-back).
 //   3. When the most recent finding is false (that CMR saw no mass), no CMR features are used.
-// Native T1 is read only from the members of a mass report: a T1 value on its own may be the
-// myocardium's (profiles/ValueSet-native-t1.json), and a myocardial T1 (~1000 ms) would wrongly meet
-// the thrombus criterion "native T1 ≥ 422 ms".
+// Native T1 is not read at all: the thrombus criterion "T1 ≥ 422 ms" is the post-contrast T1 of the
+// mass (project code mass-post-contrast-t1, MODELS.md 2b), which names the mass and anchors a study
+// like any other feature.
 import type { Observation } from 'fhir/r4.js';
 import type { Input } from '../../models/types.ts';
-import { latestBoolean, latestCode, latestQuantity, observationDate, type Lookup } from '../../fhir/observations.ts';
+import { arrayOf, latestBoolean, latestCode, latestQuantity, observationDate, type Lookup } from '../../fhir/observations.ts';
 import { valueSetContains } from '../../fhir/terminology.ts';
+import { QUANTITIES } from '../../fhir/quantities.ts';
 
 export interface MassStudy {
   /** UTC day (YYYY-MM-DD) of the study. */
@@ -37,13 +38,13 @@ export interface StudyChoice {
   noMassOnLatestCmr: boolean;
 }
 
-/** Every ValueSet of a mass feature that can anchor a study without a report (native T1 cannot). */
+/** Every ValueSet of a mass feature that can anchor a study without a report. */
 export const FEATURE_VALUE_SETS = {
   boolean: [
     'mass-infiltration', 'mass-first-pass-perfusion', 'mass-sessile', 'mass-polylobate', 'mass-pericardial-effusion',
     'mass-heterogeneous-enhancement', 'mass-ti-scout-thrombus-pattern', 'mass-lge', 'mass-homogeneous',
   ],
-  quantity: [['mass-area', 'cm2'], ['mass-diameter', 'cm']],
+  quantity: [['mass-area', QUANTITIES.massArea], ['mass-diameter', QUANTITIES.massDiameter], ['mass-post-contrast-t1', QUANTITIES.postContrastT1]],
   code: ['mass-location'],
 } as const;
 
@@ -74,8 +75,9 @@ export function chooseStudy(observations: Observation[], now: Date, lookbackDays
 function membersOf(report: Observation, observations: Observation[]): Observation[] {
   const byId = new Map(observations.filter((o) => o.id).map((o) => [o.id as string, o]));
   const out: Observation[] = [];
-  for (const ref of report.hasMember ?? []) {
-    const m = /(?:^|\/)Observation\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref.reference ?? '');
+  for (const ref of arrayOf(report.hasMember)) {
+    const reference = (ref as { reference?: unknown } | null)?.reference;
+    const m = typeof reference === 'string' ? /(?:^|\/)Observation\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference) : null;
     const member = m?.[1] !== undefined ? byId.get(m[1]) : undefined;
     if (member && member !== report && !out.includes(member)) out.push(member);
   }
@@ -91,7 +93,7 @@ function newestFeatureDay(observations: Observation[], now: Date, lookbackDays: 
   const window = { now, lookbackDays };
   const lookups: Array<Lookup<boolean | number | string>> = [
     ...FEATURE_VALUE_SETS.boolean.map((vs) => latestBoolean(observations, { ...window, valueSet: vs, name: vs })),
-    ...FEATURE_VALUE_SETS.quantity.map(([vs, unit]) => latestQuantity(observations, { ...window, valueSet: vs, name: vs, unit })),
+    ...FEATURE_VALUE_SETS.quantity.map(([vs, quantity]) => latestQuantity(observations, { ...window, valueSet: vs, name: vs, quantity })),
     ...FEATURE_VALUE_SETS.code.map((vs) => latestCode(observations, { ...window, valueSet: vs, name: vs })),
   ];
   let newest: { start: number; day: string } | undefined;

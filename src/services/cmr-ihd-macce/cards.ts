@@ -6,6 +6,7 @@
 import type { Card } from '../../hooks/types.ts';
 import type { Input, ModelResult } from '../../models/types.ts';
 import type { CmrMarkerAssessment, CmrMarkerFinding } from '../../models/cmr-markers.ts';
+import { GRACE_BAND_TABLES, type GraceResult } from '../../models/grace.ts';
 import type { EvaluationContext } from '../types.ts';
 import { buildCard, inputsTable, MAX_SUMMARY, percent, round, unique } from '../card-kit.ts';
 import { fill, labelOf, loadCardWording, lookup, pick, type CardTemplate, type CardWording } from '../card-wording.ts';
@@ -83,11 +84,22 @@ function scorePhrase(s: Record<string, string>, r: ModelResult, short: boolean):
     const rate = (r as ModelResult & { macePer100PersonYears?: number }).macePer100PersonYears;
     return fill(pick(s, 'cmr', 'summary'), { value, tier: r.tier ?? '?', rate: rate ?? '?' });
   }
-  if (key === 'grace') return fill(pick(s, 'grace', 'summary'), { value, probability: r.probability !== undefined ? percent(r.probability) : '?' });
+  if (key === 'grace') {
+    const probability = r.probability !== undefined ? percent(r.probability) : '?';
+    // An acute MI of unstated type: both band tables' readings (MODELS.md 1b).
+    const g = r as GraceResult;
+    if (g.bands === 'both' && s.graceBoth) return fill(pick(s, 'graceBoth', 'summary'), { value, probability, readings: readingsText(g) });
+    return fill(pick(s, 'grace', 'summary'), { value, probability });
+  }
   return fill(pick(s, 'timi', 'summary'), { value, mortality: r.probability !== undefined ? percent(r.probability) : '?' });
 }
 
-/** Most severe of the CMR risk tier and the GRACE STEMI band (tables in the YAML: display choice). */
+/**
+ * Most severe of the CMR risk tier and the GRACE band (tables in the YAML: display choice). GRACE is read
+ * with the bands of the MI type; an acute MI of unstated type by the more severe of its two readings,
+ * and a predicted in-hospital death above a band table's high range (> 5 % STEMI, > 3 % NSTE-ACS,
+ * MODELS.md 1b) counts as that table's high band, so a high probability is never beside an info card.
+ */
 function acuteIndicator(shown: ModelResult[]): Card['indicator'] {
   let level = 0;
   const raise = (tableName: string, tier: string | undefined): void => {
@@ -96,9 +108,25 @@ function acuteIndicator(shown: ModelResult[]): Card['indicator'] {
   };
   for (const r of shown) {
     if (r.model === 'cmr-risk-score') raise('cmrRiskIndicator', r.tier);
-    if (r.model === 'grace-in-hospital') raise('graceIndicator', r.tier);
+    if (r.model === 'grace-in-hospital') {
+      const g = r as GraceResult;
+      raise('graceIndicator', g.tier);
+      for (const [key, reading] of Object.entries(g.readings ?? {}) as Array<[keyof typeof GRACE_BAND_TABLES, string]>) {
+        raise('graceIndicator', reading);
+        if (g.probability !== undefined && g.probability > GRACE_BAND_TABLES[key].highRisk) raise('graceIndicator', 'high');
+      }
+    }
   }
   return LEVELS[level] ?? 'info';
+}
+
+/** "high by the STEMI and NSTE-ACS bands" or "intermediate by the STEMI bands, high by the NSTE-ACS bands". */
+function readingsText(g: GraceResult): string {
+  const { stemi, nsteAcs } = g.readings;
+  const t = wording.text;
+  if (stemi !== undefined && stemi === nsteAcs) return fill(pick(t, 'graceReadingsAgree', 'text'), { tier: stemi });
+  const undetermined = pick(t, 'graceReadingUndetermined', 'text');
+  return fill(pick(t, 'graceReadings', 'text'), { stemi: stemi ?? undetermined, nsteAcs: nsteAcs ?? undetermined });
 }
 
 function dataMissingCard(i: MacceInputs, all: ModelResult[], ctx: EvaluationContext): Card {
@@ -140,8 +168,11 @@ export function markersCard(i: MacceInputs, m: CmrMarkerAssessment, ctx: Evaluat
   const summary = flagged.length > 0 ? fitList(summaryOf, flagged) : summaryOf(pick(template.summary, 'none', 'summary'));
 
   const notes = [...m.notes];
-  if (i.cmr.lvefMethodUnstated) notes.push(pick(wording.text, 'lvefMethod', 'text'));
-  if (!acute && i.olderStemi) notes.push(fill(pick(wording.text, 'olderStemi', 'text'), { date: i.olderStemi.onset ? isoDate(parseFhirDate(i.olderStemi.onset)?.start ?? 0) : '?', days: ctx.config.acuteMiWindowDays }));
+  const notCmr = i.cmr.lvefNotCmr;
+  if (notCmr) notes.push(fill(pick(wording.text, 'lvefNotCmr', 'text'), { label: label(notCmr.name), value: round(notCmr.value, 1), date: (notCmr.date ?? '?').slice(0, 10) }));
+  const onsetDay = (c: { onset?: string }): string => (c.onset ? isoDate(parseFhirDate(c.onset)?.start ?? 0) : '?');
+  if (!acute && i.olderAcute) notes.push(fill(pick(wording.text, 'olderAcuteMi', 'text'), { date: onsetDay(i.olderAcute), days: ctx.config.acuteMiWindowDays }));
+  if (!acute && i.olderStemi) notes.push(fill(pick(wording.text, 'olderStemi', 'text'), { date: onsetDay(i.olderStemi), days: ctx.config.acuteMiWindowDays }));
   if (!acute && i.undatedAcute) notes.push(fill(pick(wording.text, 'undatedAcuteMi', 'text'), { source: i.undatedAcute.source }));
   const intro = acute
     ? fill(pick(d, 'acuteIntro', 'detail'), { onset: i.acute?.onset.text ?? '?' })
@@ -154,7 +185,7 @@ export function markersCard(i: MacceInputs, m: CmrMarkerAssessment, ctx: Evaluat
     notMeasured(pick(d, 'missingHeading', 'detail'), m.missing, i.missingReasons),
     block(pick(d, 'notesHeading', 'detail'), unique(notes)),
     pick(d, 'inputsHeading', 'detail'),
-    inputsTable(m.inputs, wording.tables.inputLabels),
+    inputsTable([...m.inputs, ...(notCmr ? [notCmr] : [])], wording.tables.inputLabels),
   ].filter((x) => x.length > 0).join('\n\n');
 
   return buildCard({
@@ -242,7 +273,13 @@ function missingItems(r: ModelResult): number {
 
 function meaning(r: ModelResult): string {
   const parts: string[] = [];
-  if (r.tier) parts.push(`${r.tier} risk`);
+  const g = r.model === 'grace-in-hospital' ? (r as GraceResult) : undefined;
+  if (g && g.bands !== 'stemi') {
+    // Name the band table: the NSTE-ACS bands after an NSTEMI, both for an unstated type.
+    for (const [key, reading] of Object.entries(g.readings ?? {}) as Array<[keyof typeof GRACE_BAND_TABLES, string]>) {
+      parts.push(fill(pick(wording.text, 'graceReadingRow', 'text'), { tier: reading, bands: GRACE_BAND_TABLES[key].name }));
+    }
+  } else if (r.tier) parts.push(`${r.tier} risk`);
   const rate = (r as ModelResult & { macePer100PersonYears?: number }).macePer100PersonYears;
   if (rate !== undefined) parts.push(`${rate} ${r.outcome ?? ''}`.trim());
   if (r.probability !== undefined && r.outcome) parts.push(`${r.outcome} ${percent(r.probability)}`);

@@ -4,7 +4,7 @@
 // "not elevated". Pure: no I/O.
 import type { Observation, Quantity } from 'fhir/r4.js';
 import type { Lookup } from '../../fhir/observations.ts';
-import { observationDate } from '../../fhir/observations.ts';
+import { arrayOf, observationDate, unusableStatus } from '../../fhir/observations.ts';
 import { toUnit } from '../../fhir/units.ts';
 import { UCUM } from '../../fhir/canonical.ts';
 
@@ -13,6 +13,11 @@ const INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInte
 // AA critical abnormal → elevated; N normal, L low, LL critical low, LU significantly low → not.
 const ELEVATED = new Set(['H', 'HH', 'HU', 'A', 'AA']);
 const NOT_ELEVATED = new Set(['N', 'L', 'LL', 'LU']);
+/** The flags in words (HL7 v3 ObservationInterpretation displays), for the card. */
+const FLAG_WORDS: Record<string, string> = {
+  H: 'high', HH: 'critically high', HU: 'significantly high', A: 'abnormal', AA: 'critically abnormal',
+  N: 'normal', L: 'low', LL: 'critically low', LU: 'significantly low',
+};
 const USABLE_STATUS = new Set(['final', 'amended', 'corrected']);
 
 export interface EnzymeReading {
@@ -26,7 +31,7 @@ const unitOf = (q: Quantity): string | undefined => (q.code && (q.system === und
 export function readEnzymes(obs: Observation): EnzymeReading {
   const name = 'elevatedEnzymes';
   const source = `Observation/${obs.id ?? ''}`;
-  if (!USABLE_STATUS.has(obs.status)) return { lookup: { found: false, name, reason: `${obs.status ?? 'no-status'} result ignored` } };
+  if (!USABLE_STATUS.has(obs.status)) return { lookup: { found: false, name, reason: unusableStatus(obs.status) } };
   const date = observationDate(obs);
   const found = (value: boolean, note: string): EnzymeReading => ({
     lookup: { found: true, resource: obs, input: { name, value, source, ...(date ? { date: date.text } : {}) } },
@@ -34,7 +39,7 @@ export function readEnzymes(obs: Observation): EnzymeReading {
   });
 
   const q = obs.dataAbsentReason ? undefined : obs.valueQuantity;
-  const high = obs.referenceRange?.find((r) => typeof r.high?.value === 'number')?.high;
+  const high = arrayOf(obs.referenceRange).find((r) => typeof r?.high?.value === 'number')?.high;
   if (q && typeof q.value === 'number' && high && typeof high.value === 'number') {
     const unit = unitOf(q);
     const highUnit = unitOf(high);
@@ -50,9 +55,9 @@ export function readEnzymes(obs: Observation): EnzymeReading {
   }
   const flags = (obs.interpretation ?? []).flatMap((cc) => cc.coding ?? []).filter((c) => c.system === INTERPRETATION && c.code);
   const elevated = flags.find((c) => ELEVATED.has(c.code ?? ''));
-  if (elevated) return found(true, `Troponin (${source}) flagged '${elevated.code}' by the laboratory: elevated.`);
+  if (elevated) return found(true, `Troponin (${source}) flagged ${FLAG_WORDS[elevated.code ?? ''] ?? 'high'} by the laboratory: elevated.`);
   const normal = flags.find((c) => NOT_ELEVATED.has(c.code ?? ''));
-  if (normal) return found(false, `Troponin (${source}) flagged '${normal.code}' by the laboratory: not elevated.`);
+  if (normal) return found(false, `Troponin (${source}) flagged ${FLAG_WORDS[normal.code ?? ''] ?? 'normal'} by the laboratory: not elevated.`);
   return { lookup: { found: false, name, reason: 'troponin without a reference range or an interpretation flag' } };
 }
 

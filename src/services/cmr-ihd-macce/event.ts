@@ -32,6 +32,8 @@ export interface Classification {
   acute?: AcuteEvent;
   /** Most recent STEMI older than the window (CMR risk score population note). */
   olderStemi?: ConditionMatch;
+  /** Most recent acute MI of any type older than the window: its GRACE/TIMI are not the current risk. */
+  olderAcute?: ConditionMatch;
   /** An acute MI recorded without any onset: cannot be placed in the window. */
   undatedAcute?: ConditionMatch;
 }
@@ -53,8 +55,9 @@ export function classify(conditions: ResourceSource, now: Date, windowDays: numb
     const type: MiType = term.valueSetContains('stemi', c.resource.code) ? 'stemi' : term.valueSetContains('nstemi', c.resource.code) ? 'nstemi' : 'unspecified';
     if (w === 'in') {
       out.acute ??= { condition: c, type, onset };
-    } else if (type === 'stemi') {
-      out.olderStemi ??= c;
+    } else {
+      out.olderAcute ??= c;
+      if (type === 'stemi') out.olderStemi ??= c;
     }
   }
   if (out.acute) delete out.undatedAcute;

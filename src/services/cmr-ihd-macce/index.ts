@@ -5,18 +5,39 @@ import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../types.t
 import type { Card } from '../../hooks/types.ts';
 import { cmrIhdMacceDescription, PREFETCH_KEYS } from './definition.ts';
 import { gatherMacceInputs, hasCmr } from './inputs.ts';
-import { acuteScores, markersOf } from './scores.ts';
+import { acuteScores, markersOf, type AcuteScores } from './scores.ts';
 import { acuteCard, markersCard } from './cards.ts';
+import type { CmrMarkerAssessment } from '../../models/cmr-markers.ts';
+import type { MacceInputs } from './inputs.ts';
+
+export interface MacceResults {
+  inputs: MacceInputs;
+  /** Present for an acute MI. */
+  acute?: AcuteScores;
+  /** Present when CMR measurements were found. */
+  markers?: CmrMarkerAssessment;
+}
 
 export function evaluateCmrIhdMacce(data: ResolvedPrefetch, ctx: EvaluationContext): Card[] {
-  const i = gatherMacceInputs(data, ctx);
-  if (!i.ihd) return []; // Not applicable: nothing to say (DESIGN.md, Clinicians).
-  const markers = hasCmr(i.cmr) ? markersOf(i.cmr, ctx.config) : undefined;
+  const r = scoreCmrIhdMacce(data, ctx);
+  if (!r) return [];
   const cards: Card[] = [];
-  if (i.acute) cards.push(acuteCard(i, acuteScores(i), ctx));
+  if (r.acute) cards.push(acuteCard(r.inputs, r.acute, ctx));
   // Chronic disease without a CMR in the look-back: no score applies and there is nothing to show.
-  if (markers) cards.push(markersCard(i, markers, ctx));
+  if (r.markers) cards.push(markersCard(r.inputs, r.markers, ctx));
   return cards;
+}
+
+/**
+ * The pure score step (data + context -> results), shared by the cards and the SMART detail view.
+ * acuteScores() records missing reasons on the inputs, which both cards read: it runs here, first.
+ */
+export function scoreCmrIhdMacce(data: ResolvedPrefetch, ctx: EvaluationContext): MacceResults | undefined {
+  const i = gatherMacceInputs(data, ctx);
+  if (!i.ihd) return undefined; // Not applicable: nothing to say (DESIGN.md, Clinicians).
+  const markers = hasCmr(i.cmr) ? markersOf(i.cmr, ctx.config) : undefined;
+  const acute = i.acute ? acuteScores(i) : undefined;
+  return { inputs: i, ...(acute ? { acute } : {}), ...(markers ? { markers } : {}) };
 }
 
 /** Built on demand: the prefetch templates come from the terminology loaded at start-up. */

@@ -11,7 +11,7 @@ import { findConditions } from '../../fhir/conditions.ts';
 import {
   latestBoolean, latestInteger, latestQuantity, parseFhirDate, resourcesOf, type Lookup, type ResourceSource,
 } from '../../fhir/observations.ts';
-import type { Analyte } from '../../fhir/units.ts';
+import { INTEGER_UNITS, QUANTITIES, type QuantityKind } from '../../fhir/quantities.ts';
 import { defaultTerminology } from '../../fhir/terminology.ts';
 import { PREFETCH_KEYS } from './definition.ts';
 import { admissionAnchor, classify, type AcuteEvent, type Anchor, type Classification } from './event.ts';
@@ -42,8 +42,11 @@ export interface AcuteInputs {
 
 export interface CmrInputs extends CmrMarkerInputs {
   mvoSegments?: Input<number>;
-  /** The LVEF used is coded 10230-1 (method not stated), not 8811-2 (by MR). */
-  lvefMethodUnstated?: boolean;
+  /**
+   * An LVEF that is not a CMR LVEF (10230-1 without an MR method): shown as recorded, named
+   * 'lvefMethodNotStated' or 'lvefOtherMethod', and never given to a CMR score or threshold.
+   */
+  lvefNotCmr?: Input<number>;
 }
 
 export interface MacceInputs extends Classification {
@@ -97,11 +100,11 @@ function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, 
     target: anchor.range,
     describe: `within 24 h of the MI onset (${onset.text})`,
   };
-  const quantity = (valueSet: string, name: string, unit: string, analyte?: Analyte) =>
-    take(nearest(obs, valueSet, name, admission, (o) => latestQuantity([o], { valueSet, name, unit, now: ctx.now, lookbackDays: ANY_AGE_DAYS, ...(analyte ? { analyte } : {}) })));
-  a.heartRate = quantity('heart-rate', 'heartRate', '/min');
-  a.systolicBp = quantity('systolic-bp', 'systolicBp', 'mm[Hg]');
-  a.creatinine = quantity('creatinine', 'creatinine', 'mg/dL', 'creatinine');
+  const quantity = (valueSet: string, name: string, kind: QuantityKind) =>
+    take(nearest(obs, valueSet, name, admission, (o) => latestQuantity([o], { valueSet, name, quantity: kind, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  a.heartRate = quantity('heart-rate', 'heartRate', QUANTITIES.heartRate);
+  a.systolicBp = quantity('systolic-bp', 'systolicBp', QUANTITIES.systolicBp);
+  a.creatinine = quantity('creatinine', 'creatinine', QUANTITIES.creatinine);
 
   // Troponin → elevated enzymes: the nearest result that can be judged (enzymes.ts).
   const notes = new Map<Observation, string>();
@@ -121,7 +124,7 @@ function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, 
   };
   const flag = (valueSet: string, name: string) =>
     take(nearest(obs, valueSet, name, presentation, (o) => latestBoolean([o], { valueSet, name, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
-  a.killipClass = take(nearest(obs, 'killip-class', 'killipClass', presentation, (o) => latestInteger([o], { valueSet: 'killip-class', name: 'killipClass', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  a.killipClass = take(nearest(obs, 'killip-class', 'killipClass', presentation, (o) => latestInteger([o], { valueSet: 'killip-class', name: 'killipClass', units: INTEGER_UNITS.grade, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
   a.cardiacArrest = flag('cardiac-arrest-at-admission', 'cardiacArrest');
   a.stDeviation = flag('st-deviation', 'stDeviation');
   a.anteriorSteOrLbbb = anteriorSte(event, flag('anterior-ste-or-lbbb', 'anteriorSteOrLbbb'), out);
@@ -132,7 +135,7 @@ function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, 
     target: { start: onset.start, end: onset.end },
     describe: `from ${ctx.config.bodyLookbackDays} days before to 7 days after the MI onset`,
   };
-  a.weight = take(nearest(obs, 'body-weight', 'weight', weightWindow, (o) => latestQuantity([o], { valueSet: 'body-weight', name: 'weight', unit: 'kg', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  a.weight = take(nearest(obs, 'body-weight', 'weight', weightWindow, (o) => latestQuantity([o], { valueSet: 'body-weight', name: 'weight', quantity: QUANTITIES.weight, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
 
   const conditions = data[PREFETCH_KEYS.conditions];
   a.diabetes = history(conditions, 'diabetes', event, ctx, reasons);
@@ -170,7 +173,7 @@ function timeToReperfusion(event: AcuteEvent, presentation: Window, data: Resolv
   }
   // A recorded time to reperfusion (project code) may stand in when no procedure time qualifies.
   const recorded = nearest(obs, 'time-to-reperfusion', 'timeToReperfusion', presentation, (o) =>
-    latestQuantity([o], { valueSet: 'time-to-reperfusion', name: 'timeToReperfusion', unit: 'h', now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
+    latestQuantity([o], { valueSet: 'time-to-reperfusion', name: 'timeToReperfusion', quantity: QUANTITIES.timeToReperfusion, now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
   if (recorded.found) {
     out.derivations.push(`Time to reperfusion ${formatHours(recorded.input.value)}: as recorded (${recorded.input.source}); not derived from a procedure because ${derived.reason}.`);
     return recorded.input;
@@ -220,29 +223,43 @@ function cmrInputs(obs: ResourceSource, ctx: EvaluationContext, event: AcuteEven
     reasons[l.name] = l.reason;
     return undefined;
   };
-  const quantity = (valueSet: string, name: string, unit: string) =>
-    take(nearest(obs, valueSet, name, window, (o) => latestQuantity([o], { valueSet, name, unit, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  const quantity = (valueSet: string, name: string, kind: QuantityKind) =>
+    take(nearest(obs, valueSet, name, window, (o) => latestQuantity([o], { valueSet, name, quantity: kind, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
 
   const c: CmrInputs = {};
-  // LVEF by MR (8811-2) first; the general code 10230-1 does not state the method.
-  const byMr = nearest(obs, 'lvef-mr', 'lvef', window, (o) => latestQuantity([o], { valueSet: 'lvef-mr', name: 'lvef', unit: '%', now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
-  if (byMr.found) c.lvef = byMr.input;
-  else {
-    c.lvef = quantity('lvef', 'lvef', '%');
-    if (c.lvef) c.lvefMethodUnstated = true;
+  // A CMR LVEF is one whose code (8811-2) or Observation.method says MR (MODELS.md 4, corrected). The
+  // general code 10230-1 is often echocardiography: without an MR method it is shown as recorded and
+  // never feeds the CMR risk score or a CMR threshold (derived with CMR LVEF).
+  const term = defaultTerminology();
+  const byMr = (o: Observation): boolean => term.valueSetContains('lvef-mr', o.code) || term.valueSetContains('mr-method', o.method);
+  const observations = resourcesOf(obs).filter((r): r is Observation => r.resourceType === 'Observation');
+  const readLvef = (o: Observation): Lookup<number> => latestQuantity([o], { valueSet: 'lvef', name: 'lvef', quantity: QUANTITIES.lvef, now: ctx.now, lookbackDays: ANY_AGE_DAYS });
+  const cmrLvef = nearest(observations.filter(byMr), 'lvef', 'lvef', window, readLvef);
+  const other = nearest(observations.filter((o) => !byMr(o)), 'lvef', 'lvef', window, readLvef);
+  if (other.found) {
+    const stated = (other.resource.method?.coding ?? []).length > 0 || other.resource.method?.text !== undefined;
+    c.lvefNotCmr = { ...other.input, name: stated ? 'lvefOtherMethod' : 'lvefMethodNotStated' };
   }
-  c.infarctSize = quantity('infarct-size', 'infarctSize', '%');
-  c.mvo = quantity('mvo-extent', 'mvo', '%');
-  c.mvoSegments = take(nearest(obs, 'mvo-segments', 'mvoSegments', window, (o) => latestInteger([o], { valueSet: 'mvo-segments', name: 'mvoSegments', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
-  c.laReservoirStrain = quantity('la-reservoir-strain', 'laReservoirStrain', '%');
-  c.lvGls = quantity('lv-gls', 'lvGls', '%');
-  c.nativeT1 = quantity('native-t1', 'nativeT1', 'ms');
-  c.t2 = quantity('t2', 't2', 'ms');
+  if (cmrLvef.found) c.lvef = cmrLvef.input;
+  else if (c.lvefNotCmr) {
+    const o = c.lvefNotCmr;
+    reasons.lvef = `an LVEF whose method is ${o.name === 'lvefMethodNotStated' ? 'not stated' : 'not MR'} (${o.value} %, ${(o.date ?? '').slice(0, 10)}) is not a CMR LVEF; ${cmrLvef.reason.replace(/^no result/, 'no CMR LVEF')}`;
+  } else {
+    reasons.lvef = cmrLvef.reason;
+  }
+  c.infarctSize = quantity('infarct-size', 'infarctSize', QUANTITIES.infarctSize);
+  c.mvo = quantity('mvo-extent', 'mvo', QUANTITIES.mvo);
+  c.mvoSegments = take(nearest(obs, 'mvo-segments', 'mvoSegments', window, (o) => latestInteger([o], { valueSet: 'mvo-segments', name: 'mvoSegments', units: INTEGER_UNITS.segments, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  c.laReservoirStrain = quantity('la-reservoir-strain', 'laReservoirStrain', QUANTITIES.laReservoirStrain);
+  c.lvGls = quantity('lv-gls', 'lvGls', QUANTITIES.lvGls);
+  c.nativeT1 = quantity('native-t1', 'nativeT1', QUANTITIES.nativeT1);
+  c.t2 = quantity('t2', 't2', QUANTITIES.t2);
   c.haemorrhage = take(nearest(obs, 'intramyocardial-haemorrhage', 'haemorrhage', window, (o) => latestBoolean([o], { valueSet: 'intramyocardial-haemorrhage', name: 'haemorrhage', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
   return c;
 }
 
 /** Whether any CMR measurement was found. */
 export function hasCmr(c: CmrInputs): boolean {
+  // An LVEF that is not by CMR (lvefNotCmr) is not a CMR measurement.
   return [c.lvef, c.infarctSize, c.mvo, c.mvoSegments, c.laReservoirStrain, c.lvGls, c.nativeT1, c.t2, c.haemorrhage].some((i) => i !== undefined);
 }

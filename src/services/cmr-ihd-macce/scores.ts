@@ -1,9 +1,10 @@
 // Runs the models of MODELS.md section 1 on the gathered inputs and applies the population rules:
-// GRACE for any acute MI (its STEMI bands only for a STEMI), TIMI STEMI and the CMR risk score only
+// GRACE for any acute MI, read with the STEMI bands after a STEMI, the NSTE-ACS bands after an NSTEMI
+// and both for an acute MI of unstated type (MODELS.md 1b); TIMI STEMI and the CMR risk score only
 // for an acute STEMI (their derivation populations: Morrow 2000; Marcos-Garcés 2022), the CMR risk
 // score only with a CMR after the onset. Pure: no I/O.
 import type { Input, ModelResult } from '../../models/types.ts';
-import { computeGrace, type GraceResult } from '../../models/grace.ts';
+import { computeGrace, type GraceBands, type GraceResult } from '../../models/grace.ts';
 import { computeTimiStemi } from '../../models/timi-stemi.ts';
 import { computeCmrRiskScore, type CmrRiskScoreResult } from '../../models/cmr-risk-score.ts';
 import { assessCmrMarkers, type CmrMarkerAssessment } from '../../models/cmr-markers.ts';
@@ -26,16 +27,13 @@ export function acuteScores(i: MacceInputs): AcuteScores {
   const type = i.acute?.type;
   const statements: string[] = [];
 
-  let grace = computeGrace({
+  const bands: GraceBands = type === 'stemi' ? 'stemi' : type === 'nstemi' ? 'nste-acs' : 'both';
+  const grace = computeGrace({
     age: a.age, heartRate: a.heartRate, systolicBp: a.systolicBp, creatinine: a.creatinine,
     killipClass: a.killipClass, cardiacArrest: a.cardiacArrest, stDeviation: a.stDeviation, elevatedEnzymes: a.elevatedEnzymes,
-  });
-  if (type !== 'stemi') {
-    // The bands of MODELS.md 1b are the owners' STEMI in-hospital death bands: not for NSTEMI.
-    const { tier: _tier, ...rest } = grace;
-    grace = { ...rest, notes: (grace.notes ?? []).filter((n) => !/\bband\b|\btier\b/i.test(n)) };
-    statements.push('graceNoBand');
-  }
+  }, bands);
+  if (type === 'nstemi') statements.push('graceNsteBands');
+  else if (type !== 'stemi') statements.push('graceBothBands');
 
   if (type !== 'stemi') {
     statements.push('timiNotStemi', 'cmrScoreNotStemi');
@@ -63,7 +61,6 @@ export function acuteScores(i: MacceInputs): AcuteScores {
     cmr = computeCmrRiskScore({ timeToReperfusion: a.timeToReperfusion, graceScore: graceItem.input, lvef: i.cmr.lvef, mvoSegments: i.cmr.mvoSegments });
     if (graceItem.note) cmr = { ...cmr, notes: [...(cmr.notes ?? []), graceItem.note] };
     if (!graceItem.input && graceItem.reason) i.missingReasons.graceScore = graceItem.reason;
-    if (i.cmr.lvefMethodUnstated) statements.push('lvefMethod');
     statements.push('cmrScorePopulation');
   } else {
     i.missingReasons.cmr = `no LVEF or MVO measurement after the MI onset (${i.acute?.onset.text ?? '?'})`;

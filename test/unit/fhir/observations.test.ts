@@ -14,6 +14,7 @@ import {
   type Lookup,
 } from '../../../src/fhir/observations.ts';
 import type { InputValue } from '../../../src/models/types.ts';
+import { INTEGER_UNITS, QUANTITIES } from '../../../src/fhir/quantities.ts';
 
 const terminology = loadTerminology([fileURLToPath(new URL('../../fixtures/terminology/', import.meta.url))]);
 const LOINC = 'http://loinc.org';
@@ -48,8 +49,8 @@ function missing<V extends InputValue>(r: Lookup<V>) {
   return r;
 }
 
-const creat = { valueSet: 'creatinine', name: 'creatinine', unit: 'mg/dL', analyte: 'creatinine' as const, now: NOW, lookbackDays: 30, terminology };
-const bili = { valueSet: 'bilirubin', name: 'bilirubin', unit: 'mg/dL', analyte: 'bilirubin' as const, now: NOW, lookbackDays: 30, terminology };
+const creat = { valueSet: 'creatinine', name: 'creatinine', quantity: QUANTITIES.creatinine, now: NOW, lookbackDays: 30, terminology };
+const bili = { valueSet: 'bilirubin', name: 'bilirubin', quantity: QUANTITIES.bilirubin, now: NOW, lookbackDays: 30, terminology };
 
 describe('latestQuantity: selection', () => {
   it('returns the most recent value within the look-back with provenance', () => {
@@ -105,8 +106,12 @@ describe('latestQuantity: selection', () => {
     expect(found(latestQuantity([...newerBad, good], creat)).input.value).toBe(1.3);
     const r = missing(latestQuantity(newerBad, creat));
     expect(r.reason).toContain('no usable result within 30 days');
-    expect(r.reason).toContain('1 preliminary result(s) ignored');
-    expect(r.reason).toContain('1 entered-in-error result(s) ignored');
+    // In words, not FHIR status codes (issue 10, item 9).
+    expect(r.reason).toContain('1 preliminary result(s) ignored (not final)');
+    expect(r.reason).toContain('1 result(s) entered in error');
+    expect(r.reason).toContain('1 cancelled result(s)');
+    expect(r.reason).toContain('1 result(s) registered without a value yet');
+    expect(r.reason).toContain('1 result(s) of unknown status');
   });
 
   it('skips dataAbsentReason', () => {
@@ -125,11 +130,11 @@ describe('latestQuantity: selection', () => {
         { code: { coding: [{ system: LOINC, code: '8462-4' }] }, valueQuantity: { value: 76, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' } },
       ],
     };
-    const r = found(latestQuantity([panel], { valueSet: 'systolic-bp', name: 'sbp', unit: 'mm[Hg]', now: NOW, lookbackDays: 1, terminology }));
+    const r = found(latestQuantity([panel], { valueSet: 'systolic-bp', name: 'sbp', quantity: QUANTITIES.systolicBp, now: NOW, lookbackDays: 1, terminology }));
     expect(r.input).toEqual({ name: 'sbp', value: 118, unit: 'mm[Hg]', date: panel.effectiveDateTime, source: 'Observation/bp1' });
     // a component's own dataAbsentReason
     const noSys = { ...panel, id: 'bp2', component: [{ code: panel.component![0]!.code, dataAbsentReason: { text: 'x' } }] };
-    missing(latestQuantity([noSys], { valueSet: 'systolic-bp', name: 'sbp', unit: 'mm[Hg]', now: NOW, lookbackDays: 1, terminology }));
+    missing(latestQuantity([noSys], { valueSet: 'systolic-bp', name: 'sbp', quantity: QUANTITIES.systolicBp, now: NOW, lookbackDays: 1, terminology }));
   });
 
   it('breaks ties deterministically: corrected/amended, then later issued, then lastUpdated, then id', () => {
@@ -159,7 +164,7 @@ describe('latestQuantity: selection', () => {
     expect(found(latestQuantity(bundle, creat)).input.value).toBe(1.5);
     expect(found(latestQuantity([null, undefined, bundle], creat)).input.value).toBe(1.5);
     expect(resourcesOf([bundle, null]).map((r) => r.resourceType)).toEqual(['Observation', 'Patient']);
-    expect(missing(latestQuantity(null, creat)).reason).toBe("no result for 'creatinine'");
+    expect(missing(latestQuantity(null, creat)).reason).toBe('no result in the record');
   });
 
   it('caches the flattened resources for one evaluation only', () => {
@@ -197,19 +202,19 @@ describe('latestQuantity: units', () => {
 
   it('reads sodium in mEq/L as mmol/L', () => {
     const o = obs('2951-2', {}, { valueQuantity: { value: 131, unit: 'mEq/L' } });
-    const r = found(latestQuantity([o], { valueSet: 'sodium', name: 'sodium', unit: 'mmol/L', analyte: 'sodium', now: NOW, lookbackDays: 30, terminology }));
+    const r = found(latestQuantity([o], { valueSet: 'sodium', name: 'sodium', quantity: QUANTITIES.sodium, now: NOW, lookbackDays: 30, terminology }));
     expect(r.input).toMatchObject({ value: 131, unit: 'mmol/L', original: { value: 131, unit: 'mEq/L' } });
   });
 
   it('converts albumin g/L → g/dL', () => {
     const o = obs('1751-7', { v: 28, unit: 'g/L' });
-    const r = found(latestQuantity([o], { valueSet: 'albumin', name: 'albumin', unit: 'g/dL', now: NOW, lookbackDays: 30, terminology }));
+    const r = found(latestQuantity([o], { valueSet: 'albumin', name: 'albumin', quantity: QUANTITIES.albumin, now: NOW, lookbackDays: 30, terminology }));
     expect(r.input).toMatchObject({ value: 2.8, unit: 'g/dL', original: { value: 28, unit: 'g/L' } });
   });
 
   it('converts height in [in_i] → m', () => {
     const o = obs('8302-2', { v: 70, unit: '[in_i]' });
-    const r = found(latestQuantity([o], { valueSet: 'height', name: 'height', unit: 'm', now: NOW, lookbackDays: 365, terminology }));
+    const r = found(latestQuantity([o], { valueSet: 'height', name: 'height', quantity: QUANTITIES.height, now: NOW, lookbackDays: 365, terminology }));
     expect(r.input).toMatchObject({ value: 1.778, unit: 'm', original: { value: 70, unit: '[in_i]' } });
   });
 
@@ -232,16 +237,16 @@ describe('latestQuantity: units', () => {
     expect(found(latestQuantity([noUnit, bad, ok], creat)).input.value).toBe(1);
     const r = missing(latestQuantity([noUnit, bad], creat));
     expect(r.reason).toContain('1 result(s) without a unit');
-    expect(r.reason).toContain("1 result(s) in 'mmol/h' not convertible to 'mg/dL'");
+    expect(r.reason).toContain("1 result(s) in 'mmol/h', which is not a unit of a creatinine concentration");
   });
 
   it('never converts mole ↔ mass without an analyte', () => {
     const o = obs('2160-0', { v: 88.42, unit: 'umol/L' });
-    missing(latestQuantity([o], { ...creat, analyte: undefined }));
+    missing(latestQuantity([o], { ...creat, quantity: { ...QUANTITIES.creatinine, analyte: undefined } }));
   });
 
   it('treats INR with {INR}, {ratio}, 1 or no unit as unitless', () => {
-    const opts = { valueSet: 'inr', name: 'inr', unit: '1', now: NOW, lookbackDays: 30, terminology };
+    const opts = { valueSet: 'inr', name: 'inr', quantity: QUANTITIES.inr, now: NOW, lookbackDays: 30, terminology };
     for (const unit of ['{INR}', '{ratio}', '1', undefined]) {
       const o = obs('34714-6', {}, { valueQuantity: unit ? { value: 1.7, unit } : { value: 1.7 } });
       const r = found(latestQuantity([o], opts));
@@ -252,7 +257,65 @@ describe('latestQuantity: units', () => {
 
   it('skips values with a comparator (not a number)', () => {
     const o = obs('1975-2', {}, { valueQuantity: { value: 0.2, comparator: '<', unit: 'mg/dL' } });
-    expect(missing(latestQuantity([o], bili)).reason).toContain("comparator '<'");
+    expect(missing(latestQuantity([o], bili)).reason).toContain("reported as a limit ('< 0.2')");
+  });
+});
+
+describe('latestQuantity: a unit that converts but means another quantity is not the input (issue 10)', () => {
+  const inr = { valueSet: 'inr', name: 'inr', quantity: QUANTITIES.inr, now: NOW, lookbackDays: 30, terminology };
+  // The fixture terminology has few project codes: 'infarct-size' (ValueSet project-all) stands for any
+  // project-coded quantity here; what matters is the quantity the picker is told to read.
+  const proj = (_code: string, v: number, unit: string, code = 'infarct-size'): Observation => ({
+    resourceType: 'Observation', id: `q${++seq}`, status: 'final', effectiveDateTime: iso(DAY),
+    code: { coding: [{ system: PROJ, code }] }, valueQuantity: { value: v, unit, system: UCUM, code: unit },
+  });
+
+  it('never reads a prothrombin activity (Quick %) as an INR, and says so in words', () => {
+    // UCUM converts 30 % to 0.3: the old picker returned INR 0.3 (floored to 1.0 by the models).
+    const r = missing(latestQuantity([obs('6301-6', { v: 30, unit: '%' })], inr));
+    expect(r.reason).toBe("no usable result within 30 days; 1 result(s) in '%': prothrombin activity (Quick), not an INR");
+    // An older INR in a ratio unit is then used instead of the newer Quick.
+    const older = obs('6301-6', { v: 1.4, unit: '{INR}', effectiveDateTime: iso(5 * DAY) });
+    expect(found(latestQuantity([obs('6301-6', { v: 30, unit: '%' }), older], inr)).input.value).toBe(1.4);
+  });
+
+  it('accepts only 1, {INR}, {ratio} or no unit for an INR: a prothrombin time in s or an arbitrary annotation is not one', () => {
+    expect(missing(latestQuantity([obs('6301-6', { v: 14, unit: 's' })], inr)).reason).toContain('a prothrombin time in seconds, not an INR');
+    expect(missing(latestQuantity([obs('6301-6', { v: 1.4, unit: '{score}' })], inr)).reason).toContain("in '{score}', which is not a unit of an INR");
+  });
+
+  it('never reads an albumin share of total protein (%) as a concentration', () => {
+    const r = missing(latestQuantity([obs('1751-7', { v: 55, unit: '%' })], { valueSet: 'albumin', name: 'albumin', quantity: QUANTITIES.albumin, now: NOW, lookbackDays: 30, terminology }));
+    expect(r.reason).toContain('a fraction of total protein (electrophoresis), not an albumin concentration');
+  });
+
+  it('reads an SMI only in cm2/m2: UCUM would turn 45 % into 4500 cm2/m2', () => {
+    const opts = { valueSet: 'project-all', name: 'smi', quantity: QUANTITIES.smi, now: NOW, lookbackDays: 30, terminology };
+    expect(found(latestQuantity([proj('l3-smi', 45, 'cm2/m2')], opts)).input.value).toBe(45);
+    for (const unit of ['%', '1', '{ratio}']) expect(missing(latestQuantity([proj('l3-smi', 45, unit)], opts)).reason).toContain('which is not a unit of a skeletal muscle index');
+  });
+
+  it('reads an LVEF in % or as a fraction (1), and refuses a percentage recorded with unit 1 (3500 %)', () => {
+    const opts = { valueSet: 'lvef', name: 'lvef', quantity: QUANTITIES.lvef, now: NOW, lookbackDays: 30, terminology };
+    expect(found(latestQuantity([obs('10230-1', { v: 35, unit: '%' })], opts)).input.value).toBe(35);
+    expect(found(latestQuantity([obs('10230-1', { v: 0.35, unit: '1' })], opts)).input).toMatchObject({ value: 35, unit: '%', original: { value: 0.35, unit: '1' } });
+    expect(missing(latestQuantity([obs('10230-1', { v: 35, unit: '1' })], opts)).reason).toContain('outside 0–100 % once converted');
+    expect(missing(latestQuantity([obs('10230-1', {}, { valueQuantity: { value: 35 } })], opts)).reason).toContain('without a unit');
+  });
+
+  it('reads strain only in %, and a T1 in s as ms (the same quantity, converted exactly)', () => {
+    const strain = { valueSet: 'project-all', name: 'laReservoirStrain', quantity: QUANTITIES.laReservoirStrain, now: NOW, lookbackDays: 30, terminology };
+    expect(missing(latestQuantity([proj('la-reservoir-strain', 0.18, '1')], strain)).reason).toContain('which is not a unit of a strain in %');
+    const t1 = { valueSet: 'project-all', name: 'nativeT1', quantity: QUANTITIES.nativeT1, now: NOW, lookbackDays: 30, terminology };
+    expect(found(latestQuantity([proj('native-t1', 1.012, 's')], t1)).input.value).toBe(1012);
+    expect(missing(latestQuantity([proj('native-t1', 1, '/s')], t1)).reason).toContain('which is not a unit of a T1 relaxation time');
+  });
+
+  it('reads an integer grade only without a unit or in 1', () => {
+    const opts = { valueSet: 'project-all', name: 'killipClass', units: INTEGER_UNITS.grade, now: NOW, lookbackDays: 30, terminology };
+    expect(found(latestInteger([proj('killip-class', 2, '1')], opts)).input.value).toBe(2);
+    missing(latestInteger([proj('killip-class', 2, '{segments}')], opts));
+    missing(latestInteger([proj('killip-class', 2, '%')], opts));
   });
 });
 
@@ -271,7 +334,7 @@ describe('latestBoolean / latestInteger / latestCode', () => {
   });
 
   it('latestInteger reads valueInteger or a unitless integer quantity', () => {
-    const opts = { ...base, valueSet: 'mvo-present', name: 'segments' };
+    const opts = { ...base, valueSet: 'mvo-present', name: 'segments', units: INTEGER_UNITS.segments };
     expect(found(latestInteger([proj('mvo-present', { valueInteger: 3 })], opts)).input.value).toBe(3);
     expect(found(latestInteger([proj('mvo-present', { valueQuantity: { value: 2, unit: '{segments}' } })], opts)).input.value).toBe(2);
     missing(latestInteger([proj('mvo-present', { valueQuantity: { value: 2.5 } })], opts));

@@ -122,3 +122,24 @@ describe('normalizeUnit / isConvertible', () => {
     expect(isConvertible('umol/L', 'mg/dL')).toBe(false);
   });
 });
+
+describe('unit strings from outside', () => {
+  test('a unit with characters UCUM does not use is not converted, and nothing is printed (ucum-lhc console.logs what it cannot parse)', () => {
+    const printed: unknown[][] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => { printed.push(args); };
+    try {
+      for (const unit of ['mg /dL', 'mg/dL <a href="https://evil.example">x</a>', 'µmol/L\u0000', 'mg\u00a0/dL', 'g/dL\u200b']) {
+        expect(toUnit(1, unit, 'mg/dL')).toBeNull();
+      }
+    } finally {
+      console.log = original;
+    }
+    expect(printed).toEqual([]);
+  });
+
+  test('a unit that is not a string is no unit', () => {
+    expect(normalizeUnit(42 as unknown as string)).toBeUndefined();
+    expect(toUnit(1, { code: 'mg/dL' } as unknown as string, 'mg/dL')).toBeNull();
+  });
+});

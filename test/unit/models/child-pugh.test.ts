@@ -1,5 +1,5 @@
 import {
-  albuminPoints, bilirubinPoints, childPughClass, computeChildPugh, inrPoints, metadata, type ChildPughInputs,
+  albuminPoints, bilirubinPoints, cholestaticBilirubinPoints, childPughClass, computeChildPugh, inrPoints, metadata, type ChildPughInputs,
 } from '../../../src/models/child-pugh.ts';
 import type { Input } from '../../../src/models/types.ts';
 
@@ -103,5 +103,22 @@ describe('Child-Pugh', () => {
     const r = computeChildPugh({});
     expect(r.value).toBeNull();
     expect(r.missing).toEqual(['bilirubin', 'albumin', 'inr', 'ascites', 'encephalopathy']);
+  });
+
+  describe('primary biliary cholangitis or primary sclerosing cholangitis: bilirubin 1–4 / 4–10 / > 10 mg/dL (MODELS.md 3c)', () => {
+    test.each([[0.8, 1], [3.99, 1], [4.0, 2], [10.0, 2], [10.01, 3], [68.4 / 17.1, 2]])('bilirubin %p mg/dL → %p', (x, p) => expect(cholestaticBilirubinPoints(x)).toBe(p));
+
+    test('a PBC/PSC condition switches the bilirubin bands and says so; the condition is an input', () => {
+      const pbc = code('cholestaticDisease', 'Primary biliary cholangitis');
+      // Bilirubin 3.5 mg/dL: 3 points in the standard bands, 1 in the cholestatic ones.
+      const standard = computeChildPugh(cp(3.5, 4.0, 1.0, 'none', 'none'));
+      const cholestatic = computeChildPugh({ ...cp(3.5, 4.0, 1.0, 'none', 'none'), cholestaticDisease: pbc });
+      expect(standard.value).toBe(7);
+      expect(cholestatic.value).toBe(5);
+      expect(cholestatic.contributions[0]).toEqual({ input: 'bilirubin', points: 1, band: '< 4 mg/dL (PBC/PSC bands)' });
+      expect(cholestatic.inputs).toContain(pbc);
+      expect(cholestatic.notes).toContain('Bilirubin bands for primary biliary cholangitis or primary sclerosing cholangitis: 1–4 / 4–10 / > 10 mg/dL (Pugh\'s modification as quoted by MSD and EASL)');
+      expect(standard.notes ?? []).not.toContain(expect.stringMatching(/cholangitis/));
+    });
   });
 });

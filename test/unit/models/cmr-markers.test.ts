@@ -163,6 +163,6 @@ describe('Single CMR markers (MODELS.md 1d)', () => {
     const bad = assessCmrMarkers({ lvef: n('ef', 140) });
     expect(bad.findings).toEqual([]);
     expect(bad.missing).toContain('lvef');
-    expect(bad.notes[0]).toMatch(/lvef: value 140/);
+    expect(bad.notes[0]).toBe('LVEF: value 140 is not usable; treated as missing.');
   });
 });

@@ -71,6 +71,7 @@ describe('CMR Mass Score (Paolisso 2024)', () => {
     expect(c.range).toEqual({ min: 5, max: 8 });
     expect(c.tier).toBe('likely malignant');
     expect(c.missing).toEqual(['polylobate', 'pericardialEffusion', 'heterogeneousEnhancement']);
+    expect(c.notes).toContain('Score ≥ 5, 3 feature(s) not assessed: polylobate, pericardial effusion, heterogeneous enhancement (LGE).');
   });
 
   test('nothing assessed → declines', () => {

@@ -90,7 +90,8 @@ describe('CMR risk score (Marcos-Garcés 2022)', () => {
     expect(r.tier).toBeUndefined();
     expect(r.macePer100PersonYears).toBeUndefined();
     expect(r.missing).toEqual(['lvef']);
-    expect(r.notes?.[0]).toBe('Score ≥ 0, 1 input(s) missing: lvef.');
+    // The card names the missing inputs in words; the note counts them (issue 10, item 9).
+    expect(r.notes?.[0]).toBe('Score ≥ 0, 1 input(s) missing.');
   });
 
   test('partial: MVO missing with 0 known points → 0–1, still low', () => {

@@ -1,4 +1,4 @@
-import { computeGrace, metadata, type GraceInputs } from '../../../src/models/grace.ts';
+import { computeGrace, graceNsteAcsTier, metadata, type GraceInputs } from '../../../src/models/grace.ts';
 import type { Input } from '../../../src/models/types.ts';
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, source: 'derived' });
@@ -148,6 +148,62 @@ describe('GRACE in-hospital death', () => {
     const r = computeGrace({ ...example, killipClass: n('killipClass', 5), heartRate: n('heartRate', Number.NaN) });
     expect(r.missing).toEqual(['heartRate', 'killipClass']);
     expect(r.probability).toBeUndefined();
-    expect(r.notes?.some((t) => t.startsWith('killipClass: value 5'))).toBe(true);
+    // In words, not the input's internal name (issue 10, item 9).
+    expect(r.notes).toContain('Killip class: value 5 is not usable; treated as missing.');
+    expect((r.notes ?? []).join(' ')).not.toMatch(/killipClass|heartRate/);
+  });
+
+  describe('NSTE-ACS in-hospital death bands: ≤ 108 low, 109–140 intermediate, > 140 high (MODELS.md 1b)', () => {
+    test.each([[108, 'low'], [109, 'intermediate'], [140, 'intermediate'], [141, 'high'], [0, 'low'], [300, 'high']] as const)('%p → %s', (p, t) => {
+      expect(graceNsteAcsTier(p)).toBe(t);
+    });
+
+    test.each([
+      // 0 + 0 + 53 + 7 + 20 + 0 + 28 + 0
+      [108, 'low', [25, 40, 90, 1.0, 2, false, true, false]],
+      // 0 + 0 + 53 + 28 + 0 + 0 + 28 + 0
+      [109, 'intermediate', [25, 40, 90, 4.5, 1, false, true, false]],
+      // 0 + 0 + 58 + 1 + 0 + 39 + 28 + 14
+      [140, 'intermediate', [25, 40, 70, 0.3, 1, true, true, true]],
+      // 0 + 0 + 58 + 10 + 20 + 39 + 0 + 14
+      [141, 'high', [25, 40, 70, 1.4, 2, true, false, true]],
+    ] as const)('after an NSTEMI, total %p → %s', (total, tier, v) => {
+      const r = computeGrace(make([...v]), 'nste-acs');
+      expect(r.value).toBe(total);
+      expect(r.tier).toBe(tier);
+      expect(r.bands).toBe('nste-acs');
+    });
+
+    test('worked example (21.7 % in-hospital death) after an NSTEMI: high, and the note names the NSTE-ACS bands', () => {
+      const r = computeGrace(example, 'nste-acs');
+      expect([r.value, r.tier]).toEqual([209, 'high']);
+      expect(r.probability).toBeCloseTo(0.21693, 4);
+      expect(r.notes).toContain('NSTE-ACS in-hospital death band: high (> 3 %).');
+      expect((r.notes ?? []).join(' ')).not.toMatch(/STEMI in-hospital/);
+    });
+
+    test('an acute MI of unstated type: both readings; a tier only when they agree', () => {
+      // 41 + 9 + 43 + 10 + 0 + 0 + 28 + 14 = 145: STEMI intermediate (126–154), NSTE-ACS high (> 140).
+      const r = computeGrace({ ...example, killipClass: n('killipClass', 1), cardiacArrest: b('cardiacArrest', false), elevatedEnzymes: b('elevatedEnzymes', true) }, 'both');
+      expect(r.value).toBe(145);
+      expect(r.readings).toEqual({ stemi: 'intermediate', nsteAcs: 'high' });
+      expect(r.tier).toBeUndefined();
+      expect(r.probability).toBeGreaterThan(0);
+      expect(r.notes).toEqual(expect.arrayContaining(['STEMI in-hospital death band: intermediate (2–5 %).', 'NSTE-ACS in-hospital death band: high (> 3 %).']));
+      const agree = computeGrace(example, 'both');
+      expect(agree.readings).toEqual({ stemi: 'high', nsteAcs: 'high' });
+      expect(agree.tier).toBe('high');
+    });
+
+    test('partial score: the NSTE-ACS tier only when the range lies in one band; notes count the missing items', () => {
+      const { creatinine: _c, killipClass: _k, ...rest } = example;
+      const r = computeGrace(rest, 'nste-acs');
+      // 161–247: all > 140
+      expect(r.tier).toBe('high');
+      expect(r.notes).toContain('GRACE 161–247 points, 2 input(s) missing.');
+      const wide = computeGrace({ heartRate: n('heartRate', 70), elevatedEnzymes: b('elevatedEnzymes', false) }, 'nste-acs');
+      expect(wide.tier).toBeUndefined();
+      expect(wide.notes).toContain('Tier undetermined: the range spans low to high (NSTE-ACS bands).');
+    });
   });
 });

@@ -1,5 +1,5 @@
 import {
-  computeMeld3, meld3Band, meld3Mortality90d, MELD3_BANDS, metadata, type Meld3Inputs,
+  computeMeld3, meld3Band, meld3Mortality90d, MELD3_BANDS, MELD3_BANDS_LABEL, metadata, type Meld3Inputs,
 } from '../../../src/models/meld3.ts';
 import type { Input } from '../../../src/models/types.ts';
 
@@ -99,29 +99,50 @@ describe('MELD 3.0', () => {
     });
   });
 
-  describe('bands (MSD, on the rounded score)', () => {
+  describe('observed waitlist mortality by band (MSD, on the rounded score): model data for the detail view only', () => {
     test.each([
       [9, '≤9', 0.006], [10, '10–19', 0.067], [19, '10–19', 0.067], [20, '20–29', 0.248],
       [29, '20–29', 0.248], [30, '30–39', 0.419], [39, '30–39', 0.419], [40, '≥40', 0.511],
       [6, '≤9', 0.006], [52, '≥40', 0.511], [9.49, '≤9', 0.006], [9.5, '10–19', 0.067],
     ])('%p → %s', (score, label, mortality) => {
       expect(meld3Band(score).label).toBe(label);
-      expect(meld3Band(score).mortality90d).toBe(mortality);
+      expect(meld3Band(score).observedWaitlistMortality90d).toBe(mortality);
     });
-    test('five bands', () => expect(MELD3_BANDS.map((b) => b.label)).toEqual(['≤9', '10–19', '20–29', '30–39', '≥40']));
-    test('result tier and band note', () => {
+    test('five bands, labelled as observed waitlist mortality', () => {
+      expect(MELD3_BANDS.map((b) => b.label)).toEqual(['≤9', '10–19', '20–29', '30–39', '≥40']);
+      expect(MELD3_BANDS_LABEL).toBe('Observed waitlist mortality by band');
+    });
+    test('the result carries the band as its tier, and one 90-day figure: the survival equation\'s', () => {
       const r = computeMeld3(v(4.0, 128, 1.8, 1.9, 2.8, 'F'));
       expect(r.tier).toBe('30–39');
-      expect(r.notes).toContain('Band 30–39: 90-day mortality 41.9 % (MSD Manual, from Kim 2021)');
+      expect(r.probability).toBeCloseTo(meld3Mortality90d(31), 12);
+      // The band's observed 41.9 % is not a second figure for this patient (issue 10, item 2).
+      expect((r.notes ?? []).join(' ')).not.toMatch(/41\.9|MSD|band/i);
     });
   });
 
-  test('above 40: shown as computed, allocation cap noted', () => {
-    const r = computeMeld3(v(20, 125, 4, 3, 1.5, 'M'));
-    expect(r.value).toBeCloseTo(45.39, 2);
-    expect(r.display).toBe('45');
-    expect(r.tier).toBe('≥40');
-    expect(r.notes).toContain('OPTN allocation caps MELD 3.0 at 40; shown as computed (45)');
+  describe('the survival equation is applied to scores 6–40 only', () => {
+    test('score 45: no estimate (the extrapolated equation would say 98.9 %)', () => {
+      const r = computeMeld3(v(20, 125, 4, 3, 1.5, 'M'));
+      expect(r.display).toBe('45');
+      expect(r.probability).toBeUndefined();
+      expect(meld3Mortality90d(45)).toBeCloseTo(0.9893, 4);
+    });
+    test.each([
+      [39.9, 40, true], [40.49, 40, true], [40.5, 41, false], [47.2, 47, false],
+    ])('unrounded %p (displayed %p): estimate %p', (target, display, shown) => {
+      // Scale bilirubin to reach the target score with everything else fixed (male adult, Cr 3, Alb 1.5).
+      let lo = 1;
+      let hi = 1e6;
+      for (let k = 0; k < 200; k++) {
+        const mid = (lo + hi) / 2;
+        if (valueOf(v(mid, 130, 3, 3, 1.5, 'M')) < target) lo = mid; else hi = mid;
+      }
+      const r = computeMeld3(v(hi, 130, 3, 3, 1.5, 'M'));
+      expect(r.display).toBe(String(display));
+      expect(r.probability !== undefined).toBe(shown);
+      if (!shown) expect(r.notes).toContain('Above 40: above the range of the 90-day estimate (the survival equation is applied to scores 6–40)');
+    });
   });
 
   describe('age', () => {

@@ -34,4 +34,11 @@ describe('PointsTally', () => {
     ]);
     expect(t.echoed().map((i) => i.name)).toEqual(['n', 'neg', 'flag']);
   });
+
+  it('names the items in the notes with the labels given (words, not input keys)', () => {
+    const t = new PointsTally<'heartRate' | 'cardiacArrest'>({ heartRate: input('heartRate', -3), cardiacArrest: input('cardiacArrest', 'x') }, { heartRate: 'heart rate', cardiacArrest: 'cardiac arrest' });
+    t.number('heartRate');
+    t.boolean('cardiacArrest');
+    expect(t.notes).toEqual(['heart rate: value -3 is not usable; treated as missing.', 'cardiac arrest: value x is not yes/no; treated as missing.']);
+  });
 });

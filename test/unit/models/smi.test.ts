@@ -93,3 +93,11 @@ describe('SMI and sarcopenia cut-offs', () => {
     expect(() => computeSmi(smiOf(40, 'male'), 'nope' as SmiCutoffSetName)).toThrow(RangeError);
   });
 });
+
+describe('SMI derived from a height so small that area / height² overflows', () => {
+  test('is declined with height missing, never Infinity (found by the fuzzing tests)', () => {
+    const r = computeSmi({ muscleArea: n('muscleArea', 150, 'cm2'), height: n('height', 2.47e-322, 'm'), sex: sex('male') }, 'carey-2017');
+    expect(r.value).toBeNull();
+    expect(r.missing).toContain('height');
+  });
+});

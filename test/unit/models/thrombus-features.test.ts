@@ -25,7 +25,7 @@ describe('Thrombus features (Pazos-López 2014, Table 3)', () => {
       ['area < 4.1 cm²', 'accuracy 86 %'],
       ['diameter < 2.4 cm', 'accuracy 82 %'],
       ['homogeneous', 'accuracy 84 %'],
-      ['native T1 ≥ 422 ms', 'accuracy 73 %'],
+      ['post-contrast T1 ≥ 422 ms', 'accuracy 73 %'],
     ]);
     expect(r.notes).toEqual([]);
   });
@@ -35,8 +35,8 @@ describe('Thrombus features (Pazos-López 2014, Table 3)', () => {
     ['areaCm2', 4.1, 'does-not-favour'],
     ['diameterCm', 2.39, 'favours-thrombus'],
     ['diameterCm', 2.4, 'does-not-favour'],
-    ['nativeT1', 421, 'does-not-favour'],
-    ['nativeT1', 422, 'favours-thrombus'],
+    ['postContrastT1', 421, 'does-not-favour'],
+    ['postContrastT1', 422, 'favours-thrombus'],
   ] as const)('%s %p → %s', (feature, value, status) => {
     expect(statusOf({ [feature]: n(feature, value) }, feature)).toBe(status);
   });
@@ -59,9 +59,9 @@ describe('Thrombus features (Pazos-López 2014, Table 3)', () => {
       tiScoutTypical: b('ti', true),
       lgePresent: b('lge', false),
       areaCm2: n('area', 6),
-      nativeT1: n('t1', 1000),
+      postContrastT1: n('t1', 1000),
     });
-    expect(r.favouring).toEqual(['tiScoutTypical', 'lgePresent', 'nativeT1']);
+    expect(r.favouring).toEqual(['tiScoutTypical', 'lgePresent', 'postContrastT1']);
     expect(r.notFavouring).toEqual(['areaCm2']);
     expect(r.unknown).toEqual(['firstPassPerfusionPresent', 'diameterCm', 'homogeneous']);
     expect(r.inputs).toHaveLength(4);
@@ -74,6 +74,6 @@ describe('Thrombus features (Pazos-López 2014, Table 3)', () => {
   test('unusable values are unknown', () => {
     const r = assessThrombusFeatures({ areaCm2: n('area', Number.NaN) });
     expect(r.unknown).toContain('areaCm2');
-    expect(r.notes[0]).toMatch(/not usable/);
+    expect(r.notes[0]).toBe('area < 4.1 cm²: value NaN is not usable; treated as unknown.');
   });
 });

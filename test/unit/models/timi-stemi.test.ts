@@ -113,6 +113,7 @@ describe('TIMI risk score for STEMI', () => {
     expect(r.display).toBe('0–4');
     expect(r.missing).toEqual(['age', 'weight']);
     expect(r.probability).toBeUndefined();
+    expect(r.notes).toContain('Score ≥ 0, 2 input(s) missing.');
   });
 
   test('an "or" item with one unknown part and no yes is missing; a yes decides it', () => {

@@ -3,7 +3,7 @@ import { evaluateCirrhosis, cirrhosisSarcopenia } from '../../../src/services/ci
 import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { Card } from '../../../src/hooks/types.ts';
 import { testConfig } from '../../../src/config.ts';
-import { ICD10CM, SNOMED } from '../../../src/fhir/canonical.ts';
+import { ICD10, ICD10CM, SNOMED } from '../../../src/fhir/canonical.ts';
 import { NOW, daysAgo, loinc, patient, procedure, projectQuantity, projectValue, snomedCondition, condition } from '../../support/fhir-builders.ts';
 
 const PID = 'p1';
@@ -24,7 +24,7 @@ function data(resources: { patient?: FhirResource; conditions?: FhirResource[]; 
   };
 }
 
-type ScoreMap = Record<string, { value: number; tier?: string; probability?: number; missing: string[] }>;
+type ScoreMap = Record<string, { value: number; tier?: string; probability?: number; missing: string[]; inputs: Array<{ name: string; source: string }> }>;
 function scores(cards: Card[]): ScoreMap {
   const out: ScoreMap = {};
   for (const c of cards) for (const s of ((c.extension?.scores ?? []) as Array<{ model: string } & ScoreMap[string]>)) out[s.model] = s;
@@ -95,6 +95,37 @@ describe('cirrhosis-sarcopenia service', () => {
     expect(liver.summary.length).toBeLessThan(140);
   });
 
+  test('MELD 3.0 card: one 90-day figure, the survival equation\'s; no band table (issue 10, item 2)', () => {
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx());
+    const s = scores(cards);
+    expect(cards[0]!.summary).toContain(`MELD 3.0 31 (${Math.round(s['meld-3.0']!.probability! * 1000) / 10} % 90-day mortality)`);
+    expect(cards[0]!.detail).not.toMatch(/41\.9|waitlist|Band 30/i);
+  });
+
+  test('MELD 3.0 above 40: no probability in extension.scores, the summary says it is above the estimate\'s range', () => {
+    // bili 20, Na 125, INR 4, Cr 3, Alb 1.5, female: 46.7 (the equation would say 99.7 %).
+    const obs = [
+      loinc(PID, '1975-2', 20, 'mg/dL', daysAgo(2)), loinc(PID, '2160-0', 3, 'mg/dL', daysAgo(2)), loinc(PID, '2951-2', 125, 'mmol/L', daysAgo(2)),
+      loinc(PID, '1751-7', 1.5, 'g/dL', daysAgo(2)), loinc(PID, '6301-6', 4, '{INR}', daysAgo(2)),
+    ];
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: obs }), ctx());
+    const m = scores(cards)['meld-3.0'];
+    expect(m?.value).toBeGreaterThan(40);
+    expect(m?.probability).toBeUndefined();
+    expect(cards[0]!.summary).toMatch(/^Cirrhosis: MELD 3\.0 47 \(above the range of the 90-day estimate\)/);
+    expect(cards[0]!.detail).not.toMatch(/99\.\d %|51\.1/);
+  });
+
+  test('an INR in % (prothrombin activity) is not an INR: MELD 3.0 declined, the reason in words (issue 10, item 1)', () => {
+    const obs = [...conventionalLabs().filter((o) => o.code.coding?.[0]?.code !== '6301-6'), loinc(PID, '6301-6', 30, '%', daysAgo(2))];
+    const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: obs }), ctx());
+    const s = scores(cards);
+    expect(s['meld-3.0']).toBeUndefined();
+    expect(s['child-pugh']?.missing).toContain('inr');
+    expect(cards[0]!.summary).toMatch(/MELD 3\.0 needs INR/);
+    expect(cards[0]!.detail).toContain("INR: no usable result within 30 days; 1 result(s) in '%': prothrombin activity (Quick), not an INR");
+  });
+
   test('the same patient in SI and conventional units gives the same scores', () => {
     const conv = scores(evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx()));
     const si = scores(evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: siLabs() }), ctx()));
@@ -106,6 +137,36 @@ describe('cirrhosis-sarcopenia service', () => {
   test('ICD-10-CM coded cirrhosis applies too', () => {
     const cards = evaluateCirrhosis(data({ conditions: [condition(PID, ICD10CM, 'K74.60')], observations: conventionalLabs() }), ctx());
     expect(cards.length).toBeGreaterThan(0);
+  });
+
+  describe('cirrhosis is wider than three codes; PBC/PSC bilirubin bands (issue 10, item 7)', () => {
+    test.each([
+      [ICD10CM, 'K74.3'], [ICD10CM, 'K74.4'], [ICD10CM, 'K74.5'], [ICD10CM, 'K71.7'], [ICD10CM, 'K76.1'], [ICD10, 'K74.3'],
+      [SNOMED, '420054005'], [SNOMED, '31712002'], [SNOMED, '27156006'],
+    ])('%s|%s makes the service apply', (system, code) => {
+      expect(evaluateCirrhosis(data({ conditions: [condition(PID, system, code)], observations: conventionalLabs() }), ctx()).length).toBeGreaterThan(0);
+    });
+
+    test('hepatic fibrosis (K74.0) or PSC alone (K83.01) is not cirrhosis', () => {
+      for (const code of ['K74.0', 'K83.01']) expect(evaluateCirrhosis(data({ conditions: [condition(PID, ICD10CM, code)], observations: conventionalLabs() }), ctx())).toEqual([]);
+    });
+
+    test('PSC (K83.01) with cirrhosis: Child-Pugh scores bilirubin 4.0 mg/dL as 2 points (1–4 / 4–10 / > 10), not 3, and says so', () => {
+      const base = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: [...conventionalLabs(), ...decompensation()] }), ctx());
+      const psc = evaluateCirrhosis(data({ conditions: [cirrhosis(), condition(PID, ICD10CM, 'K83.01')], observations: [...conventionalLabs(), ...decompensation()] }), ctx());
+      expect(scores(base)['child-pugh']?.value).toBe(12);
+      expect(scores(psc)['child-pugh']?.value).toBe(11);
+      expect(scores(psc)['child-pugh']?.inputs.find((i) => i.name === 'cholestaticDisease')?.source).toMatch(/^Condition\//);
+      // Markdown-escaped '>' in the detail.
+      expect(psc[0]!.detail).toContain('Bilirubin bands for primary biliary cholangitis or primary sclerosing cholangitis: 1–4 / 4–10 / &gt; 10 mg/dL');
+      // The MELD family is unchanged by PBC/PSC.
+      expect(scores(psc)['meld-3.0']?.value).toBeCloseTo(scores(base)['meld-3.0']!.value, 10);
+    });
+
+    test('the Condition prefetch asks for PBC/PSC codes too', () => {
+      expect(cirrhosisSarcopenia().description.prefetch.conditions).toContain('http://hl7.org/fhir/sid/icd-10-cm|');
+      expect(cirrhosisSarcopenia().description.prefetch.conditions).toContain('http://snomed.info/sct|197441003');
+    });
   });
 
   test('one clear card when labs are missing; old results outside the look-back are not used', () => {
@@ -134,6 +195,39 @@ describe('cirrhosis-sarcopenia service', () => {
     const runs = [1, 3].map((d) => procedure(PID, SNOMED, '302497006', { performedDateTime: daysAgo(d) }));
     const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs(), procedures: runs }), ctx());
     expect(cards[0]!.detail).toMatch(/creatinine set to 3\.0/);
+  });
+
+  describe('dialysis (issue 10, item 8)', () => {
+    const withCreatinine = (cr: number) => [...conventionalLabs().filter((o) => o.code.coding?.[0]?.code !== '2160-0'), loinc(PID, '2160-0', cr, 'mg/dL', daysAgo(2))];
+    const dialysisRow = (c: Card): string => (c.detail ?? '').split('\n').find((l) => l.startsWith('| Dialysis')) ?? '';
+
+    test('no dialysis procedure in the 7 days: the inputs table says none recorded, not "no"', () => {
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs() }), ctx());
+      expect(dialysisRow(cards[0]!)).toMatch(/^\| Dialysis ≥ 2× or CVVHD 24 h in 7 days \| none recorded in the prior 7 days \|/);
+      // Creatinine 1.9 is below both caps: nothing more to say about dialysis.
+      expect(cards[0]!.detail).not.toMatch(/cap, so dialysis|unrecorded/);
+    });
+
+    test('one session only: recorded, but not the ≥ 2 that set creatinine to the cap', () => {
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: conventionalLabs(), procedures: [procedure(PID, SNOMED, '302497006', { performedDateTime: daysAgo(2) })] }), ctx());
+      expect(dialysisRow(cards[0]!)).toContain('1 session recorded in the prior 7 days (≥ 2, or 24 h of CVVHD, needed)');
+    });
+
+    test('creatinine 3.5: at MELD 3.0\'s cap (no change), below MELD\'s and MELD-Na\'s 4.0 (unrecorded dialysis would raise them)', () => {
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: withCreatinine(3.5) }), ctx());
+      const d = cards[0]!.detail ?? '';
+      expect(d).toContain('MELD 3.0: creatinine 3.5 mg/dL is at or above its 3.0 mg/dL cap, so dialysis in the prior 7 days, recorded or not, would not change the score.');
+      // MELD(i) = 10 × (0.957 ln Cr + 0.378 ln 4.0 + 1.120 ln 1.8 + 0.643): Cr 3.5 → 30.24 → 30; Cr 4.0 → 31.52 → 32.
+      expect(d).toMatch(/MELD \(original, OPTN policy 9\.1\.D\): no dialysis is recorded in the prior 7 days; ≥ 2 treatments or 24 h of CVVHD, if they took place unrecorded, would set creatinine to 4\.0 mg\/dL and give 32 instead of 30\./);
+      expect(d).toMatch(/MELD-Na \(OPTN policy 9\.1\.D\): no dialysis is recorded [^\n]*would set creatinine to 4\.0 mg\/dL and give \d+(\.\d+)? instead of \d+(\.\d+)?\./);
+    });
+
+    test('creatinine 4.2: at or above every cap, dialysis would change no score', () => {
+      const d = evaluateCirrhosis(data({ conditions: [cirrhosis()], observations: withCreatinine(4.2) }), ctx())[0]!.detail ?? '';
+      expect(d).toContain('MELD 3.0: creatinine 4.2 mg/dL is at or above its 3.0 mg/dL cap');
+      expect(d).toContain('MELD-Na (OPTN policy 9.1.D): creatinine 4.2 mg/dL is at or above its 4.0 mg/dL cap');
+      expect(d).not.toContain('if they took place unrecorded');
+    });
   });
 
   test('procedures that could not be read leave dialysis unknown: MELD 3.0 becomes a lower bound', () => {

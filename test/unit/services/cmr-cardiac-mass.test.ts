@@ -41,6 +41,9 @@ interface Report {
   flags?: Flags;
   areaCm2?: number;
   diameterCm?: number;
+  /** Post-contrast T1 of the mass, ms (the thrombus feature, MODELS.md 2b). */
+  postContrastT1?: number;
+  /** Native T1, ms: never the thrombus feature. */
   nativeT1?: number;
   location?: string;
   diagnosis?: string;
@@ -55,6 +58,7 @@ function massReport(r: Report): Observation[] {
   const members: Observation[] = Object.entries(r.flags ?? {}).map(([code, v]) => projectValue(PID, `mass-${code}`, { valueBoolean: v }, when));
   if (r.areaCm2 !== undefined) members.push(projectQuantity(PID, 'mass-area', r.areaCm2, 'cm2', when));
   if (r.diameterCm !== undefined) members.push(projectQuantity(PID, 'mass-diameter', r.diameterCm, 'cm', when));
+  if (r.postContrastT1 !== undefined) members.push(projectQuantity(PID, 'mass-post-contrast-t1', r.postContrastT1, 'ms', when));
   if (r.nativeT1 !== undefined) members.push(projectQuantity(PID, 'native-t1', r.nativeT1, 'ms', when));
   if (r.location) members.push(projectValue(PID, 'mass-location', { valueCodeableConcept: { coding: [{ system: PROJECT_CODESYSTEM, code: r.location }] } }, when));
   if (r.diagnosis) members.push(projectValue(PID, 'mass-diagnosis', { valueCodeableConcept: { coding: [{ system: PROJECT_CODESYSTEM, code: r.diagnosis }] } }, when));
@@ -75,7 +79,7 @@ const all8: Flags = {
 // Pazos-López 2014 thrombus pattern; CMR Mass Score 1 (sessile only).
 const thrombusReport: Report = {
   flags: { ...ALL_SCORE_ABSENT, sessile: true, 'ti-scout-thrombus-pattern': true, lge: false, homogeneous: true },
-  areaCm2: 2.1, diameterCm: 1.5, nativeT1: 480, location: 'left-ventricle',
+  areaCm2: 2.1, diameterCm: 1.5, postContrastT1: 480, location: 'left-ventricle',
 };
 
 const benignCondition = (extra: Partial<Condition> = {}): Condition => condition(PID, ICD10CM, 'D15.1', extra);
@@ -100,7 +104,9 @@ describe('cmr-cardiac-mass service', () => {
     expect(d.prefetch.conditions).toContain('http://hl7.org/fhir/sid/icd-10-cm|C38.0');
     expect(d.prefetch.conditions).toContain(`${SNOMED}|396339007`);
     expect(d.prefetch.observations).toContain(`${PROJECT_CODESYSTEM}|mass-ti-scout-thrombus-pattern`);
-    expect(d.prefetch.observations).toContain(`${PROJECT_CODESYSTEM}|native-t1`);
+    expect(d.prefetch.observations).toContain(`${PROJECT_CODESYSTEM}|mass-post-contrast-t1`);
+    // Native T1 is not read by this service (issue 10, item 3).
+    expect(d.prefetch.observations).not.toContain(`${PROJECT_CODESYSTEM}|native-t1`);
     expect(cmrCardiacMass().requiredPrefetch).toEqual(['patient', 'conditions', 'observations']);
   });
 
@@ -123,7 +129,7 @@ describe('cmr-cardiac-mass service', () => {
   test('mass via a Condition (ICD-10-CM D15.1) with same-day CMR features', () => {
     const card = only(evaluate({ conditions: [benignCondition()], observations: massReport({ flags: malignant5, finding: false }) }));
     expect(card.summary).toMatch(/^Cardiac mass: CMR Mass Score 5\/8/);
-    expect(card.detail).toMatch(/Observations of \d{4}-\d{2}-\d{2}/);
+    expect(card.detail).toMatch(/results of \d{4}-\d{2}-\d{2}/);
   });
 
   test('mass via a CMR finding Observation (project code cardiac-mass) with hasMember features', () => {
@@ -175,7 +181,7 @@ describe('cmr-cardiac-mass service', () => {
     expect(detail).toContain(row('area < 4.1 cm²', '2.1 cm²', 'yes', 'accuracy 86 %'));
     expect(detail).toContain(row('diameter < 2.4 cm', '1.5 cm', 'yes', 'accuracy 82 %'));
     expect(detail).toContain(row('homogeneous', 'present', 'yes', 'accuracy 84 %'));
-    expect(detail).toContain(row('native T1 ≥ 422 ms', '480 ms', 'yes', 'accuracy 73 %'));
+    expect(detail).toContain(row('post-contrast T1 ≥ 422 ms', '480 ms', 'yes', 'accuracy 73 %'));
     says(card, 'consider discussing anticoagulation and follow-up imaging');
     // Guidance, never an order.
     expect(detail).not.toMatch(/\b(start|give|prescribe|order)\b/i);
@@ -183,14 +189,19 @@ describe('cmr-cardiac-mass service', () => {
     expect(detail).toContain(`| **Total** | 8 | ${md('below the malignancy cut-off (< 5)')} | **1** |`);
   });
 
-  test('native T1 is only taken from a mass report: an unlinked T1 (maybe myocardial) is not used', () => {
-    const card = only(evaluate({ conditions: [benignCondition()], observations: massReport({ ...thrombusReport, linked: false }) }));
-    expect(card.detail).toContain(row('native T1 ≥ 422 ms', 'not assessed', 'unknown', 'accuracy 73 %'));
-    says(card, 'so that a myocardial T1 is never used');
-    // Same without any feature: a recent myocardial T1 alone is not the mass's.
+  test('T1 ≥ 422 ms is a post-contrast feature: a native T1 of the mass never meets it (issue 10, item 3)', () => {
+    // A tumour with native T1 1250 ms, even a member of the mass report, was shown as meeting the criterion.
+    const { postContrastT1: _t1, ...rest } = thrombusReport;
+    const card = only(evaluate({ conditions: [benignCondition()], observations: massReport({ ...rest, nativeT1: 1250 }) }));
+    expect(card.detail).toContain(row('post-contrast T1 ≥ 422 ms', 'not assessed', 'unknown', 'accuracy 73 %'));
+    expect(card.detail).not.toContain('1250');
+    expect(card.detail).toContain(`- ${md('Post-contrast T1 of the mass')}: ${md(`not reported in the CMR of ${daysAgo(5).slice(0, 10)}`)}`);
+    // The post-contrast T1 code names the mass: it is read from the study whether or not the report links it.
+    const unlinked = only(evaluate({ conditions: [benignCondition()], observations: massReport({ ...thrombusReport, linked: false }) }));
+    expect(unlinked.detail).toContain(row('post-contrast T1 ≥ 422 ms', '480 ms', 'yes', 'accuracy 73 %'));
+    // A native T1 alone is not a mass feature at all.
     const t1Only = only(evaluate({ conditions: [benignCondition()], observations: [projectQuantity(PID, 'native-t1', 1010, 'ms', daysAgo(3))] }));
     expect(t1Only.summary).toMatch(/no CMR mass features/);
-    says(t1Only, 'so that a myocardial T1 is never used');
   });
 
   test('missing features → a range, the tier undetermined, and the features that would decide it', () => {
@@ -224,7 +235,7 @@ describe('cmr-cardiac-mass service', () => {
     expect(card.suggestions).toBeUndefined();
     expect(card.extension).toBeUndefined();
     expect(card.detail).toContain(`- ${md('Infiltration')}: ${md('not recorded')}`);
-    expect(card.detail).toContain(`- ${md('Native T1 of the mass')}: ${md('not recorded')}`);
+    expect(card.detail).toContain(`- ${md('Post-contrast T1 of the mass')}: ${md('not recorded')}`);
     // The condition states the category (D15.1 → benign): the prognosis is shown even without features.
     says(card, 'CMR diagnosis benign tumour (condition');
     says(card, '5-year all-cause mortality 17 %.');
@@ -243,11 +254,11 @@ describe('cmr-cardiac-mass service', () => {
   });
 
   test('only the most recent CMR study is used: features of an older study are not mixed in', () => {
-    const older = massReport({ flags: all8, days: 100, nativeT1: 300 });
+    const older = massReport({ flags: all8, days: 100, postContrastT1: 300 });
     const newer = massReport({ flags: { sessile: true }, days: 10 });
     const card = only(evaluate({ observations: [...older, ...newer] }));
     expect(card.summary).toMatch(/CMR Mass Score 1–8\/8/);
-    expect(card.detail).toMatch(/native T1 ≥ 422 ms \| not assessed/);
+    expect(card.detail).toMatch(/post-contrast T1 ≥ 422 ms \| not assessed/);
   });
 
   test('prognosis only with a recorded CMR diagnosis (mass-diagnosis Observation)', () => {

@@ -96,6 +96,13 @@ function admissionObservations(): Observation[] {
     weight(at(2), 80),
   ];
 }
+/** The same admission values for an MI with another onset. */
+function admissionObservationsAt(onset: string): Observation[] {
+  const h = (hours: number): string => new Date(Date.parse(onset) + hours * HOUR).toISOString();
+  return [heartRate(h(1), 88), sbp(h(1), 125), creatinineMg(h(1), 1.3), troponin(h(1), 250, { high: 14 }), integer('killip-class', h(1), 2),
+    flag('cardiac-arrest-at-admission', h(1), false), flag('st-deviation', h(0.5), true)];
+}
+
 /** CMR on day 6: LVEF 38 %, MVO 1 segment (0.9 % LV), infarct size 24 %. */
 function cmrObservations(day = 6): Observation[] {
   const when = at(day * 24);
@@ -223,7 +230,7 @@ describe('cmr-ihd-macce: chronic disease', () => {
     expect(cards).toHaveLength(1);
     const c = cards[0]!;
     expect(c.source.topic?.code).toBe('cmr-markers');
-    expect(c.summary).toBe('IHD, no acute MI in 90 d (no GRACE/TIMI); CMR 2025-01-10: LVEF 44 %');
+    expect(c.summary).toBe('IHD, no acute MI in 28 d (no GRACE/TIMI); CMR 2025-01-10: LVEF 44 %');
     expect(c.extension).toBeUndefined();
     expect(c.detail?.match(/GRACE and TIMI STEMI apply to an acute infarction/g)).toHaveLength(1);
     expect(c.detail).toContain('LVEF 44 %: at or below 47 % (adverse).');
@@ -238,12 +245,24 @@ describe('cmr-ihd-macce: chronic disease', () => {
   });
 
   test('an acute MI outside the window is treated as chronic; the CMR risk score population is stated', () => {
-    const old = '2024-10-01T08:00:00Z'; // 160 days before NOW, window 90 days
+    const old = '2024-10-01T08:00:00Z'; // 160 days before NOW, window 28 days
     const cards = run([stemi(old), hypertension(), heartRate('2024-10-01T09:00:00Z', 90), pci('2024-10-01T12:00:00Z'), ...cmr]);
     expect(topic(cards, 'macce-risk')).toEqual([]);
     expect(cards).toHaveLength(1);
-    expect(cards[0]?.summary).toMatch(/^IHD, no acute MI in 90 d/);
-    expect(cards[0]?.detail).toContain('The STEMI of 2024-10-01 is older than 90 days');
+    expect(cards[0]?.summary).toMatch(/^IHD, no acute MI in 28 d/);
+    expect(cards[0]?.detail).toContain('The STEMI of 2024-10-01 is older than 28 days');
+  });
+
+  test('the acute-MI window is 28 days by default (ICD-10: an MI is acute for 4 weeks; issue 10, item 5)', () => {
+    expect(testConfig().acuteMiWindowDays).toBe(28);
+    // NOW is 2025-03-10T12:00Z: onset 28 days before is acute, 29 days before is a past event.
+    const at28 = '2025-02-10T12:00:00Z';
+    const at29 = '2025-02-09T12:00:00Z';
+    expect(topic(run([stemi(at28), ...admissionObservationsAt(at28)]), 'macce-risk')).toHaveLength(1);
+    const past = run([nstemi(at29), ...admissionObservationsAt(at29), ...cmr]);
+    expect(topic(past, 'macce-risk')).toEqual([]);
+    expect(past.flatMap((c) => ((c.extension as { scores?: ScoreEntry[] } | undefined)?.scores ?? []))).toEqual([]);
+    expect(past[0]?.detail).toContain('The acute MI of 2025-02-09 is older than 28 days');
   });
 
   test('the window is configurable', () => {
@@ -426,15 +445,17 @@ describe('cmr-ihd-macce: populations and missing data', () => {
     expect(inferior.acuteInputs.anteriorSteOrLbbb).toBeUndefined();
   });
 
-  test('WHO ICD-10 I21.0 (acute transmural MI) is an acute MI of unstated type: GRACE without the band, no STEMI-only score', () => {
+  test('WHO ICD-10 I21.0 (acute transmural MI) is an acute MI of unstated type: GRACE read with both bands, no STEMI-only score', () => {
     // WHO ICD-10 names the wall, not the ECG (profiles/ValueSet-stemi.json): not read as STEMI.
     const cards = run([condition(ICD10, 'I21.0', ONSET), ...admissionObservations(), ...cmrObservations()]);
     const c = topic(cards, 'macce-risk')[0];
     expect(score(c, 'grace-in-hospital')?.value).toBe(173);
-    expect(score(c, 'grace-in-hospital')?.tier).toBeUndefined();
+    // 173: high by both band tables, so the tier is determinate.
+    expect(score(c, 'grace-in-hospital')?.tier).toBe('high');
     expect(score(c, 'timi-stemi')).toBeUndefined();
     expect(score(c, 'cmr-risk-score')).toBeUndefined();
-    expect(c?.summary).toBe('Acute MI 2025-03-01: GRACE 173 (7.1 % in-hospital death)');
+    expect(c?.summary).toBe('Acute MI 2025-03-01: GRACE 173 (7.1 % in-hospital death; high by the STEMI and NSTE-ACS bands)');
+    expect(c?.indicator).toBe('warning');
     expect(c?.detail).toContain('this infarction is not recorded as a STEMI');
     expect(c?.detail).toContain('an acute MI of unstated type');
   });
@@ -445,18 +466,49 @@ describe('cmr-ihd-macce: populations and missing data', () => {
     expect(i.acute).toBeUndefined();
   });
 
-  test('NSTEMI: GRACE without the STEMI band; no TIMI STEMI, no CMR risk score, said so', () => {
+  test('NSTEMI: GRACE with the NSTE-ACS bands; no TIMI STEMI, no CMR risk score, said so', () => {
     const cards = run([nstemi(), ...admissionObservations(), ...cmrObservations()]);
     const c = topic(cards, 'macce-risk')[0];
     expect(c?.source.label).toContain('GRACE');
     const grace = score(c, 'grace-in-hospital');
     expect(grace?.value).toBe(173);
-    expect(grace?.tier).toBeUndefined();
+    // 173 > 140: high by the NSTE-ACS bands (MODELS.md 1b; issue 10, item 4).
+    expect(grace?.tier).toBe('high');
     expect(score(c, 'timi-stemi')).toBeUndefined();
     expect(score(c, 'cmr-risk-score')).toBeUndefined();
     expect(c?.summary).toBe('NSTEMI 2025-03-01: GRACE 173 (7.1 % in-hospital death)');
+    expect(c?.indicator).toBe('warning');
     expect(c?.detail).toContain('its population is STEMI');
-    expect(c?.detail).not.toMatch(/in-hospital death band: /);
+    expect(c?.detail).toContain('NSTE-ACS in-hospital death band: high (&gt; 3 %).');
+    expect(c?.detail).not.toContain('STEMI in-hospital death band');
+  });
+
+  test('NSTEMI with the MODELS.md worked example (21.7 % in-hospital death): never an info card', () => {
+    // 57 y, HR 70, SBP 110, creatinine 1.2, Killip III, cardiac arrest, ST deviation, troponin not elevated.
+    const obs = [heartRate(at(1), 70), sbp(at(1), 110), creatinineMg(at(1), 1.2), troponin(at(1), 9, { high: 14 }), integer('killip-class', at(1), 3),
+      flag('cardiac-arrest-at-admission', at(1), true), flag('st-deviation', at(0.5), true)];
+    const c = topic(run([nstemi(), ...obs], context(), patient('1967-06-15')), 'macce-risk')[0];
+    const g = score(c, 'grace-in-hospital');
+    expect([g?.value, g?.tier]).toEqual([209, 'high']);
+    expect(g?.probability).toBeCloseTo(0.21693, 4);
+    expect(c?.indicator).toBe('warning');
+  });
+
+  test('acute MI of unstated type: the probability and both bands\' readings; the indicator follows the more severe', () => {
+    // Age 66 (58) + HR 88 (9) + SBP 125 (34) + creatinine 1.3 (10) + Killip I (0) + no arrest + no ST deviation + troponin (14) = 125:
+    // STEMI bands low (≤ 125), NSTE-ACS bands intermediate (109–140) → info by both (display choice).
+    const base = [heartRate(at(1), 88), sbp(at(1), 125), creatinineMg(at(1), 1.3), troponin(at(1), 250, { high: 14 }), integer('killip-class', at(1), 1),
+      flag('cardiac-arrest-at-admission', at(1), false)];
+    const low = topic(run([condition(SNOMED, '57054005', ONSET), ...base, flag('st-deviation', at(0.5), false)]), 'macce-risk')[0];
+    expect(score(low, 'grace-in-hospital')).toMatchObject({ value: 125 });
+    expect(score(low, 'grace-in-hospital')?.tier).toBeUndefined();
+    expect(low?.summary).toBe('Acute MI 2025-03-01: GRACE 125 (1.6 % in-hospital death; low by the STEMI bands, intermediate by the NSTE-ACS bands)');
+    // With ST deviation (+28) = 153: STEMI intermediate, NSTE-ACS high → warning.
+    const high = topic(run([condition(SNOMED, '57054005', ONSET), ...base, flag('st-deviation', at(0.5), true)]), 'macce-risk')[0];
+    expect(high?.summary).toMatch(/GRACE 153 \(\d+(\.\d)? % in-hospital death; intermediate by the STEMI bands, high by the NSTE-ACS bands\)$/);
+    expect(high?.indicator).toBe('warning');
+    expect(high?.detail).toContain('STEMI in-hospital death band: intermediate (2–5 %).');
+    expect(high?.detail).toContain('NSTE-ACS in-hospital death band: high (&gt; 3 %).');
   });
 
   test('STEMI without a CMR after the onset: CMR risk score says it needs one (a CMR before the MI is not used)', () => {
@@ -484,6 +536,47 @@ describe('cmr-ihd-macce: populations and missing data', () => {
     const r = acuteScores(gatherMacceInputs(prefetch([stemi(), heartRate(at(1), 160), sbp(at(1), 70), ...cmrObservations()], patient('1934-01-01')), context()));
     expect(r.cmr?.contributions.find((c) => c.input === 'graceScore')?.points).toBe(3);
     expect(r.cmr?.notes?.join(' ')).toMatch(/above 155 whatever the missing items/);
+  });
+});
+
+describe('cmr-ihd-macce: an LVEF of unstated method is never a CMR LVEF (issue 10, item 6)', () => {
+  const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+  const ef = (when: string, v: number, method?: [string, string]): Observation =>
+    quantity(LOINC, '10230-1', when, v, '%', method ? { method: { coding: [{ system: method[0], code: method[1] }] } } : {});
+  const cmrWithout = (day = 6): Observation[] => cmrObservations(day).filter((o) => o.code.coding?.[0]?.code !== '8811-2');
+
+  test('10230-1 without a method: shown as "LVEF, method not stated"; no CMR score, no CMR threshold', () => {
+    const cards = run([stemi(), hypertension(), ...admissionObservations(), pci(at(5)), ...cmrWithout(), ef(at(6 * 24), 35)]);
+    const macce = topic(cards, 'macce-risk')[0];
+    const cmr = score(macce, 'cmr-risk-score');
+    expect(cmr?.inputs.find((i) => i.name === 'lvef')).toBeUndefined();
+    expect(cmr?.missing).toContain('lvef');
+    expect(macce?.detail).toContain('- LVEF (CMR): an LVEF whose method is not stated (35 %, 2025-03-07) is not a CMR LVEF');
+    const markers = topic(cards, 'cmr-markers')[0];
+    expect(markers?.summary).not.toMatch(/LVEF/);
+    expect(markers?.detail).not.toMatch(/LVEF 35 %: (at or below 47|below 40)/);
+    expect(markers?.detail).toMatch(/\| LVEF, method not stated \| 35 % \|/);
+    expect(markers?.detail).toContain('LVEF, method not stated: 35 % (2025-03-07) is shown as recorded');
+  });
+
+  test('10230-1 whose Observation.method says MR (DICOM MR, SNOMED CT MRI of heart) is a CMR LVEF', () => {
+    for (const method of [[DCM, 'MR'], [SNOMED, '241620005'], [SNOMED, '113091000']] as Array<[string, string]>) {
+      const i = gatherMacceInputs(prefetch([stemi(), ...cmrWithout(), ef(at(6 * 24), 35, method)]), context());
+      expect(i.cmr.lvef).toMatchObject({ value: 35 });
+      expect(i.cmr.lvefNotCmr).toBeUndefined();
+    }
+  });
+
+  test('10230-1 by echocardiography (a method, not MR): "LVEF, method not MR", never a CMR LVEF', () => {
+    const i = gatherMacceInputs(prefetch([stemi(), ...cmrWithout(), ef(at(6 * 24), 35, [DCM, 'US'])]), context());
+    expect(i.cmr.lvef).toBeUndefined();
+    expect(i.cmr.lvefNotCmr).toMatchObject({ name: 'lvefOtherMethod', value: 35 });
+  });
+
+  test('a CMR LVEF (8811-2) is used even when a newer LVEF of unstated method exists', () => {
+    const i = gatherMacceInputs(prefetch([stemi(), ...cmrObservations(), ef(at(6 * 24 + 2), 55)]), context());
+    expect(i.cmr.lvef).toMatchObject({ value: 38 });
+    expect(i.cmr.lvefNotCmr).toMatchObject({ name: 'lvefMethodNotStated', value: 55 });
   });
 });
 

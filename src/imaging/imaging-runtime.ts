@@ -1,0 +1,97 @@
+// Everything the imaging layer keeps between hook calls, built once at start-up and passed into each
+// call (DESIGN.md "Dependencies are passed in"): the archive client with the process-wide request
+// limit, the QIDO/derived-result cache, the series patterns, the DICOM ConceptMap, the terminology,
+// the logger and the clock.
+import dcmjs from 'dcmjs';
+import type { Terminology } from '../fhir/terminology.ts';
+import { createArchiveClient, type ArchiveClient } from './dicomweb-client.ts';
+import { loadDicomConceptMap, type DicomConceptMap } from './dicom-concept-map.ts';
+import { loadSeriesPatterns, type SeriesPatterns } from './series-classifier.ts';
+import { TtlCache } from './ttl-cache.ts';
+import type { PatientIndex } from './qido.ts';
+import type { SrReading } from './sr-measurements.ts';
+import type { ClassifiedSeries, ImagingConfig } from './types.ts';
+
+/** What a SEG and its CT slice gave (instances are immutable, so this is kept like a QIDO answer). */
+export interface MuscleReading {
+  areaCm2: number;
+  date?: string;
+  segSopInstanceUid: string;
+  ctSopInstanceUid: string;
+  ctSeriesInstanceUid: string;
+  rule: string;
+  segmentLabels: string[];
+  musclePixels: number;
+  maskPixels: number;
+  pixelSpacing: [number, number];
+}
+
+export interface ImagingCaches {
+  /** Archive PatientID → the patient's MR/CT studies and SR/SEG instances (QIDO). */
+  index: TtlCache<PatientIndex>;
+  /** Study Instance UID → its classified series (QIDO). */
+  series: TtlCache<ClassifiedSeries[]>;
+  /** SR SOP Instance UID + its series context → the measurements read. */
+  readings: TtlCache<SrReading>;
+  /** SEG SOP Instance UID → the L3 muscle area. */
+  muscle: TtlCache<MuscleReading>;
+}
+
+/** Entries each cache keeps at most (per process): bounds memory whatever the traffic. */
+export const CACHE_MAX_ENTRIES = 10_000;
+
+/** The one log line of an unavailable archive: no URL, no patient identifier. */
+export interface ImagingLogger {
+  warn(fields: { imaging: 'unavailable'; reason: string; parts: string[] }, message: string): void;
+}
+
+export interface ImagingRuntime {
+  config: ImagingConfig;
+  /** Absent when DICOMWEB_URL is not set. */
+  archive?: ArchiveClient;
+  /** QIDO answers per patient/study and readings per SOP Instance UID, for DICOMWEB_QIDO_CACHE_TTL_S. */
+  caches: ImagingCaches;
+  patterns: SeriesPatterns;
+  conceptMap: DicomConceptMap;
+  terminology: Pick<Terminology, 'valueSetContains'>;
+  logger: ImagingLogger;
+  now(): number;
+}
+
+export function createImagingRuntime(
+  config: ImagingConfig,
+  deps: { terminology: Pick<Terminology, 'valueSetContains'>; logger: ImagingLogger; now?: () => number; patterns?: SeriesPatterns; conceptMap?: DicomConceptMap },
+): ImagingRuntime {
+  const now = deps.now ?? Date.now;
+  // dcmjs reports parsing oddities (e.g. "Invalid vr type") on the console, around our logger: the
+  // layer turns what matters into values and reasons instead.
+  dcmjs.log.setLevel('silent');
+  dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
+  return {
+    config,
+    ...(config.dicomWebUrl
+      ? {
+          archive: createArchiveClient(
+            {
+              url: config.dicomWebUrl,
+              ...(config.authorization ? { authorization: config.authorization } : {}),
+              requestTimeoutMs: config.requestTimeoutMs,
+              maxResponseBytes: config.maxResponseBytes,
+            },
+            config.processConcurrency,
+          ),
+        }
+      : {}),
+    caches: {
+      index: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
+      series: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
+      readings: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
+      muscle: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
+    },
+    patterns: deps.patterns ?? loadSeriesPatterns(),
+    conceptMap: deps.conceptMap ?? loadDicomConceptMap(),
+    terminology: deps.terminology,
+    logger: deps.logger,
+    now,
+  };
+}

@@ -1,0 +1,224 @@
+// The detail view's use case: with the SMART access token and the FHIR base of the launch, read the
+// patient's data from that (allowlisted) server with the service's own prefetch templates
+// (hooks/prefetch.ts over fhir/client.ts), run the service's score step, and describe every result
+// for the view (ServiceDetail). Nothing is recomputed differently from the cards: the adapters in
+// service-details.ts call the same score functions. No Express here.
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../services/types.ts';
+import type { Contribution, Input, ModelMetadata, ModelResult } from '../models/types.ts';
+import type { CdsRequest } from '../hooks/types.ts';
+import { resolvePrefetch } from '../hooks/prefetch.ts';
+import { droppedCount, keepPatientData } from '../hooks/patient-scope.ts';
+import { createFhirFetcher } from '../fhir/client.ts';
+import { withEvaluationCache } from '../fhir/observations.ts';
+import { badRequest, notFound, preconditionFailed } from '../errors.ts';
+import { fill } from '../services/card-wording.ts';
+import { round } from '../services/card-kit.ts';
+import {
+  ServiceDetailSchema, type AppContext, type BandTable, type DetailResult, type Explanation, type Finding,
+  type ModelCard, type Origin, type ReportDraft, type ServiceDetail, type Trend,
+} from './detail-schema.ts';
+import type { DetailWording, ReportTemplate } from './wording.ts';
+
+/** What one service's adapter gives the view (the rest of ServiceDetail is filled here). */
+export interface DetailBody {
+  applies: boolean;
+  results: ModelResult[];
+  labels: Record<string, string>;
+  missingReasons: Record<string, string>;
+  findings: Finding[];
+  trends: Trend[];
+  /** Extra model cards (for findings that are not ModelResults). */
+  extraModels: ModelMetadata[];
+  notes: string[];
+  report?: ReportDraft;
+  /** A band table for a result's model card (MELD 3.0 only, MODELS.md 3a). */
+  bands?: (r: ModelResult) => BandTable | undefined;
+}
+
+export interface ViewContext {
+  card: AppContext | undefined;
+  wording: DetailWording;
+  report: ReportTemplate;
+}
+
+export interface DetailAdapter {
+  serviceId: string;
+  /** Card topics of this service (cards/<service>.yaml), to find the service from appContext.s. */
+  topics: readonly string[];
+  /** Searches the view needs besides the service's prefetch (CDS Hooks prefetch template syntax). */
+  extraPrefetch: Record<string, string>;
+  build(data: ResolvedPrefetch, ctx: EvaluationContext, view: ViewContext): DetailBody;
+}
+
+export interface DetailRequest {
+  /** FHIR base of the launch, already checked against the allowlist by the caller. */
+  iss: string;
+  accessToken: string;
+  patientId: string;
+  encounterId?: string;
+  /** Which service; else the card topic of appContext decides. */
+  serviceId?: string;
+  appContext?: AppContext;
+}
+
+export type ComputeDetail = (request: DetailRequest) => Promise<ServiceDetail>;
+
+export interface DetailDeps {
+  config: AppConfig;
+  logger: Logger;
+  now: () => Date;
+  services: readonly CdsService[];
+  adapters: readonly DetailAdapter[];
+  wording: DetailWording;
+  report: ReportTemplate;
+}
+
+export function createDetailComputer(deps: DetailDeps): ComputeDetail {
+  const services = new Map(deps.services.map((s) => [s.description.id, s]));
+  return async (req) => {
+    const adapter = req.serviceId !== undefined
+      ? deps.adapters.find((a) => a.serviceId === req.serviceId)
+      : deps.adapters.find((a) => req.appContext !== undefined && a.topics.includes(req.appContext.s));
+    if (!adapter) throw req.serviceId !== undefined ? notFound(`No detail view for service '${req.serviceId}'`) : badRequest('Name the service, or launch from a card (appContext)');
+    const service = services.get(adapter.serviceId);
+    if (!service) throw notFound(`Service '${adapter.serviceId}' is not configured`);
+    const started = performance.now();
+
+    const hookInstance = req.appContext?.h ?? randomUUID();
+    const request: CdsRequest = {
+      hook: service.description.hook,
+      hookInstance,
+      fhirServer: req.iss,
+      context: { userId: 'Practitioner/unknown', patientId: req.patientId, ...(req.encounterId ? { encounterId: req.encounterId } : {}) },
+      prefetch: {},
+    };
+    const fetcher = createFhirFetcher({ baseUrl: req.iss, accessToken: req.accessToken, timeoutMs: deps.config.fetchBudgetMs });
+    const resolved = await resolvePrefetch({
+      templates: { ...service.description.prefetch, ...adapter.extraPrefetch },
+      request,
+      fetcher,
+      budgetMs: deps.config.fetchBudgetMs,
+      logger: deps.logger,
+    });
+    // The same rule as a hook call (hooks/patient-scope.ts): only this patient's resources are used,
+    // and a key left with none of them is unavailable.
+    const scoped = keepPatientData(resolved.data, { patientId: req.patientId, bases: [fetcher.baseUrl] });
+    const data = scoped.data;
+    const foreign = droppedCount(scoped);
+    const unavailable = [...resolved.unavailable, ...scoped.emptied];
+    const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
+    if (missingRequired.length > 0) {
+      throw preconditionFailed(`The FHIR server did not give the data this view needs (${missingRequired.join(', ')}): check the scopes granted to the app`);
+    }
+    const ctx: EvaluationContext = {
+      hookInstance,
+      patientId: req.patientId,
+      userId: 'Practitioner/unknown',
+      ...(req.encounterId ? { encounterId: req.encounterId } : {}),
+      now: deps.now(),
+      config: deps.config,
+      publicBaseUrl: deps.config.publicBaseUrl,
+      unavailable,
+    };
+    const view: ViewContext = { card: req.appContext, wording: deps.wording, report: deps.report };
+    const body = withEvaluationCache(() => adapter.build(data, ctx, view));
+    const notes = [...body.notes];
+    if (foreign > 0) notes.push(`${foreign} resource(s) returned by the FHIR server belong to another patient and were left out.`);
+    if (!body.applies) notes.unshift(deps.wording.text.notApplicable);
+
+    const detail: ServiceDetail = {
+      serviceId: service.description.id,
+      title: service.description.title,
+      generatedAt: ctx.now.toISOString(),
+      ...(req.appContext ? { topic: req.appContext.s } : {}),
+      applies: body.applies,
+      results: body.results.map(toDetailResult),
+      explanations: body.results.map((r) => explain(r, body, view)),
+      labels: body.labels,
+      missingReasons: body.missingReasons,
+      findings: body.findings,
+      trends: body.trends,
+      modelCards: modelCards(body, deps.wording),
+      notes,
+      ...(body.report ? { report: body.report } : {}),
+    };
+    deps.logger.debug({ service: service.description.id, ms: Math.round(performance.now() - started), unavailable }, 'smart detail');
+    return ServiceDetailSchema.parse(detail);
+  };
+}
+
+export function originOf(source: string): Origin {
+  if (source.startsWith('dicom:')) return { kind: 'dicom', sopInstanceUid: source.slice('dicom:'.length) };
+  if (source === 'derived') return { kind: 'derived' };
+  return { kind: 'fhir', reference: source };
+}
+
+function toDetailResult(r: ModelResult): DetailResult {
+  return { ...r, inputs: r.inputs.map((i: Input) => ({ ...i, origin: originOf(i.source) })) };
+}
+
+function contributionKind(cs: readonly Contribution[]): Explanation['contributionKind'] {
+  if (cs.some((c) => c.points !== undefined)) return 'points';
+  if (cs.some((c) => c.term !== undefined)) return 'term';
+  return 'none';
+}
+
+function explain(r: ModelResult, body: DetailBody, view: ViewContext): Explanation {
+  const t = view.wording.text;
+  const label = (n: string): string => body.labels[n] ?? n;
+  const cardValue = view.card?.v[r.model];
+  const missing = r.missing.map((name) => ({ name, label: label(name), reason: body.missingReasons[name] ?? t.missingNoReason }));
+  let range: string | undefined;
+  if (r.range && r.range.max > r.range.min) {
+    const vars = {
+      title: r.metadata.title,
+      min: round(r.range.min, 2),
+      max: round(r.range.max, 2),
+      display: r.display ?? String(round(r.value ?? Number.NaN, 2)),
+      missing: missing.map((m) => m.label).join(', '),
+    };
+    range = missing.length > 0 ? fill(t.range, vars) : fill(t.rangeNoMissing, vars);
+  } else if (r.value === null && missing.length > 0) {
+    range = fill(t.declined, { title: r.metadata.title, missing: missing.map((m) => m.label).join(', ') });
+  }
+  const now = r.value === null ? undefined : round(r.value, 2);
+  const differs = cardValue !== undefined && now !== undefined && now !== cardValue
+    ? fill(t.cardDiffers, { cardValue, value: now })
+    : undefined;
+  return {
+    model: r.model,
+    onCard: cardValue !== undefined,
+    ...(cardValue !== undefined ? { cardValue } : {}),
+    ...(differs ? { differs } : {}),
+    contributionKind: contributionKind(r.contributions),
+    missing,
+    ...(range ? { range } : {}),
+  };
+}
+
+function modelCards(body: DetailBody, wording: DetailWording): ModelCard[] {
+  const seen = new Set<string>();
+  const out: ModelCard[] = [];
+  const add = (m: ModelMetadata, bands?: BandTable): void => {
+    if (seen.has(m.id)) return;
+    seen.add(m.id);
+    out.push({
+      id: m.id,
+      title: m.title,
+      version: m.version,
+      population: m.population,
+      citation: m.citation,
+      url: m.url,
+      evidence: m.evidence,
+      evidenceLabel: wording.evidence[m.evidence],
+      limitations: m.notes ?? [],
+      ...(bands ? { bands } : {}),
+    });
+  };
+  for (const r of body.results) add(r.metadata, body.bands?.(r));
+  for (const m of body.extraModels) add(m);
+  return out;
+}
