@@ -55,6 +55,17 @@ const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
 };
 /** Pause before replacing a worker that died while starting (a broken install must not spin). */
 const RESPAWN_DELAY_MS = 1_000;
+/**
+ * Young generation of each evaluation worker's V8 heap (MB: two semi-spaces and the new large-object
+ * space, a third each). Left to V8, it is sized from the machine's memory: 192 MB per isolate in
+ * Node's build (no pointer compression) on this 24 GB machine. A call that fetches from the FHIR
+ * server keeps its objects alive across scavenges while it waits, V8 then grows the semi-spaces to
+ * their maximum and keeps them committed, and each worker held about 130–230 MB of heap of which
+ * 25 MB was live: resident memory climbed by 250 MB and more within minutes under a mixed load and
+ * did not come back (bench/README.md § Soak). 48 MB keeps the soak's RSS flat; a call's own data
+ * is far smaller, and what outlives a scavenge moves to the old generation as before.
+ */
+export const HOOK_WORKER_YOUNG_GENERATION_MB = 48;
 
 /**
  * Starts `size` workers and resolves once every one has loaded the services and terminology (a
@@ -69,7 +80,10 @@ export async function startHookWorkers(size: number, config: AppConfig, logger: 
 
   const spawn = (): Promise<Slot> =>
     new Promise<Slot>((resolve, reject) => {
-      const worker = new Worker(WORKER_URL, { workerData: { config } satisfies WorkerData });
+      const worker = new Worker(WORKER_URL, {
+        workerData: { config } satisfies WorkerData,
+        resourceLimits: { maxYoungGenerationSizeMb: HOOK_WORKER_YOUNG_GENERATION_MB },
+      });
       const slot: Slot = { worker, pending: new Map() };
       let ready = false;
       worker.on('message', (m: WorkerMessage) => {

@@ -6,7 +6,8 @@ import { SERVICES } from '../../src/services/registry.ts';
 import { createRuntime } from '../../src/runtime.ts';
 import { createLogger } from '../../src/logger.ts';
 import { HttpError } from '../../src/errors.ts';
-import { inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
+import { Worker } from 'node:worker_threads';
+import { HOOK_WORKER_YOUNG_GENERATION_MB, inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
 import { HookCallError, type HookAnswer, type HookCall } from '../../src/hooks/hook-call.ts';
 import { FHIR_TOKEN, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 
@@ -139,3 +140,15 @@ test('a worker that dies: its calls answer 500, a new worker takes its place', a
   const answers = await Promise.all([1, 2, 3, 4].map(() => pool.run(call('cirrhosis-sarcopenia', hookRequest('demo-cirrhosis-decompensated', fhirAccess(h))))));
   expect(answers.every((a) => a.issuedCards.length > 0)).toBe(true);
 }, 30_000);
+
+test("every worker's young generation is capped, a replacement's too (V8's own size grew each worker's heap by 100–200 MB under load)", async () => {
+  // V8's default for a thread of this process, for comparison: the cap must be below it to matter.
+  const plain = new Worker('setInterval(() => undefined, 1000)', { eval: true });
+  await new Promise((resolve) => plain.once('online', resolve));
+  const v8Default = plain.resourceLimits?.maxYoungGenerationSizeMb ?? 0;
+  await plain.terminate();
+  expect(HOOK_WORKER_YOUNG_GENERATION_MB).toBeLessThan(v8Default);
+  // The pool's workers include the one started after a worker died (test above).
+  expect(pool.workers()).toHaveLength(2);
+  for (const w of pool.workers()) expect(w.resourceLimits?.maxYoungGenerationSizeMb).toBe(HOOK_WORKER_YOUNG_GENERATION_MB);
+});

@@ -771,14 +771,15 @@ describe('issued-card writer', () => {
     expect(writer.stats()).toMatchObject({ buffered: 0, written: 1, dropped: 1 });
   });
 
-  it('records 10,000 rows in a few milliseconds', () => {
-    const { writer } = setup({ batchSize: 200, maxBuffered: 20_000, flushIntervalMs: 10_000 }, async () => undefined);
-    const rows = Array.from({ length: 10_000 }, (_, i) => row(i));
-    const t0 = performance.now();
-    for (const r of rows) writer.record([r]);
-    const ms = performance.now() - t0;
+  it('records 10,000 rows without waiting on the database: the hot path does no I/O', () => {
+    // Cost per row is a benchmark's business (bench/); here: no insert runs inside record().
+    let inserts = 0;
+    const { writer } = setup({ batchSize: 200, maxBuffered: 20_000, flushIntervalMs: 10_000 }, async () => {
+      inserts++;
+    });
+    for (let i = 0; i < 10_000; i++) writer.record([row(i)]);
+    expect(inserts).toBe(0);
     expect(writer.stats().buffered).toBe(10_000);
-    expect(ms).toBeLessThan(100); // typically ~2 ms; generous for a loaded CI machine
     void writer.close();
   });
 });

@@ -40,14 +40,19 @@ afterAll(async () => {
   await orthanc?.stop();
 });
 
+// The budget of the reads that must give up; reads that must succeed get a generous one, so a loaded
+// CI machine cannot turn a slow Orthanc into a failed test. The hang tests check that the read stops
+// at its budget (a stalled archive never answers), with slack for a loaded machine.
 const BUDGET_MS = 1500;
+const SUCCESS_BUDGET_MS = 15_000;
+const SLACK_MS = 2000;
 
-async function readVia(mode: ProxyMode, overrides: Parameters<typeof testRuntime>[1] = {}): Promise<{ r: ImagingResult; logs: LogLine[]; ms: number }> {
+async function readVia(mode: ProxyMode, overrides: Parameters<typeof testRuntime>[1] = {}, budgetMs = mode === 'pass' ? SUCCESS_BUDGET_MS : BUDGET_MS): Promise<{ r: ImagingResult; logs: LogLine[]; ms: number }> {
   proxy.mode = mode;
   try {
     const { runtime, logs } = testRuntime(proxy.url, overrides);
     const t0 = performance.now();
-    const r = await readImaging(runtime, { patientId: PATIENT.patientId, signal: AbortSignal.timeout(BUDGET_MS) });
+    const r = await readImaging(runtime, { patientId: PATIENT.patientId, signal: AbortSignal.timeout(budgetMs) });
     return { r, logs, ms: performance.now() - t0 };
   } finally {
     proxy.mode = 'pass';
@@ -79,7 +84,7 @@ describe('an archive that misbehaves gives "imaging unavailable" as a value', ()
     const { runtime, logs } = testRuntime(url);
     const t0 = performance.now();
     const r = await readImaging(runtime, { patientId: PATIENT.patientId, signal: AbortSignal.timeout(BUDGET_MS) });
-    expect(performance.now() - t0).toBeLessThan(BUDGET_MS);
+    expect(performance.now() - t0).toBeLessThan(BUDGET_MS + SLACK_MS);
     expect(r.unavailable).toEqual({ reason: 'unreachable', message: 'the imaging archive could not be reached' });
     expectOneSafeLogLine(logs, 'unreachable');
   });
@@ -88,25 +93,27 @@ describe('an archive that misbehaves gives "imaging unavailable" as a value', ()
     const { r, logs, ms } = await readVia('stall');
     expect(r.unavailable?.reason).toBe('timeout');
     expect(ms).toBeGreaterThanOrEqual(BUDGET_MS - 50);
-    expect(ms).toBeLessThan(BUDGET_MS + 500);
+    expect(ms).toBeLessThan(BUDGET_MS + SLACK_MS);
     expectOneSafeLogLine(logs, 'timeout');
   });
 
   it('archive hanging on pixel frames only: the CT part is unavailable, the CMR part is read', async () => {
-    const { r, logs, ms } = await readVia('stall-frames');
+    // Long enough for the CMR part on a loaded machine; the frames still hang past it.
+    const budget = 5000;
+    const { r, logs, ms } = await readVia('stall-frames', {}, budget);
     expect(r.unavailable).toBeUndefined();
     expect(r.cmr.inputs.lvef?.value).toBe(41);
     expect(r.ct.inputs).toEqual({});
     expect(r.ct.unavailable?.reason).toBe('timeout');
-    expect(ms).toBeLessThan(BUDGET_MS + 500);
+    expect(ms).toBeLessThan(budget + SLACK_MS);
     expectOneSafeLogLine(logs, 'timeout');
     expect(logs[0]?.fields.parts).toEqual(['ct']);
   });
 
   it('per-request timeout shorter than the budget', async () => {
-    const { r, ms } = await readVia('stall', { requestTimeoutMs: 300 });
+    const { r, ms } = await readVia('stall', { requestTimeoutMs: 300 }, 10_000);
     expect(r.unavailable?.reason).toBe('timeout');
-    expect(ms).toBeLessThan(900);
+    expect(ms).toBeLessThan(300 + SLACK_MS);
   });
 
   it('HTTP 500: archive-error', async () => {
