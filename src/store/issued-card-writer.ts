@@ -32,7 +32,7 @@ export interface IssuedCardStats {
 }
 
 export const DEFAULT_WRITER_OPTIONS = {
-  // PGlite runs in its own thread (sql-driver.ts), so a batch stalls no HTTP: 200 rows cost about
+  // PGlite runs in its own thread (pglite-driver.ts), so a batch stalls no HTTP: 200 rows cost about
   // 30 % less CPU per row than 50 (0.034 against 0.049 ms, .bench A/B), and PostgreSQL takes them in
   // one round trip.
   batchSize: 200,

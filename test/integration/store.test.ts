@@ -10,7 +10,8 @@ import { openStore, type Store, type StoreOptions, type IssuedCardRow } from '..
 import { FeedbackRequestSchema, feedbackRequestSchema, type FeedbackItem } from '../../src/store/feedback-schema.ts';
 import { MIGRATIONS, migrate } from '../../src/store/migrations.ts';
 import { IssuedCardWriter, type IssuedCardWriterOptions } from '../../src/store/issued-card-writer.ts';
-import { PgliteThread, openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
+import { openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
+import { PgliteThread } from '../../src/store/pglite-driver.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 
 interface LogLine {
