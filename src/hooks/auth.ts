@@ -322,11 +322,20 @@ interface NodeKey {
 // conversion happens once per key (old keys are collected with their JWK Set after a refresh).
 const nodeKeys = new WeakMap<object, NodeKey>();
 
+/**
+ * jose types its keys with the DOM's CryptoKey, KeyObject.from takes node:crypto's: at run time both
+ * are Node's Web Crypto class, which this checks rather than asserting it.
+ */
+function isNodeCryptoKey(key: unknown): key is webcrypto.CryptoKey {
+  return key instanceof globalThis.CryptoKey;
+}
+
 /** The KeyObject for a CryptoKey resolved by jose, after checking it suits the alg. */
 function usableKey(cryptoKey: CryptoKey, alg: AlgSpec): KeyObject {
   let k = nodeKeys.get(cryptoKey);
   if (!k) {
-    const key = KeyObject.from(cryptoKey as unknown as webcrypto.CryptoKey);
+    if (!isNodeCryptoKey(cryptoKey)) throw new AuthFailure('key-rejected');
+    const key = KeyObject.from(cryptoKey);
     const details = key.asymmetricKeyDetails;
     k = { key, type: key.asymmetricKeyType, curve: details?.namedCurve, bits: details?.modulusLength };
     nodeKeys.set(cryptoKey, k);

@@ -39,7 +39,7 @@ export async function invokeService(
 ): Promise<CdsResponse> {
   const parsed = CdsRequestSchema.safeParse(body);
   if (!parsed.success) throw badRequest(`Invalid CDS Hooks request: ${describeIssues(parsed.error)}`);
-  const request = parsed.data as unknown as CdsRequest;
+  const request = parsed.data;
   if (request.hook !== service.description.hook) {
     throw badRequest(`Service ${service.description.id} answers the '${service.description.hook}' hook, not '${request.hook}'`);
   }

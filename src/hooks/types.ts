@@ -1,5 +1,7 @@
 // CDS Hooks 2.0 wire types (https://cds-hooks.hl7.org/2.0/).
+import type { z } from 'zod';
 import type { FhirResource, Coding } from 'fhir/r4.js';
+import type { CdsRequestSchema } from './schemas.ts';
 
 export interface CdsServiceDescription {
   hook: string;
@@ -10,23 +12,8 @@ export interface CdsServiceDescription {
   usageRequirements?: string;
 }
 
-export interface FhirAuthorization {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  scope: string;
-  subject: string;
-  patient?: string;
-}
-
-export interface CdsRequest {
-  hook: string;
-  hookInstance: string;
-  fhirServer?: string;
-  fhirAuthorization?: FhirAuthorization;
-  context: { userId: string; patientId: string; encounterId?: string } & Record<string, unknown>;
-  prefetch?: Record<string, FhirResource | null | undefined>;
-}
+/** The request as its schema validates it (schemas.ts): the type is the schema's, written once. */
+export type CdsRequest = z.infer<typeof CdsRequestSchema>;
 
 export interface CardSource {
   label: string;
