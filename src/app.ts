@@ -11,15 +11,14 @@ import type { CdsService } from './services/types.ts';
 import { cdsAuth, cdsClientOf, hookCaller, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
 import { discoveryDocument } from './hooks/discovery.ts';
 import { inProcessHookRunner, type HookRunner } from './hooks/hook-runner.ts';
-import { HookCallError } from './hooks/hook-call.ts';
-import type { HookObservation } from './hooks/invoke.ts';
+import type { HookObservation } from './hooks/call-service.ts';
 import { feedbackRequestSchema } from './store/feedback-schema.ts';
 import { describeIssues } from './hooks/schemas.ts';
 import { smartRouter } from './smart/routes.ts';
 import { createDetailComputer } from './smart/detail.ts';
 import { detailAdapters } from './smart/service-details.ts';
 import { loadDetailWording, loadReportTemplate } from './smart/wording.ts';
-import { HttpError, badRequest, invalidJson, notFound, operationOutcome, unauthorized, unsupportedEncoding } from './errors.ts';
+import { HttpError, badRequest, internalError, invalidJson, notFound, operationOutcome, unauthorized, unsupportedEncoding } from './errors.ts';
 
 export interface AppDeps {
   config: AppConfig;
@@ -98,7 +97,7 @@ export function createApp(deps: AppDeps): express.Express {
   cds.use(corsMiddleware); // answers preflights before authentication, as browsers send no JWT on them
   cds.use(cdsAuth(verifier, config.publicBaseUrl));
   const jsonBody = express.json({ limit: config.bodyLimit, type: JSON_TYPES });
-  // Hook calls are parsed where they are evaluated (hooks/hook-call.ts): here only the bytes are read.
+  // Hook calls are parsed where they are evaluated (hooks/call-service.ts): here only the bytes are read.
   const rawJsonBody = express.raw({ limit: config.bodyLimit, type: JSON_TYPES });
 
   cds.get('/', (_req, res) => { res.json(discoveryDocument(deps.services)); });
@@ -107,20 +106,22 @@ export function createApp(deps: AppDeps): express.Express {
     const service = servicesById.get(req.params.id);
     if (!service) throw notFound(`Unknown CDS service '${req.params.id}'`);
     const started = process.hrtime.bigint();
-    let status = 200;
+    let status = 500;
     try {
-      const answer = await hookRunner.run({
+      const result = await hookRunner.run({
         serviceId: service.description.id,
         body: Buffer.isBuffer(req.body) ? req.body : new Uint8Array(0),
         caller: hookCaller(res.locals.cdsClient as VerifiedClient),
       });
-      store.recordIssuedCards(answer.issuedCards);
-      for (const o of answer.observations) recordObservation(metrics, o);
-      res.type('application/json').send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
-    } catch (err) {
-      status = err instanceof HttpError ? err.status : 500;
-      if (err instanceof HookCallError) for (const o of err.observations) recordObservation(metrics, o);
-      throw err;
+      // A 412 is where the metrics matter most (which keys were unavailable, what was dropped).
+      for (const o of result.observations) recordObservation(metrics, o);
+      if (!result.ok) {
+        status = result.error.status;
+        throw HttpError.from(result.error);
+      }
+      store.recordIssuedCards(result.issuedCards);
+      res.type('application/json').send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength));
+      status = 200;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.hookDuration.observe({ service: service.description.id, status: String(status) }, seconds);
@@ -179,7 +180,7 @@ function recordObservation(metrics: Metrics, o: HookObservation): void {
 
 /**
  * A hook call must be JSON (CDS Hooks 2.0 §"HTTP Request"): anything else is 415, and so is a charset
- * other than UTF-8 (RFC 8259 §8.1), as express.json() answered before the body moved to hook-call.ts.
+ * other than UTF-8 (RFC 8259 §8.1), as express.json() answered before the body was read raw.
  */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
   if (req.is(JSON_TYPES) === false) {
@@ -227,7 +228,7 @@ function routePattern(req: Request, res: Response): string {
 function errorHandler(logger: Logger) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     if (res.headersSent) return;
-    // body-parser's own errors (feedback route) become the same HttpErrors hook-call.ts throws.
+    // body-parser's own errors (feedback route) become the same errors a hook call answers (call-service.ts).
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.parse.failed') err = invalidJson();
     else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') err = unsupportedEncoding();
@@ -249,6 +250,7 @@ function errorHandler(logger: Logger) {
       return;
     }
     logger.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'unhandled error');
-    res.status(500).json(operationOutcome('exception', 'Internal error'));
+    const internal = internalError();
+    res.status(internal.status).json(operationOutcome(internal.code, internal.message));
   };
 }
