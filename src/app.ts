@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import type { AppConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import type { Store } from './store/store.ts';
 import type { CdsService } from './services/types.ts';
 import { cdsAuth, cdsClientOf, hookCaller, type JwtVerifier, type VerifiedClient } from './hooks/auth.ts';
 import { discoveryDocument } from './hooks/discovery.ts';
 import { inProcessHookRunner, type HookRunner } from './hooks/hook-runner.ts';
 import type { HookObservation } from './hooks/call-service.ts';
-import { feedbackRequestSchema } from './store/feedback-schema.ts';
+import { feedbackRequestSchema } from './hooks/feedback-schema.ts';
+import type { CdsStore } from './hooks/store-port.ts';
 import { describeIssues } from './hooks/schemas.ts';
 import { smartRouter } from './smart/routes.ts';
 import { createDetailComputer } from './smart/detail.ts';
@@ -25,7 +25,7 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   verifier: JwtVerifier;
-  store: Store;
+  store: CdsStore;
   services: CdsService[];
   /** The embedded demo (DEMO=true): serves '/', '/demo/*'. */
   demoRouter?: express.Router;

@@ -60,19 +60,3 @@ export interface CdsResponse {
   cards: Card[];
   systemActions?: Action[];
 }
-
-/**
- * One card as issued, for the override-rate denominators and for binding feedback to the card's
- * recipient. The hooks define this port; the store (store/issued-card-writer.ts) fills it.
- */
-export interface IssuedCardRow {
-  uuid: string;
-  serviceId: string;
-  /** The card's topic code (liver-prognosis, sarcopenia, ...): override rates are reported per kind. */
-  cardKind: string;
-  indicator: string;
-  hookInstance: string;
-  /** The `iss` of the CDS client (JWT) that received the card: only it may send feedback on it. */
-  issuer: string;
-  issuedAt: Date;
-}
