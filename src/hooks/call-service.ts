@@ -4,7 +4,7 @@
 // The same function runs on the main thread (HOOK_WORKERS=0) and in the evaluation workers
 // (hook-runner.ts, hook-worker.ts): threads and HTTP are around it, never inside. It never throws:
 // an error is a value (status, code, message) that keeps the observations made before it, and the
-// route (app.ts) hands it to the one place where errors become HTTP (app.ts).
+// route (routes.ts) hands it to the one place where errors become HTTP (app.ts).
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../services/types.ts';
