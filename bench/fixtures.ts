@@ -12,6 +12,12 @@ import { CODES, daysAgo, forPatient, type DemoClock } from '../src/demo/patients
 export const CIRRHOSIS_PATIENT = 'demo-cirrhosis-decompensated';
 export const COMPOSITE_PATIENT = 'bench-composite';
 export const SYNTHETIC_LABS = 90;
+/**
+ * The small-body scenario (s): the high-risk STEMI demo chart as cmr-ihd-macce prefetches it (about
+ * 25 resources, 22 kB), a call whose fixed costs (HTTP, JWT, threads, store) weigh most.
+ */
+export const SMALL_BODY_PATIENT = 'demo-stemi-high-risk';
+export const SMALL_BODY_SERVICE = 'cmr-ihd-macce';
 
 /**
  * `count` older labs (bilirubin, creatinine, albumin, sodium, INR in SI units, as the patient's own

@@ -14,21 +14,24 @@
 // Environment (all optional): BENCH_SECONDS (target seconds per measured run, default 6),
 // BENCH_ROUNDS (slices the measured run of compared scenarios is split into, default 3),
 // BENCH_WARMUP (warm-up seconds per scenario, default 2), BENCH_CONNECTIONS (default 10),
-// BENCH_ONLY (comma list of scenario keys: a,c,d,d-echo,a-main,d-main,a-1conn,a-es384,b,b-1conn),
+// BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn),
 // BENCH_HOOK_WORKERS (the service's HOOK_WORKERS; default: its own default), BENCH_LOG_LEVEL (service
 // LOG_LEVEL, default warn), BENCH_CPU_PROF=1 (--cpu-prof on the service child, into .bench/prof),
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
 // BENCH_SERVICE_SCRIPT (another service child, for experiments; same IPC contract),
 // BENCH_SERVICE_NODE_ARGS (extra node options for the service children, e.g. V8 flags to try).
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes, randomUUID } from 'node:crypto';
 import autocannon, { type AutocannonRequest } from 'autocannon';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SYNTHETIC_LABS } from './fixtures.ts';
+import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SMALL_BODY_PATIENT, SMALL_BODY_SERVICE, SYNTHETIC_LABS } from './fixtures.ts';
+import { openLoop } from './open-loop.ts';
+import {
+  CARDS_PREFIX, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, childBaseEnv, cpuMs,
+  discoveryTemplates, fhirAccess, guardRun, hookRequest, makeSigner, percentile, signTokens, signing, startChild,
+  startFhirServers, stopChild, stopChildren, type Child, type ServiceId, type Signer,
+} from './common.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Settings
@@ -44,217 +47,14 @@ const WARMUP_SECONDS = num(env.BENCH_WARMUP, 2);
 const WARMUP_MAX = 5_000;
 const CONNECTIONS = num(env.BENCH_CONNECTIONS, 10);
 const MAX_REQUESTS = 30_000;
-/** Hard stop: the whole run normally takes about 100 s. */
-const TIME_LIMIT_MS = 240_000;
+/** (a-open) runs at this share of (a)'s closed-loop req/s (its saturation): a load with no queue. */
+const OPEN_LOOP_SHARE = 0.25;
+/** Hard stop: the whole run normally takes about 2 min. */
+const TIME_LIMIT_MS = 300_000;
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
 const BODY_LIMIT = env.BODY_LIMIT ?? '1mb';
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
 
-const PUBLIC_BASE_URL = 'https://cds.bench.example';
-const ISSUER = 'https://ehr.bench.example';
-const FHIR_TOKEN = randomBytes(24).toString('base64url');
-const SERVICES = ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass'] as const;
-type ServiceId = (typeof SERVICES)[number];
-type Alg = 'RS384' | 'ES384';
-
-// Service configuration variables of src/config.ts: never inherited from the caller's shell.
-const CONFIG_VARS = [
-  'PORT', 'HOST', 'PUBLIC_BASE_URL', 'CDS_CLIENTS_FILE', 'CORS_ORIGINS', 'DATABASE_URL', 'DATA_DIR',
-  'FETCH_BUDGET_MS', 'LAB_LOOKBACK_DAYS', 'BODY_LOOKBACK_DAYS', 'SMI_CUTOFF_SET', 'ACUTE_MI_WINDOW_DAYS',
-  'CMR_T1_REFERENCE_MS', 'CMR_T2_REFERENCE_MS', 'TERMINOLOGY_SITE_DIR', 'BODY_LIMIT', 'DEMO', 'LOG_LEVEL',
-  'FRAME_ANCESTORS', 'JWT_CLOCK_SKEW_S', 'HOOK_WORKERS', 'FEEDBACK_COMMENT_RETENTION_DAYS',
-];
-
-// ---------------------------------------------------------------------------------------------------
-// Child processes
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  url: string;
-  /** Lines the child wrote to stdout (pino logs for the service). */
-  logLines: number;
-  /** The service's evaluation worker threads (HOOK_WORKERS), as it reported at start-up. */
-  hookWorkers?: number;
-  lastLog: string[];
-}
-const children: Child[] = [];
-
-/** CPU time (user + system) the child has used so far, in ms. */
-function cpuMs(child: Child): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${child.name} did not report its CPU time`)), 5_000);
-    const onMessage = (m: { cpu?: { user: number; system: number } }): void => {
-      if (!m.cpu) return;
-      clearTimeout(timer);
-      child.proc.off('message', onMessage);
-      resolve((m.cpu.user + m.cpu.system) / 1000);
-    };
-    child.proc.on('message', onMessage);
-    child.proc.send({ cmd: 'cpu' });
-  });
-}
-
-function startChild(name: string, script: string, childEnv: NodeJS.ProcessEnv, execArgv: string[] = []): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const proc = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-      env: childEnv,
-      execArgv,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const child: Child = { name, proc, url: '', logLines: 0, lastLog: [] };
-    children.push(child);
-    let buffered = '';
-    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      child.logLines += lines.length;
-      child.lastLog.push(...lines.slice(-5));
-      child.lastLog.splice(0, Math.max(0, child.lastLog.length - 5));
-    });
-    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      process.stderr.write(chunk.replace(/^(?=.)/gm, `[${name}] `));
-    });
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited during start-up (code ${code})`));
-    });
-    proc.on('message', (m: { ready?: boolean; url?: string; hookWorkers?: number }) => {
-      if (m.ready && m.url) {
-        clearTimeout(timer);
-        child.url = m.url;
-        child.hookWorkers = m.hookWorkers;
-        resolve(child);
-      }
-    });
-  });
-}
-
-/** SIGTERM (the service closes its store), SIGKILL after 10 s. Only our own children, by handle. */
-function stopChild(c: Child): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
-    const kill = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
-    c.proc.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    c.proc.kill('SIGTERM');
-  });
-}
-
-async function stopChildren(): Promise<void> {
-  await Promise.all(children.map(stopChild));
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Client JWTs (RS384 as Epic by default; ES384 for the variant), one per request
-
-interface Signer {
-  alg: Alg;
-  kid: string;
-  privateKey: CryptoKey;
-  publicJwk: JWK;
-}
-
-async function makeSigner(alg: Alg): Promise<Signer> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, alg === 'RS384' ? { modulusLength: 2048 } : {});
-  const kid = `bench-${alg.toLowerCase()}`;
-  return { alg, kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
-}
-
-let signingMs = 0;
-let tokensSigned = 0;
-
-/** `n` JWTs for calls to `path`, each with its own jti (jose signs on libuv's thread pool: batches). */
-async function signTokens(signer: Signer, path: string, n: number): Promise<string[]> {
-  const started = performance.now();
-  const out: string[] = [];
-  const aud = `${PUBLIC_BASE_URL}${path}`;
-  for (let i = 0; i < n; i += 256) {
-    const batch: Promise<string>[] = [];
-    for (let j = i; j < Math.min(n, i + 256); j++) {
-      batch.push(
-        new SignJWT({})
-          .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })
-          .setIssuer(ISSUER)
-          .setSubject(ISSUER)
-          .setAudience(aud)
-          .setIssuedAt()
-          .setExpirationTime('5m')
-          .setJti(randomUUID())
-          .sign(signer.privateKey),
-      );
-    }
-    out.push(...(await Promise.all(batch)));
-  }
-  signingMs += performance.now() - started;
-  tokensSigned += n;
-  return out;
-}
-
-/** Tokens handed out once each; `cyclic` pools (for the echo server, which checks none) wrap around. */
-class TokenPool {
-  private i = 0;
-  overdrawn = 0;
-  readonly tokens: string[];
-  readonly cyclic: boolean;
-  constructor(tokens: string[], cyclic = false) {
-    if (tokens.length === 0) throw new Error('empty token pool');
-    this.tokens = tokens;
-    this.cyclic = cyclic;
-  }
-  next(): string {
-    if (this.i < this.tokens.length) return this.tokens[this.i++]!;
-    if (this.cyclic) return this.tokens[this.i++ % this.tokens.length]!;
-    // Reusing a token makes the service answer 401, which fails the run loudly: never silent.
-    this.overdrawn++;
-    return this.tokens[this.tokens.length - 1]!;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Request bodies
-
-function hookRequest(patientId: string, extra: Record<string, unknown>): Record<string, unknown> {
-  return {
-    hook: 'patient-view',
-    hookInstance: randomUUID(),
-    context: { userId: 'Practitioner/bench', patientId },
-    ...extra,
-  };
-}
-
-function fhirAccess(fhirBaseUrl: string): Record<string, unknown> {
-  return {
-    fhirServer: fhirBaseUrl,
-    fhirAuthorization: { access_token: FHIR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.rs', subject: 'bench' },
-  };
-}
-
-interface PrefetchInfo {
-  prefetch: Record<string, unknown>;
-  resources: number;
-}
-
-/** Executes a service's discovery prefetch templates against the FHIR server, as an EHR would. */
-async function buildPrefetch(fhirBaseUrl: string, templates: Record<string, string>, patientId: string): Promise<PrefetchInfo> {
-  const prefetch: Record<string, unknown> = {};
-  let resources = 0;
-  for (const [key, template] of Object.entries(templates)) {
-    if (template.includes('{{context.encounterId}}')) continue;
-    const url = `${fhirBaseUrl}/${template.replaceAll('{{context.patientId}}', encodeURIComponent(patientId))}`;
-    const res = await fetch(url, { headers: { authorization: `Bearer ${FHIR_TOKEN}`, accept: 'application/fhir+json' } });
-    if (!res.ok) throw new Error(`prefetch ${key}: FHIR server answered ${res.status}`);
-    const body = (await res.json()) as { resourceType: string; entry?: unknown[]; link?: { relation: string }[] };
-    if (body.link?.some((l) => l.relation === 'next')) throw new Error(`prefetch ${key}: more than one page`);
-    resources += body.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1;
-    prefetch[key] = body;
-  }
-  return { prefetch, resources };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Load runs
@@ -288,14 +88,6 @@ interface RunStats {
   /** Every latency of the run, sorted (ms): merged across rounds. */
   latencies: Float64Array;
 }
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-const CARDS_PREFIX = '{"cards":[{';
-const ECHO_PREFIX = '{"hook":"patient-view"';
 
 function load(baseUrl: string, targets: Target[], amount: number, connections = CONNECTIONS): Promise<RunStats> {
   const latencies: number[] = [];
@@ -399,6 +191,8 @@ interface ScenarioSpec {
   connections?: number;
   /** Scenarios with the same group are measured in interleaved rounds (their ratios are the targets). */
   group?: string;
+  /** Open loop (open-loop.ts) at OPEN_LOOP_SHARE of (a)'s saturation, instead of autocannon's closed loop. */
+  openLoop?: boolean;
   /** Per target: path, body, and either a signer (fresh tokens) or tokens to reuse (echo). */
   targets: { path: string; body: Buffer; expect: 'cards' | 'echo'; signer?: Signer; reuse?: () => string[] }[];
 }
@@ -414,6 +208,8 @@ interface ScenarioResult {
   serverCpuMsPerReq: number;
   upstreamCpuMsPerReq?: number;
   serviceLogLines: number;
+  /** Open-loop runs: the arrival rate, the saturation it derives from, and the generator's own delay. */
+  open?: { rate: number; saturation: number; sendLagP99Ms: number; sendLagMaxMs: number; maxInFlight: number };
 }
 
 async function poolsFor(spec: ScenarioSpec, total: number, connections: number): Promise<TokenPool[]> {
@@ -532,6 +328,52 @@ function mergeCounts(a: Record<string, number>, b: Record<string, number>): Reco
   return out;
 }
 
+/**
+ * An open-loop scenario: a warm-up, then the measured run, each at OPEN_LOOP_SHARE of `saturation`
+ * req/s; latency counts from each request's intended send time (open-loop.ts).
+ */
+async function runOpen(spec: ScenarioSpec, saturation: number): Promise<ScenarioResult> {
+  const server = spec.server();
+  const target = spec.targets[0];
+  if (!target?.signer || spec.targets.length !== 1) throw new Error(`${spec.key}: an open-loop scenario has one target with a signer`);
+  const signer = target.signer;
+  const rate = Math.max(1, saturation * OPEN_LOOP_SHARE);
+  process.stdout.write(`  ${spec.key.padEnd(8)} ${spec.label}: ${f1(rate)} req/s (saturation ${f1(saturation)} req/s)`);
+  const run = async (seconds: number): Promise<{ stats: RunStats; lagP99: number; lagMax: number; maxInFlight: number; cpu: number; logLines: number }> => {
+    const count = Math.max(10, Math.ceil(rate * seconds));
+    const tokens = await signTokens(signer, target.path, count);
+    const cpu0 = await cpuMs(server);
+    const logBefore = server.logLines;
+    const o = await openLoop({
+      origin: server.url, rate, count, connections: 64, timeoutMs: 10_000,
+      next: () => {
+        const token = tokens.shift();
+        if (token === undefined) return undefined;
+        return {
+          path: target.path, body: target.body,
+          headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+          check: (status, body) => (status === 200 && body.startsWith(CARDS_PREFIX) ? undefined : `${target.path} -> ${status}: ${body.slice(0, 300)}`),
+        };
+      },
+    });
+    const cpu = (await cpuMs(server)) - cpu0;
+    const stats: RunStats = {
+      requests: o.requests, seconds: o.seconds, rps: o.rps, p50: o.p50, p90: o.p90, p99: o.p99, max: o.max,
+      statuses: o.statuses, errors: o.errors, timeouts: 0, mismatches: o.mismatches, overdrawn: o.unsent,
+      ...(o.sample !== undefined ? { sample: o.sample } : {}), latencies: o.latencies,
+    };
+    return { stats, lagP99: o.sendLagP99, lagMax: o.sendLagMax, maxInFlight: o.maxInFlight, cpu, logLines: server.logLines - logBefore };
+  };
+  const warm = await run(WARMUP_SECONDS);
+  const measured = await run(SECONDS);
+  process.stdout.write(`; measured ${measured.stats.requests} requests: p99 ${f2(measured.stats.p99)} ms from the intended send time\n`);
+  return {
+    key: spec.key, label: spec.label, warmup: warm.stats, run: measured.stats, rounds: [measured.stats.rps],
+    serverCpuMsPerReq: measured.cpu / measured.stats.requests, serviceLogLines: measured.logLines,
+    open: { rate, saturation, sendLagP99Ms: measured.lagP99, sendLagMaxMs: measured.lagMax, maxInFlight: measured.maxInFlight },
+  };
+}
+
 /** p50 of one FHIR search, one connection, no other load: the floor of scenario (b). */
 async function fhirRoundTrip(fhirBaseUrl: string, relativeUrl: string): Promise<RunStats> {
   const url = new URL(`${fhirBaseUrl}/${relativeUrl}`);
@@ -581,22 +423,7 @@ const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
 async function main(): Promise<number> {
   const wallStart = performance.now();
   const now = new Date();
-  const tmp = mkdtempSync(join(tmpdir(), 'cds-bench-'));
-  const cleanup = async (): Promise<void> => {
-    await stopChildren();
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  const onSignal = (): void => {
-    process.stderr.write('\nbench: interrupted, stopping children\n');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`\nbench: FAILED — exceeded ${TIME_LIMIT_MS / 1000} s, stopping\n`);
-    void cleanup().finally(() => process.exit(1));
-  }, TIME_LIMIT_MS);
-  watchdog.unref();
+  const { tmp, cleanup, release } = guardRun('bench', TIME_LIMIT_MS);
 
   try {
     const loadStart = loadavg();
@@ -604,15 +431,8 @@ async function main(): Promise<number> {
     const [rs, es] = await Promise.all([makeSigner('RS384'), makeSigner('ES384')]);
 
     // Children: FHIR server first (its URL goes on the client's allowlist), then service and echo.
-    const baseEnv: NodeJS.ProcessEnv = { ...env };
-    for (const k of CONFIG_VARS) delete baseEnv[k];
-    // Two FHIR servers: one with all the data (prefetch bodies are built from it, as an EHR would),
-    // and one with only the (a)/(b) patient's chart, which the service calls in scenario (b).
-    const fhirEnv = { ...baseEnv, BENCH_NOW: now.toISOString(), BENCH_FHIR_TOKEN: FHIR_TOKEN };
-    const [fhir, fhirB] = await Promise.all([
-      startChild('fhir', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'all' }),
-      startChild('fhir-b', './children/fhir.ts', { ...fhirEnv, BENCH_FHIR_DATA: 'cirrhosis' }),
-    ]);
+    const baseEnv = childBaseEnv();
+    const [fhir, fhirB] = await startFhirServers(baseEnv, now);
     const clientsFile = join(tmp, 'cds-clients.json');
     writeFileSync(clientsFile, JSON.stringify([{ iss: ISSUER, name: 'bench EHR', jwks: { keys: [rs.publicJwk, es.publicJwk] }, fhirServers: [fhirB.url] }]));
     const profiling = env.BENCH_CPU_PROF === '1';
@@ -647,19 +467,13 @@ async function main(): Promise<number> {
     };
 
     // Discovery, as an EHR reads it; prefetch built by executing its templates.
-    const [discoveryToken] = await signTokens(rs, '/cds-services', 1);
-    const discoveryRes = await fetch(`${service.url}/cds-services`, { headers: { authorization: `Bearer ${discoveryToken}` } });
-    if (!discoveryRes.ok) throw new Error(`discovery answered ${discoveryRes.status}`);
-    const discovery = (await discoveryRes.json()) as { services: { id: string; prefetch?: Record<string, string> }[] };
-    const templates = (id: ServiceId): Record<string, string> => {
-      const s = discovery.services.find((x) => x.id === id);
-      if (!s?.prefetch) throw new Error(`service ${id} missing from discovery`);
-      return s.prefetch;
-    };
+    const templates = await discoveryTemplates(service.url, rs);
 
     const fullA = await buildPrefetch(fhir.url, templates('cirrhosis-sarcopenia'), CIRRHOSIS_PATIENT);
     const bodyA = Buffer.from(JSON.stringify(hookRequest(CIRRHOSIS_PATIENT, { prefetch: fullA.prefetch })));
     const bodyB = Buffer.from(JSON.stringify(hookRequest(CIRRHOSIS_PATIENT, fhirAccess(fhirB.url))));
+    const fullS = await buildPrefetch(fhir.url, templates(SMALL_BODY_SERVICE), SMALL_BODY_PATIENT);
+    const bodyS = Buffer.from(JSON.stringify(hookRequest(SMALL_BODY_PATIENT, { prefetch: fullS.prefetch })));
     const callSet: { id: ServiceId; body: Buffer; resources: number }[] = [];
     for (const id of SERVICES) {
       const p = await buildPrefetch(fhir.url, templates(id), COMPOSITE_PATIENT);
@@ -668,12 +482,12 @@ async function main(): Promise<number> {
     await stopChild(fhir); // only needed to build the bodies
     const pathOf = (id: ServiceId): string => `/cds-services/${id}`;
     const kb = (b: Buffer): string => `${(b.length / 1024).toFixed(1)} kB`;
-    console.log(`(a) body: ${fullA.resources} prefetched resources (demo patient + ${SYNTHETIC_LABS} synthetic older labs), ${kb(bodyA)}; (b) body: ${kb(bodyB)}`);
+    console.log(`(a) body: ${fullA.resources} prefetched resources (demo patient + ${SYNTHETIC_LABS} synthetic older labs), ${kb(bodyA)}; (b) body: ${kb(bodyB)}; (s) body: ${fullS.resources} resources (${SMALL_BODY_SERVICE}, ${SMALL_BODY_PATIENT}), ${kb(bodyS)}`);
     console.log(`(d) call set for '${COMPOSITE_PATIENT}': ${callSet.map((c) => `${c.id} ${c.resources} resources ${kb(c.body)}`).join('; ')}`);
 
     // One checked call per body: 200 with cards, before any load.
     const cardCheck: Record<string, { cards: number; bytes: number; summaries: string[] }> = {};
-    for (const [name, id, body] of [['a', 'cirrhosis-sarcopenia', bodyA], ['b', 'cirrhosis-sarcopenia', bodyB], ...callSet.map((c) => [`d:${c.id}`, c.id, c.body] as const)] as const) {
+    for (const [name, id, body] of [['a', 'cirrhosis-sarcopenia', bodyA], ['b', 'cirrhosis-sarcopenia', bodyB], ['s', SMALL_BODY_SERVICE, bodyS], ...callSet.map((c) => [`d:${c.id}`, c.id, c.body] as const)] as const) {
       const [token] = await signTokens(rs, pathOf(id), 1);
       const res = await fetch(`${service.url}${pathOf(id)}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: new Uint8Array(body) });
       const text = await res.text();
@@ -693,6 +507,7 @@ async function main(): Promise<number> {
     // The scenarios, pairs side by side (the machine's load can drift between runs). Echo targets
     // send the same bytes as their service scenario, tokens included.
     let tokensA: string[] = [];
+    let tokensS: string[] = [];
     const tokensD = new Map<ServiceId, string[]>();
     const cirrhosisPath = pathOf('cirrhosis-sarcopenia');
     const specs: ScenarioSpec[] = [
@@ -702,13 +517,17 @@ async function main(): Promise<number> {
       { key: 'd-echo', group: 'd', label: 'bare Express echo of the (d) bodies', server: () => echo, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'echo' as const, reuse: () => tokensD.get(c.id) ?? [] })) },
       { key: 'a-main', group: 'a', label: 'same as (a), evaluated on the main thread (HOOK_WORKERS=0)', server: mainService, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'd-main', group: 'd', label: 'same as (d), evaluated on the main thread (HOOK_WORKERS=0)', server: mainService, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'cards' as const, signer: rs })) },
+      { key: 's', group: 's', label: `${SMALL_BODY_SERVICE}, small full prefetch (${fullS.resources} resources, ${kb(bodyS)})`, server: () => service, targets: [{ path: pathOf(SMALL_BODY_SERVICE), body: bodyS, expect: 'cards', signer: rs }] },
+      { key: 's-echo', group: 's', label: 'bare Express echo of the (s) body', server: () => echo, targets: [{ path: pathOf(SMALL_BODY_SERVICE), body: bodyS, expect: 'echo', reuse: () => tokensS }] },
       { key: 'a-1conn', label: 'same as (a), 1 connection (latency without queueing)', connections: 1, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
+      { key: 'a-open', label: `same as (a), open loop at ${OPEN_LOOP_SHARE * 100} % of (a)'s req/s`, openLoop: true, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'a-es384', label: 'same as (a), ES384 client JWTs', server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: es }] },
       { key: 'b', label: 'cirrhosis-sarcopenia, no prefetch, FHIR server answers', server: () => service, upstream: () => fhirB, targets: [{ path: cirrhosisPath, body: bodyB, expect: 'cards', signer: rs }] },
       { key: 'b-1conn', label: 'same as (b), 1 connection (unloaded latency)', connections: 1, server: () => service, upstream: () => fhirB, targets: [{ path: cirrhosisPath, body: bodyB, expect: 'cards', signer: rs }] },
     ];
     // Echo runs reuse tokens of the same shape (the echo server verifies nothing).
     if (!ONLY || ONLY.has('c')) tokensA = await signTokens(rs, cirrhosisPath, 64);
+    if (!ONLY || ONLY.has('s-echo')) tokensS = await signTokens(rs, pathOf(SMALL_BODY_SERVICE), 64);
     if (!ONLY || ONLY.has('d-echo')) for (const c of callSet) tokensD.set(c.id, await signTokens(rs, pathOf(c.id), 64));
 
     console.log(`\nRunning (warm-up ~${WARMUP_SECONDS} s, then ~${SECONDS} s by request count; compared scenarios in ${ROUNDS} interleaved rounds):`);
@@ -721,6 +540,13 @@ async function main(): Promise<number> {
         rtt = await fhirRoundTrip(fhirB.url, obsTemplate.replaceAll('{{context.patientId}}', CIRRHOSIS_PATIENT));
         if (problems(rtt).length > 0) throw new Error(`FHIR round trip: ${problems(rtt).join('; ')}`);
         console.log(`  fhir-rtt the (a) patient's Observation search, 1 connection: p50 ${f2(rtt.p50)} ms`);
+      }
+      if (spec.openLoop) {
+        // Saturation first: (a)'s closed-loop req/s at CONNECTIONS, measured above or now.
+        const aSpec = specs.find((x) => x.key === 'a')!;
+        const saturation = results.find((r) => r.key === 'a')?.run.rps ?? (await warmUp(aSpec)).warmup.rps;
+        results.push(await runOpen(spec, saturation));
+        continue;
       }
       const group = spec.group === undefined ? [spec] : selected.filter((x) => x.group === spec.group);
       results.push(...(await runGroup(group, group.length > 1 ? ROUNDS : 1)));
@@ -741,13 +567,18 @@ async function main(): Promise<number> {
     };
     const ratioA = ratio('a', 'c');
     const ratioD = ratio('d', 'd-echo');
+    const ratioS = ratio('s', 's-echo');
+    const p99A1 = by('a-1conn')?.run.p99 ?? Number.NaN;
+    const p99Open = by('a-open')?.run.p99 ?? Number.NaN;
     const ratioAMain = ratio('a-main', 'c');
     const ratioDMain = ratio('d-main', 'd-echo');
     const p99A = by('a')?.run.p99 ?? Number.NaN;
     const targets = [
       { name: '(a)/(c) req/s ≥ 0.5', value: ratioA, ok: ratioA >= 0.5, pair: ['a', 'c'] as const },
-      { name: '(a) p99 ≤ 20 ms', value: p99A, ok: p99A <= 20, pair: undefined },
+      { name: '(s)/(s-echo) req/s ≥ 0.5', value: ratioS, ok: ratioS >= 0.5, pair: ['s', 's-echo'] as const },
       { name: '(d)/(d-echo) req/s ≥ 0.5', value: ratioD, ok: ratioD >= 0.5, pair: ['d', 'd-echo'] as const },
+      { name: '(a-1conn) p99 ≤ 10 ms', value: p99A1, ok: p99A1 <= 10, pair: undefined },
+      { name: `(a-open) p99 ≤ 20 ms, open loop at ${OPEN_LOOP_SHARE * 100} % of saturation`, value: p99Open, ok: p99Open <= 20, pair: undefined },
     ].filter((t) => Number.isFinite(t.value));
 
     console.log('');
@@ -771,6 +602,13 @@ async function main(): Promise<number> {
       const perRound = t.pair ? roundRatios(t.pair[0], t.pair[1]) : [];
       console.log(`${t.ok ? 'PASS' : 'MISS'}  ${t.name}: ${f2(t.value)}${perRound.length ? ` (by round: ${perRound.map(f2).join(', ')})` : ''}`);
     }
+    for (const r of results) {
+      if (r.open) console.log(`info  (${r.key}) open loop: ${f1(r.open.rate)} req/s sent at fixed times (${OPEN_LOOP_SHARE * 100} % of ${f1(r.open.saturation)} req/s), latency counted from each intended send time; the generator sent late by p99 ${f2(r.open.sendLagP99Ms)} ms (max ${f2(r.open.sendLagMaxMs)}), at most ${r.open.maxInFlight} in flight`);
+      // Lateness of the generator counts in the latency (it is measured from the intended time): a
+      // late generator means a busy machine, not a slow service.
+      if (r.open && r.open.sendLagP99Ms > 2) console.log(`(${r.key}): the load generator itself sent requests late (p99 ${f2(r.open.sendLagP99Ms)} ms): the machine was busy, and that delay is part of the p99`);
+    }
+    if (Number.isFinite(p99A)) console.log(`info  (a) p99 at ${CONNECTIONS} connections, closed loop: ${f2(p99A)} ms (about connections / throughput, Little's law: not a latency target)`);
     if (Number.isFinite(ratioAMain) || Number.isFinite(ratioDMain)) {
       console.log(`info  evaluated on the main thread (HOOK_WORKERS=0): (a-main)/(c) ${f2(ratioAMain)}, (d-main)/(d-echo) ${f2(ratioDMain)}`);
     }
@@ -792,6 +630,7 @@ async function main(): Promise<number> {
       bodies: {
         a: { resources: fullA.resources, bytes: bodyA.length },
         b: { bytes: bodyB.length },
+        s: { resources: fullS.resources, bytes: bodyS.length },
         d: callSet.map((c) => ({ service: c.id, resources: c.resources, bytes: c.body.length })),
       },
       cardCheck,
@@ -806,22 +645,23 @@ async function main(): Promise<number> {
           serverCpuMsPerRequest: r.serverCpuMsPerReq,
           loadGeneratorCoreShare: r.run.clientBusy,
           ...(r.upstreamCpuMsPerReq !== undefined ? { fhirServerCpuMsPerRequest: r.upstreamCpuMsPerReq } : {}),
+          ...(r.open ? { openLoop: r.open } : {}),
           warmup: { requests: r.warmup.requests, rps: r.warmup.rps },
         }]),
       ),
       ratios: {
-        aOverC: ratioA, dOverDEcho: ratioD, aMainOverC: ratioAMain, dMainOverDEcho: ratioDMain,
-        byRound: { aOverC: roundRatios('a', 'c'), dOverDEcho: roundRatios('d', 'd-echo') },
+        aOverC: ratioA, sOverSEcho: ratioS, dOverDEcho: ratioD, aMainOverC: ratioAMain, dMainOverDEcho: ratioDMain,
+        byRound: { aOverC: roundRatios('a', 'c'), sOverSEcho: roundRatios('s', 's-echo'), dOverDEcho: roundRatios('d', 'd-echo') },
       },
       targets: targets.map(({ pair: _pair, ...t }) => t),
-      signing: { tokens: tokensSigned, ms: signingMs },
+      signing: { tokens: signing.tokens, ms: signing.ms },
       invalid,
       wallSeconds: (performance.now() - wallStart) / 1000,
     };
     mkdirSync(join(ROOT, '.bench'), { recursive: true });
     writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews every figure)`);
-    console.log(`\nResults: ${RESULTS_FILE}  (wall ${f1(report.wallSeconds)} s, ${tokensSigned} JWTs signed in ${f1(signingMs / 1000)} s)`);
+    console.log(`\nResults: ${RESULTS_FILE}  (wall ${f1(report.wallSeconds)} s, ${signing.tokens} JWTs signed in ${f1(signing.ms / 1000)} s)`);
     if (profiling) console.log(`CPU profile of the service: ${PROFILE_DIR} (written when the child exits)`);
 
     if (invalid.length > 0) {
@@ -833,9 +673,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await cleanup();
-    clearTimeout(watchdog);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
   }
 }
 

@@ -48,6 +48,17 @@ const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
  * less often (a broken install must not spin).
  */
 const RESTART = { firstDelayMs: 0, retryDelayMs: 1_000, maxDelayMs: 60_000 };
+/**
+ * Young generation of each evaluation worker's V8 heap (MB: two semi-spaces and the new large-object
+ * space, a third each). Left to V8, it is sized from the machine's memory: 192 MB per isolate in
+ * Node's build (no pointer compression) on this 24 GB machine. A call that fetches from the FHIR
+ * server keeps its objects alive across scavenges while it waits, V8 then grows the semi-spaces to
+ * their maximum and keeps them committed, and each worker held about 130–230 MB of heap of which
+ * 25 MB was live: resident memory climbed by 250 MB and more within minutes under a mixed load and
+ * did not come back (bench/README.md § Soak). 48 MB keeps the soak's RSS flat; a call's own data
+ * is far smaller, and what outlives a scavenge moves to the old generation as before.
+ */
+export const HOOK_WORKER_YOUNG_GENERATION_MB = 48;
 
 /**
  * Starts `size` workers and resolves once every one has loaded the services and terminology (a
@@ -60,6 +71,7 @@ export async function startHookWorkers(size: number, config: AppConfig, logger: 
     entry: WORKER_URL,
     name: 'hook worker',
     workerData: { config } satisfies WorkerData,
+    resourceLimits: { maxYoungGenerationSizeMb: HOOK_WORKER_YOUNG_GENERATION_MB },
     restart: RESTART,
     stoppedError: () => new Error('The hook worker stopped'),
     onEvent: (line) => relayLog(logger, line),

@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import { allServices } from '../../src/services/registry.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { ErrorValue } from '../../src/errors.ts';
-import { inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
+import { Worker } from 'node:worker_threads';
+import { HOOK_WORKER_YOUNG_GENERATION_MB, inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
 import type { CallAnswer, CallFailure, CallResult, ServiceCall } from '../../src/hooks/call-service.ts';
 import { FHIR_TOKEN, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 
@@ -145,3 +146,15 @@ test('a worker that dies: its calls answer 500, a new worker takes its place', a
   const answers = await Promise.all([1, 2, 3, 4].map(() => pool.run(call('cirrhosis-sarcopenia', hookRequest('demo-cirrhosis-decompensated', fhirAccess(h))))));
   expect(answers.every((a) => answered(a).issuedCards.length > 0)).toBe(true);
 }, 30_000);
+
+test("every worker's young generation is capped, a replacement's too (V8's own size grew each worker's heap by 100–200 MB under load)", async () => {
+  // V8's default for a thread of this process, for comparison: the cap must be below it to matter.
+  const plain = new Worker('setInterval(() => undefined, 1000)', { eval: true });
+  await new Promise((resolve) => plain.once('online', resolve));
+  const v8Default = plain.resourceLimits?.maxYoungGenerationSizeMb ?? 0;
+  await plain.terminate();
+  expect(HOOK_WORKER_YOUNG_GENERATION_MB).toBeLessThan(v8Default);
+  // The pool's workers include the one started after a worker died (test above).
+  expect(pool.workers()).toHaveLength(2);
+  for (const w of pool.workers()) expect(w.resourceLimits?.maxYoungGenerationSizeMb).toBe(HOOK_WORKER_YOUNG_GENERATION_MB);
+});
