@@ -1,13 +1,21 @@
-// HTTP routes of the demo EHR: the page, its static assets, the token signer and the page config.
-// The page runs in the browser and must not hold the demo client's private key, so the server
-// signs for it — but only JWTs whose audience is this service's own CDS endpoints.
-import express from 'express';
+// HTTP routes of the demo EHR: the page, its static assets and vendored modules, the token signer
+// and the page config. The page runs in the browser and must not hold the demo client's private
+// key, so the server signs for it — but only JWTs whose audience is this service's own CDS endpoints.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import express from 'express';
 import { z } from 'zod';
 import type { DemoClient } from './demo-client.ts';
 import { operationOutcome } from '../errors.ts';
 
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+const require = createRequire(import.meta.url);
+/** The card Markdown renderer and sanitiser (static/markdown.js): the ES module builds each ships. */
+const VENDOR: Record<string, string> = {
+  'markdown-it.mjs': join(dirname(require.resolve('markdown-it/package.json')), 'dist', 'browser', 'markdown-it.esm.min.mjs'),
+  'purify.mjs': join(dirname(require.resolve('dompurify')), 'purify.es.mjs'),
+};
 
 const TokenRequestSchema = z.object({ aud: z.string().min(1).max(2048) });
 
@@ -49,6 +57,14 @@ export function demoRoutes(opts: { client: DemoClient; pageConfig: DemoPageConfi
     res.sendFile('ehr.html', { root: STATIC_DIR });
   });
   router.use('/demo/static', express.static(STATIC_DIR, { index: false, maxAge: 0 }));
+  router.get('/demo/vendor/:file', (req: express.Request<{ file: string }>, res) => {
+    const file = VENDOR[req.params.file];
+    if (!file) {
+      res.status(404).end();
+      return;
+    }
+    res.type('application/javascript').set('Cache-Control', 'public, max-age=3600').sendFile(file);
+  });
 
   router.post('/demo/token', express.json({ limit: '4kb' }), async (req, res) => {
     const parsed = TokenRequestSchema.safeParse(req.body);

@@ -388,6 +388,21 @@ describe('operations', () => {
     expectValid('/smart/launch', 'get', noIss);
   });
 
+  test('without DEMO the demo routes answer 404, as openapi.yaml documents', async () => {
+    const calls = [
+      ['/', 'get', request(h.app).get('/')],
+      ['/demo/config', 'get', request(h.app).get('/demo/config')],
+      ['/demo/token', 'post', request(h.app).post('/demo/token').send({ aud: 'x' })],
+      ['/demo/launch', 'post', request(h.app).post('/demo/launch').send({ patient: 'x' })],
+      ['/demo/fhir/.well-known/smart-configuration', 'get', request(h.app).get('/demo/fhir/.well-known/smart-configuration')],
+    ] as const;
+    for (const [path, method, pending] of calls) {
+      const res = await pending;
+      expect(res.status).toBe(404);
+      expectValid(path, method, res);
+    }
+  });
+
   test('the OpenAPI document is served', async () => {
     const res = await request(h.app).get('/openapi.yaml');
     expect(res.status).toBe(200);

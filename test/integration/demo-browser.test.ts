@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
+import fc from 'fast-check';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import type { Bundle, RiskAssessment } from 'fhir/r4.js';
 import { testConfig } from '../../src/config.ts';
@@ -322,6 +323,110 @@ test('the Markdown renderer never turns card text into markup', async () => {
   expect(out.html).toContain('<code>code &lt;b&gt;</code>');
   expect(out.html).toContain('&lt;b&gt;escaped&lt;/b&gt; *not italic*');
   expect(out.html).toContain('<th scope="col">b | c</th>');
+  await page.close();
+});
+
+/** What the card renderer may produce (src/demo/static/markdown.js), element by element. */
+const RENDERED_TAGS = new Set(['p', 'h4', 'h5', 'h6', 'strong', 'em', 's', 'code', 'pre', 'blockquote', 'hr', 'br', 'ul', 'ol', 'li', 'a', 'div', 'table', 'thead', 'tbody', 'tr', 'th', 'td']);
+const RENDERED_ATTRIBUTES = new Set(['href', 'target', 'rel', 'class', 'scope', 'start']);
+
+interface Rendered {
+  tags: string[];
+  attributes: string[];
+  links: Array<{ href: string | null; target: string | null; rel: string | null }>;
+  text: string;
+  x: unknown;
+}
+
+/** Renders each source with the page's own renderer; what came out, per source. */
+async function renderInPage(page: Page, sources: string[]): Promise<Rendered[]> {
+  return page.evaluate(async (all) => {
+    const { renderMarkdown } = await import(`${location.origin}/demo/static/markdown.js` as string) as {
+      renderMarkdown: (s: string) => DocumentFragment;
+    };
+    return all.map((source) => {
+      const div = document.createElement('div');
+      div.append(renderMarkdown(source));
+      const elements = Array.from(div.querySelectorAll('*'));
+      return {
+        tags: elements.map((e) => e.tagName.toLowerCase()),
+        attributes: elements.flatMap((e) => e.getAttributeNames()),
+        links: Array.from(div.querySelectorAll('a')).map((a) => ({ href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel') })),
+        text: div.textContent ?? '',
+        x: (window as unknown as { __x?: unknown }).__x,
+      };
+    });
+  }, sources);
+}
+
+test('card Markdown: raw HTML, autolinks, bare URLs, images and unsafe link schemes never become markup', async () => {
+  const { page, problems } = await openEhr();
+  const cases = [
+    '<div onclick="window.__x=1">block html</div>',
+    'inline <span onmouseover="window.__x=2">html</span> and <!-- comment -->',
+    '<javascript:window.__x=3> and <https://example.org/auto>',
+    'bare https://evil.example/x and www.evil.example and dr.who@evil.example stay text',
+    '![pic](https://evil.example/i.png) and ![pic2][r]\n\n[r]: https://evil.example/j.png',
+    '[ref][bad]\n\n[bad]: javascript:window.__x=4',
+    '[entity](jav&#x61;script:window.__x=5) [spaced](  javascript:window.__x=6 ) [vb](vbscript:msgbox) [file](file:///etc/passwd)',
+    '[relative](/demo/config) [protocol-relative](//evil.example/x)',
+    '```html\n<script>window.__x=7</script>\n```',
+    '| left | right |\n| :--- | ---: |\n| <b>1</b> | [x](https://example.org/t "title") |',
+  ];
+  const out = await renderInPage(page, cases);
+  for (const r of out) {
+    expect(r.x).toBeUndefined();
+    for (const t of r.tags) expect(RENDERED_TAGS).toContain(t);
+    for (const a of r.attributes) expect(RENDERED_ATTRIBUTES).toContain(a);
+  }
+  const [blockHtml, inlineHtml, autolinks, bare, images, reference, schemes, relative, fence, table] = out as [Rendered, Rendered, Rendered, Rendered, Rendered, Rendered, Rendered, Rendered, Rendered, Rendered];
+  expect(blockHtml.text).toContain('<div onclick="window.__x=1">block html</div>');
+  expect(inlineHtml.text).toContain('<span onmouseover="window.__x=2">html</span> and <!-- comment -->');
+  expect(autolinks.links).toEqual([{ href: 'https://example.org/auto', target: '_blank', rel: 'noopener noreferrer' }]);
+  expect(autolinks.text).toContain('javascript:window.__x=3');
+  expect(bare.links).toEqual([]); // linkify is off: a URL in FHIR text is never a link
+  expect(images.tags).not.toContain('img');
+  expect(images.links.map((l) => l.href)).toEqual(['https://evil.example/i.png', 'https://evil.example/j.png']);
+  expect(reference.links).toEqual([]);
+  expect(reference.text).toContain('ref');
+  expect(schemes.links).toEqual([]);
+  expect(schemes.text.trim()).toBe('entity spaced vb file');
+  expect(relative.links).toEqual([]);
+  expect(relative.text.trim()).toBe('relative protocol-relative');
+  expect(fence.tags).toEqual(['pre', 'code']);
+  expect(fence.text).toContain('<script>window.__x=7</script>');
+  expect(table.tags).toEqual(expect.arrayContaining(['table', 'th', 'td', 'a']));
+  expect(table.links).toEqual([{ href: 'https://example.org/t', target: '_blank', rel: 'noopener noreferrer' }]);
+  expect(table.text).toContain('<b>1</b>');
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+// Property-based, in the page: whatever the text, the renderer gives only the allowed elements and
+// attributes, every link is an absolute http(s) URL opening in a new tab, and no script runs.
+test('card Markdown under generated hostile text (fast-check): allowed elements only, http(s) links only', async () => {
+  const { page, problems } = await openEhr();
+  const piece = fc.constantFrom(
+    '<', '>', '</', '<script>', '<img src=x onerror=window.__x=1>', '<a href="javascript:window.__x=2">', '<svg onload=window.__x=3>',
+    '<iframe src=javascript:window.__x=4>', '<!--', '-->', '<![CDATA[', '&lt;', '&#60;', '&#x6A;', '&colon;', 'javascript:', 'JaVaScRiPt:',
+    'data:text/html,', 'vbscript:', 'https://example.org/', 'http://x', '//x', 'www.x.example', 'a@b.example', '[', ']', '(', ')', '![', '][',
+    ']: ', '"', "'", '`', '```', '~~~', '**', '__', '*', '_', '~~', '|', '| --- |', '\n', '\n\n', '    ', '\t', '#', '### ', '- ', '1. ',
+    '> ', '---', '\\', 'x', ' ', 'é', '😀', '\u0000', '\u2028',
+  );
+  const seed = Math.floor(Math.random() * 2 ** 31); // named in every failure, to replay it
+  const sources = fc.sample(fc.array(fc.oneof({ weight: 4, arbitrary: piece }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }), { maxLength: 24 })
+    .map((parts) => parts.join('')), { numRuns: 400, seed });
+  const out = await renderInPage(page, sources);
+  out.forEach((r, i) => {
+    const where = { seed, source: sources[i] };
+    expect({ ...where, x: r.x }).toEqual({ ...where, x: undefined });
+    for (const t of r.tags) expect({ ...where, tag: RENDERED_TAGS.has(t) ? 'allowed' : t }).toEqual({ ...where, tag: 'allowed' });
+    for (const a of r.attributes) expect({ ...where, attribute: RENDERED_ATTRIBUTES.has(a) ? 'allowed' : a }).toEqual({ ...where, attribute: 'allowed' });
+    for (const l of r.links) {
+      expect({ ...where, ...l }).toEqual({ ...where, href: expect.stringMatching(/^https?:\/\//), target: '_blank', rel: 'noopener noreferrer' });
+    }
+  });
+  expect(problems).toEqual([]);
   await page.close();
 });
 

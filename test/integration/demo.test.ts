@@ -10,6 +10,7 @@ import { demoPatients } from '../../src/demo/patients/index.ts';
 import { isCdsAudience } from '../../src/demo/routes.ts';
 import { parseTrustedClient } from '../../src/hooks/trusted-clients.ts';
 import { PROJECT_CODESYSTEM, LOINC, UCUM } from '../../src/fhir/canonical.ts';
+import { openApiProblems } from '../support/openapi.ts';
 
 const BASE = 'http://cds.test:8080';
 
@@ -49,6 +50,20 @@ describe('demo EHR page', () => {
     const res = await request(app).get(`/demo/static/${file}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(file.endsWith('.css') ? /text\/css/ : /javascript/);
+  });
+
+  test.each(['markdown-it.mjs', 'purify.mjs'])('serves %s as it ships in node_modules, as an ES module', async (file) => {
+    const res = await request(app).get(`/demo/vendor/${file}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/javascript/);
+    expect(res.text).toMatch(/export \{ \w+ as default \};/);
+    expect((await request(app).get('/demo/static/markdown.js')).text).toContain(`from '../vendor/${file}'`);
+  });
+
+  test('serves no other file as a vendored module', async () => {
+    for (const file of ['markdown-it.mjs.map', '..%2fpackage.json', 'chart.js']) {
+      expect((await request(app).get(`/demo/vendor/${file}`)).status).toBe(404);
+    }
   });
 
   test('the browser code never assigns innerHTML/outerHTML or uses document.write', async () => {
@@ -162,6 +177,19 @@ describe('embedded FHIR server at /demo/fhir', () => {
     expect((await request(app).get('/demo/fhir/Patient')).status).toBe(401);
     expect((await request(app).get('/demo/fhir/Patient').set('Authorization', 'Bearer wrong')).status).toBe(401);
     expect((await fhir('Patient')).status).toBe(200);
+  });
+
+  test('its refusals are FHIR OperationOutcomes, as openapi.yaml documents them', async () => {
+    const refusals = [
+      ['get', await request(app).get('/demo/fhir/Patient'), 401],
+      ['get', await fhir('Patient/no-such-patient'), 404],
+      ['post', await request(app).post('/demo/fhir/RiskAssessment').set('Authorization', `Bearer ${accessToken}`)
+        .set('Content-Type', 'application/fhir+json').send('{not json'), 400],
+    ] as const;
+    for (const [method, res, status] of refusals) {
+      expect(res.status).toBe(status);
+      expect(openApiProblems('/demo/fhir/{path}', method, res.status, String(res.headers['content-type']), res.body)).toEqual([]);
+    }
   });
 
   test('holds every demo patient', async () => {
