@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './fhir/client.ts';
 import type { ImagingConfig } from './imaging/types.ts';
 import { DEFAULT_SMI_CUTOFF_SET, SMI_CUTOFF_SETS, type SmiCutoffSetName } from './models/smi.ts';
+import type { SiteReferenceRanges } from './models/cmr-markers.ts';
+import { SMART_LAUNCH_PATH } from './smart/paths.ts';
 
 const csv = z
   .string()
@@ -113,83 +115,55 @@ const EnvSchema = z.object({
   IMAGING_L3_SEGMENT_LABELS: csv.default(['vertebrae_L3']),
 });
 
-export interface AppConfig {
-  port: number;
-  host: string;
-  publicBaseUrl: string;
-  cdsClientsFile?: string;
-  corsOrigins: string[];
-  databaseUrl?: string;
-  dataDir: string;
-  fetchBudgetMs: number;
-  /** FHIR_RESPONSE_MAX_BYTES: per-response size cap for FHIR answers. */
-  fhirResponseMaxBytes: number;
-  labLookbackDays: number;
-  bodyLookbackDays: number;
-  smiCutoffSet: SmiCutoffSetName;
-  acuteMiWindowDays: number;
-  /** Site reference ranges (ms) for CMR native T1 and T2; absent = values shown without a flag. */
-  cmrReferenceRanges: { nativeT1?: { low: number; high: number }; t2?: { low: number; high: number } };
-  terminologySiteDir?: string;
-  bodyLimit: string;
-  demo: boolean;
-  logLevel: string;
-  frameAncestors: string[];
-  smartClientId: string;
-  /** Never sent to a browser; see src/smart/token-exchange.ts. */
-  smartClientSecret: string | undefined;
-  jwtClockSkewS: number;
-  /** Evaluation worker threads; 0 = evaluate on the main thread. */
-  hookWorkers: number;
-  feedbackCommentRetentionDays: number | undefined;
-  issuedCardRetentionDays: number;
-  /** The DICOMweb archive and the imaging layer's limits (src/imaging/types.ts). */
-  imaging: ImagingConfig;
-}
-
 export class ConfigError extends Error {}
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`Invalid configuration: ${problems}`);
-  }
-  const e = parsed.data;
-  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+/**
+ * The environment schema and its transformation into the configuration object: AppConfig is this
+ * schema's output type, so each setting is written once (DESIGN.md "Types come from their schema").
+ */
+const ConfigSchema = EnvSchema.transform((e, ctx) => {
   const demo = e.DEMO === undefined ? e.CDS_CLIENTS_FILE === undefined : ['true', '1', 'yes'].includes(e.DEMO);
   if (!demo && !e.CDS_CLIENTS_FILE) {
-    throw new ConfigError('Invalid configuration: CDS_CLIENTS_FILE is required when DEMO=false');
+    ctx.addIssue({ code: 'custom', message: 'CDS_CLIENTS_FILE is required when DEMO=false', input: e, path: [] });
+    return z.NEVER;
   }
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return {
     port: e.PORT,
     host: e.HOST,
     publicBaseUrl,
+    /** Where the cards' `smart` links point (the SMART app's launch route, src/smart/routes.ts). */
+    smartLaunchUrl: `${publicBaseUrl}${SMART_LAUNCH_PATH}`,
     cdsClientsFile: e.CDS_CLIENTS_FILE,
     corsOrigins: e.CORS_ORIGINS,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     fetchBudgetMs: e.FETCH_BUDGET_MS,
+    /** FHIR_RESPONSE_MAX_BYTES: per-response size cap for FHIR answers. */
     fhirResponseMaxBytes: e.FHIR_RESPONSE_MAX_BYTES,
     labLookbackDays: e.LAB_LOOKBACK_DAYS,
     bodyLookbackDays: e.BODY_LOOKBACK_DAYS,
     smiCutoffSet: e.SMI_CUTOFF_SET,
     acuteMiWindowDays: e.ACUTE_MI_WINDOW_DAYS,
+    /** Site reference ranges (ms) for CMR native T1 and T2; absent = values shown without a flag. */
     cmrReferenceRanges: {
       ...(e.CMR_T1_REFERENCE_MS ? { nativeT1: e.CMR_T1_REFERENCE_MS } : {}),
       ...(e.CMR_T2_REFERENCE_MS ? { t2: e.CMR_T2_REFERENCE_MS } : {}),
-    },
+    } satisfies SiteReferenceRanges,
     terminologySiteDir: e.TERMINOLOGY_SITE_DIR,
     bodyLimit: e.BODY_LIMIT,
     demo,
     logLevel: e.LOG_LEVEL,
     frameAncestors: e.FRAME_ANCESTORS,
     smartClientId: e.SMART_CLIENT_ID,
+    /** Never sent to a browser; see src/smart/token-exchange.ts. */
     smartClientSecret: e.SMART_CLIENT_SECRET,
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
+    /** Evaluation worker threads; 0 = evaluate on the main thread. */
     hookWorkers: e.HOOK_WORKERS,
     feedbackCommentRetentionDays: e.FEEDBACK_COMMENT_RETENTION_DAYS,
     issuedCardRetentionDays: e.ISSUED_CARD_RETENTION_DAYS,
+    /** The DICOMweb archive and the imaging layer's limits (src/imaging/types.ts). */
     imaging: {
       ...(e.DICOMWEB_URL ? { dicomWebUrl: e.DICOMWEB_URL } : {}),
       ...(e.DICOMWEB_AUTHORIZATION ? { authorization: e.DICOMWEB_AUTHORIZATION } : {}),
@@ -202,11 +176,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       processConcurrency: e.DICOMWEB_PROCESS_CONCURRENCY,
       muscleSegmentLabels: e.IMAGING_MUSCLE_SEGMENT_LABELS,
       l3SegmentLabels: e.IMAGING_L3_SEGMENT_LABELS,
-    },
+    } satisfies ImagingConfig,
   };
+});
+
+/** The validated configuration: the output of the environment schema (one definition per field). */
+export type AppConfig = z.output<typeof ConfigSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
 }
 
 /** Config for tests: defaults plus overrides, no environment read. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({ DEMO: 'true', LOG_LEVEL: 'silent' }), ...overrides };
+  const base = loadConfig({ DEMO: 'true', LOG_LEVEL: 'silent' });
+  // The launch URL follows an overridden base URL, as loadConfig derives it.
+  const smartLaunchUrl = `${overrides.publicBaseUrl ?? base.publicBaseUrl}${SMART_LAUNCH_PATH}`;
+  return { ...base, smartLaunchUrl, ...overrides };
 }

@@ -7,8 +7,7 @@ import { createMetrics } from './metrics.ts';
 import { createApp } from './app.ts';
 import { JwtVerifier, loadTrustedClients, type TrustedClient } from './hooks/auth.ts';
 import { openStore } from './store/store.ts';
-import { allServices } from './services/registry.ts';
-import { initTerminology } from './fhir/terminology.ts';
+import { createRuntime } from './runtime.ts';
 import { createDemo } from './demo/index.ts';
 import { startHookWorkers } from './hooks/hook-runner.ts';
 
@@ -20,8 +19,9 @@ export interface RunningServer {
 
 /** Builds every dependency and starts listening (also used by integration tests and the benchmark). */
 export async function startServer(config: AppConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
-  // Load profiles/ (and the site's terminology) now, so a broken ValueSet fails the start, not a call.
-  initTerminology({ siteDir: config.terminologySiteDir });
+  // Terminology, services and their wording now, so a broken ValueSet or wording file fails the start,
+  // not a call (each hook worker builds its own runtime from the same config).
+  const runtime = createRuntime(config, { logger });
   const clients: TrustedClient[] = config.cdsClientsFile ? loadTrustedClients(config.cdsClientsFile) : [];
   const demo = config.demo ? await createDemo({ config }) : undefined;
   if (demo) clients.push(demo.trustedClient);
@@ -32,7 +32,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     commentRetentionDays: config.feedbackCommentRetentionDays,
     issuedCardRetentionDays: config.issuedCardRetentionDays,
   });
-  const services = allServices();
+  const services = runtime.services;
   const hookRunner = config.hookWorkers > 0
     ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {
       await store.close();
@@ -45,7 +45,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     metrics: createMetrics(),
     verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger }),
     store,
-    services,
+    runtime,
     demoRouter: demo?.router,
     hookRunner,
     // A SMART launch may name any FHIR server a trusted EHR may send (the demo's included).

@@ -237,7 +237,7 @@ export async function createSmartAuthServer(opts: SmartAuthOptions): Promise<Sma
     res.set('Cache-Control', 'no-store').json(smartConfiguration(issuer, fhirBase, resourceScopes, Boolean(opts.clientSecret)));
   });
 
-  router.use(AUTH_PATH, provider.callback() as unknown as express.RequestHandler);
+  router.use(AUTH_PATH, provider.callback());
 
   function register(context: LaunchContext): string {
     prune(launches);

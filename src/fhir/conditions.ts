@@ -1,8 +1,7 @@
 // Conditions and Procedures as model inputs (diagnoses such as MI, cirrhosis, diabetes; dialysis in
 // the last week for MELD). Pure: no I/O.
 import type { Coding, Condition, Procedure } from 'fhir/r4.js';
-import { defaultTerminology, type Terminology } from './terminology.ts';
-import { arrayOf, parseFhirDate, resourcesOf, type DateRange, type ResourceSource } from './observations.ts';
+import { arrayOf, parseFhirDate, resourcesOf, type DateRange, type FhirContext, type ResourceSource } from './observations.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -31,7 +30,6 @@ export interface ConditionMatch {
 
 export interface ConditionOptions {
   now: Date;
-  terminology?: Terminology;
 }
 
 const ACTIVE = new Set(['active', 'recurrence', 'relapse']);
@@ -46,11 +44,11 @@ const statusCode = (cc: Condition['clinicalStatus']): string | undefined => arra
  * Inactive and resolved ones are returned with `active: false` (a past MI is still history). Sorted
  * most recent onset first (unknown onset last), then by id.
  */
-export function findConditions(source: ResourceSource, valueSet: string, options: ConditionOptions): ConditionMatch[] {
-  const term = options.terminology ?? defaultTerminology();
+export function findConditions(fx: FhirContext, source: ResourceSource, valueSet: string, options: ConditionOptions): ConditionMatch[] {
+  const term = fx.terminology;
   const now = options.now.getTime();
   const out: Array<ConditionMatch & { sortKey: number }> = [];
-  for (const r of resourcesOf(source)) {
+  for (const r of resourcesOf(source, fx.views)) {
     if (r.resourceType !== 'Condition') continue;
     const verificationStatus = statusCode(r.verificationStatus);
     if (verificationStatus !== undefined && EXCLUDED_VERIFICATION.has(verificationStatus)) continue;
@@ -102,7 +100,6 @@ export interface ProcedureOptions {
   now: Date;
   /** Window length: the procedure counts when it was performed within [now − days, now]. */
   days: number;
-  terminology?: Terminology;
 }
 
 /**
@@ -112,12 +109,12 @@ export interface ProcedureOptions {
  * not performed procedures (R4 EventStatus) and are ignored; `stopped` is ignored too because the
  * record does not say how much was done.
  */
-export function proceduresWithin(source: ResourceSource, valueSet: string, options: ProcedureOptions): ProcedureMatch[] {
-  const term = options.terminology ?? defaultTerminology();
+export function proceduresWithin(fx: FhirContext, source: ResourceSource, valueSet: string, options: ProcedureOptions): ProcedureMatch[] {
+  const term = fx.terminology;
   const now = options.now.getTime();
   const from = now - options.days * DAY_MS;
   const out: Array<ProcedureMatch & { sortKey: number }> = [];
-  for (const r of resourcesOf(source)) {
+  for (const r of resourcesOf(source, fx.views)) {
     if (r.resourceType !== 'Procedure') continue;
     if (r.status !== 'completed' && r.status !== 'in-progress') continue;
     if (!term.valueSetContains(valueSet, r.code)) continue;

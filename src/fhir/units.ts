@@ -4,7 +4,8 @@
 // Conversions go through @lhncbc/ucum-lhc (the NLM reference implementation of UCUM,
 // https://ucum.org/ucum). Calling it is ~0.1 ms per conversion, and a hook call converts ~100
 // observations, so each (from, to, analyte) pair is resolved once into an affine function
-// y = offset + scale·x and cached; the hot path is then one multiply-add and a Map lookup.
+// y = offset + scale·x and cached in the converter the runtime holds (createUnitConverter); the hot
+// path is then one multiply-add and a Map lookup.
 import ucum from '@lhncbc/ucum-lhc';
 import type { QuantityKind } from './quantities.ts';
 
@@ -85,60 +86,77 @@ export function isDimensionless(unit: string): boolean {
   return unit === '1' || /^\{[^{}]*\}$/.test(unit);
 }
 
-/**
- * Whether a recorded unit means the input's quantity (quantities.ts): a listed unit ('' = none
- * recorded), or for 'convertible' any unit UCUM converts to the target. Recognising the unit comes
- * before converting it: UCUM would turn 30 % into an INR of 0.3.
- */
-export function meansQuantity(kind: Pick<QuantityKind, 'unit' | 'analyte' | 'accepts'>, recorded: string | undefined | null): boolean {
-  const u = normalizeUnit(recorded);
-  if (kind.accepts === 'convertible') return u !== undefined && isConvertible(u, kind.unit, kind.analyte);
-  return kind.accepts.some((a) => (normalizeUnit(a) ?? '') === (u ?? ''));
-}
-
-/** A UCUM unit that is a pure number (dimension 1): %, '1', annotations, area per area, ... */
-export function isPureNumber(unit: string): boolean {
-  return normalizeUnit(unit) !== undefined && toUnit(1, unit, '1') !== null;
-}
-
 type Converter = ((x: number) => number) | null;
-/** Keyed by the raw (from, to, analyte) strings, so the hot path does not even normalise. */
-const cache = new Map<string, Converter>();
 /** Unit strings come from outside: bound the cache so odd data cannot grow it without limit. */
 const CACHE_LIMIT = 10_000;
 const identity = (x: number): number => x;
-let ucumCalls = 0;
 
 /**
- * Convert `value` recorded in `fromUnit` to `targetUnit` (a UCUM code). Returns null when the unit is
- * unknown, absent (except for dimensionless targets such as INR's '1'/'{INR}') or not commensurable
- * (mass ↔ moles without a known analyte): the caller reports the input as unusable, never guesses.
- *
- * Results are rounded to 12 significant digits: 34.2 µmol/L bilirubin must be 2 mg/dL, not
- * 1.9999999999999996 (which would fall into the wrong Child-Pugh band), and no lab value carries
- * 12 significant digits, so this only removes floating-point noise.
+ * UCUM conversions with their cache: built once per runtime (src/runtime.ts) and shared by every
+ * evaluation of that thread, never a module-level cache (DESIGN.md "Dependencies are passed in").
  */
-export function toUnit(value: number, fromUnit: string | undefined | null, targetUnit: string, analyte?: Analyte): number | null {
-  if (!Number.isFinite(value)) return null;
-  const key = `${fromUnit ?? ''}\u0000${targetUnit}\u0000${analyte ?? ''}`;
-  let convert = cache.get(key);
-  if (convert === undefined) {
-    convert = resolveConverter(fromUnit, targetUnit, analyte);
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(key, convert);
-  }
-  if (convert === null) return null;
-  if (convert === identity) return value;
-  const y = convert(value);
-  return Number.isFinite(y) ? roundSignificant(y) : null;
+export interface UnitConverter {
+  /**
+   * Convert `value` recorded in `fromUnit` to `targetUnit` (a UCUM code). Returns null when the unit is
+   * unknown, absent (except for dimensionless targets such as INR's '1'/'{INR}') or not commensurable
+   * (mass ↔ moles without a known analyte): the caller reports the input as unusable, never guesses.
+   *
+   * Results are rounded to 12 significant digits: 34.2 µmol/L bilirubin must be 2 mg/dL, not
+   * 1.9999999999999996 (which would fall into the wrong Child-Pugh band), and no lab value carries
+   * 12 significant digits, so this only removes floating-point noise.
+   */
+  toUnit(value: number, fromUnit: string | undefined | null, targetUnit: string, analyte?: Analyte): number | null;
+  /** True when `fromUnit` can be converted to `targetUnit` (for the analyte). */
+  isConvertible(fromUnit: string | undefined | null, targetUnit: string, analyte?: Analyte): boolean;
+  /**
+   * Whether a recorded unit means the input's quantity (quantities.ts): a listed unit ('' = none
+   * recorded), or for 'convertible' any unit UCUM converts to the target. Recognising the unit comes
+   * before converting it: UCUM would turn 30 % into an INR of 0.3.
+   */
+  meansQuantity(kind: Pick<QuantityKind, 'unit' | 'analyte' | 'accepts'>, recorded: string | undefined | null): boolean;
+  /** A UCUM unit that is a pure number (dimension 1): %, '1', annotations, area per area, ... */
+  isPureNumber(unit: string): boolean;
+  /** Cached pairs, and how many times ucum-lhc was called (tests, benchmarks). */
+  stats(): { size: number; ucumCalls: number };
 }
 
-/** True when `fromUnit` can be converted to `targetUnit` (for the analyte). */
-export function isConvertible(fromUnit: string | undefined | null, targetUnit: string, analyte?: Analyte): boolean {
-  return toUnit(1, fromUnit, targetUnit, analyte) !== null;
+/**
+ * Each (from, to, analyte) pair is resolved once into an affine function y = offset + scale·x and
+ * kept, keyed by the raw strings so the hot path does not even normalise.
+ */
+export function createUnitConverter(): UnitConverter {
+  const cache = new Map<string, Converter>();
+  const calls = { ucum: 0 };
+  const toUnit = (value: number, fromUnit: string | undefined | null, targetUnit: string, analyte?: Analyte): number | null => {
+    if (!Number.isFinite(value)) return null;
+    const key = `${fromUnit ?? ''}\u0000${targetUnit}\u0000${analyte ?? ''}`;
+    let convert = cache.get(key);
+    if (convert === undefined) {
+      convert = resolveConverter(fromUnit, targetUnit, analyte, calls);
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      cache.set(key, convert);
+    }
+    if (convert === null) return null;
+    if (convert === identity) return value;
+    const y = convert(value);
+    return Number.isFinite(y) ? roundSignificant(y) : null;
+  };
+  const isConvertible = (fromUnit: string | undefined | null, targetUnit: string, analyte?: Analyte): boolean =>
+    toUnit(1, fromUnit, targetUnit, analyte) !== null;
+  return {
+    toUnit,
+    isConvertible,
+    meansQuantity(kind, recorded) {
+      const u = normalizeUnit(recorded);
+      if (kind.accepts === 'convertible') return u !== undefined && isConvertible(u, kind.unit, kind.analyte);
+      return kind.accepts.some((a) => (normalizeUnit(a) ?? '') === (u ?? ''));
+    },
+    isPureNumber: (unit) => normalizeUnit(unit) !== undefined && toUnit(1, unit, '1') !== null,
+    stats: () => ({ size: cache.size, ucumCalls: calls.ucum }),
+  };
 }
 
-function resolveConverter(fromUnit: string | undefined | null, targetUnit: string, analyte: Analyte | undefined): Converter {
+function resolveConverter(fromUnit: string | undefined | null, targetUnit: string, analyte: Analyte | undefined, calls: { ucum: number }): Converter {
   const to = normalizeUnit(targetUnit);
   if (to === undefined) return null;
   const from = normalizeUnit(fromUnit);
@@ -148,7 +166,7 @@ function resolveConverter(fromUnit: string | undefined | null, targetUnit: strin
   // UCUM §1: expressions use only ASCII 33–126 (no spaces). Anything else is no UCUM unit, and
   // ucum-lhc would print it with console.log (stdout, outside our logger) while failing to parse it.
   if (!UCUM_CHARACTERS.test(from) || !UCUM_CHARACTERS.test(to)) return null;
-  return makeConverter(from, to, analyte);
+  return makeConverter(from, to, analyte, calls);
 }
 
 const UCUM_CHARACTERS = /^[!-~]+$/;
@@ -158,12 +176,12 @@ const UCUM_CHARACTERS = /^[!-~]+$/;
  * (scale, plus an offset only for temperatures such as Cel ↔ [degF]); if the third point does not fit
  * (a logarithmic special unit), fall back to calling ucum-lhc each time.
  */
-function makeConverter(from: string, to: string, analyte: Analyte | undefined): Converter {
+function makeConverter(from: string, to: string, analyte: Analyte | undefined, calls: { ucum: number }): Converter {
   // ucum-lhc accepts { molecularWeight, charge }; our local .d.ts declares only molecularWeight, and a
   // non-literal object with an extra property is still assignable.
   const options: { molecularWeight?: number; charge?: number } = analyte ? { ...ANALYTES[analyte] } : {};
   const at = (x: number): number | null => {
-    ucumCalls++;
+    calls.ucum++;
     try {
       const r = utils.convertUnitTo(from, x, to, options);
       return r.status === 'succeeded' && typeof r.toVal === 'number' && Number.isFinite(r.toVal) ? r.toVal : null;
@@ -191,15 +209,4 @@ function roundSignificant(x: number): number {
   if (x === 0) return x;
   const scale = 10 ** (11 - Math.floor(Math.log10(Math.abs(x))));
   return Number.isFinite(scale) && scale > 0 ? Math.round(x * scale) / scale : x;
-}
-
-/** Test hook: forget cached converters. */
-export function clearUnitCache(): void {
-  cache.clear();
-  ucumCalls = 0;
-}
-
-/** Test hook: cached pairs, and how many times ucum-lhc was called since the last clear. */
-export function unitCacheStats(): { size: number; ucumCalls: number } {
-  return { size: cache.size, ucumCalls };
 }

@@ -5,7 +5,7 @@
 // client's public JWK Set (configured inline or at its JWKS URL) and checks iss (allowlisted), aud
 // (this endpoint), exp, iat, jti (no replay) and, when sent, that jku is the registered JWKS URL.
 // DESIGN.md "Security rules": any failure is a bare 401; never log or echo the token.
-import { constants as cryptoConstants, KeyObject, verify as cryptoVerify, type webcrypto } from 'node:crypto';
+import { constants as cryptoConstants, KeyObject, verify as cryptoVerify } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import {
   createLocalJWKSet,
@@ -326,7 +326,7 @@ const nodeKeys = new WeakMap<object, NodeKey>();
 function usableKey(cryptoKey: CryptoKey, alg: AlgSpec): KeyObject {
   let k = nodeKeys.get(cryptoKey);
   if (!k) {
-    const key = KeyObject.from(cryptoKey as unknown as webcrypto.CryptoKey);
+    const key = KeyObject.from(cryptoKey);
     const details = key.asymmetricKeyDetails;
     k = { key, type: key.asymmetricKeyType, curve: details?.namedCurve, bits: details?.modulusLength };
     nodeKeys.set(cryptoKey, k);

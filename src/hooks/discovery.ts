@@ -2,6 +2,6 @@
 import type { CdsService } from '../services/types.ts';
 import type { CdsServiceDescription } from './types.ts';
 
-export function discoveryDocument(services: CdsService[]): { services: CdsServiceDescription[] } {
+export function discoveryDocument(services: readonly CdsService[]): { services: CdsServiceDescription[] } {
   return { services: services.map((s) => s.description) };
 }

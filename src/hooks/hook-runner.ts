@@ -1,4 +1,5 @@
 // Where hook calls are evaluated: on the main thread, or in a pool of worker threads (HOOK_WORKERS).
+// Either way each call is one run of the use case (call-service.ts), and its result a value.
 //
 // Why workers: evaluating a call (JSON parse of a ~100-resource prefetch, models, cards, JSON out)
 // is CPU work of about 1–2 ms that would otherwise block the event loop which also serves HTTP,
@@ -7,14 +8,16 @@
 // The main thread keeps everything that is shared state: the JWT replay cache, the database, the
 // metrics registry and the log destination. A worker only ever sees one call's bytes and the
 // caller's fhirServer allowlist, and sends back bytes, issued-card rows and metric observations.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { HttpError } from '../errors.ts';
-import { evaluateHookCall, fromHttpErrorData, movable, type HookAnswer, type HookCall, type HookCallContext, type HttpErrorData } from './hook-call.ts';
+import { errorValue, internalError } from '../errors.ts';
+import { movable, WorkerRpc, workerEntry } from '../threads/worker-rpc.ts';
+import { callService, type CallResult, type CallServiceDeps, type ServiceCall } from './call-service.ts';
 
 export interface HookRunner {
-  run(call: HookCall): Promise<HookAnswer>;
+  /** Never rejects: a worker that dies or a pool that is closing answer as error values too. */
+  run(call: ServiceCall): Promise<CallResult>;
   close(): Promise<void>;
 }
 
@@ -23,38 +26,28 @@ export interface HookWorkerPool extends HookRunner {
   workers(): readonly Worker[];
 }
 
-export function inProcessHookRunner(ctx: HookCallContext): HookRunner {
-  return { run: (call) => evaluateHookCall(call, ctx), close: async () => undefined };
+export function inProcessHookRunner(deps: CallServiceDeps): HookRunner {
+  return { run: (call) => callService(call, deps), close: async () => undefined };
 }
-
-/** Messages from a worker (hook-worker.ts). */
-export type WorkerMessage =
-  | { ready: true }
-  | { id: number; answer: HookAnswer }
-  | { id: number; error: HttpErrorData }
-  | { log: string };
 
 export interface WorkerData {
   config: AppConfig;
 }
 
-interface Pending {
-  resolve: (a: HookAnswer) => void;
-  reject: (e: unknown) => void;
-}
+/** A hook worker's own messages: its pino log lines, for the main thread's one destination. */
+export type HookWorkerEvent = string;
 
-interface Slot {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
+type HookWorker = WorkerRpc<ServiceCall, CallResult, HookWorkerEvent>;
 
-// The worker runs from source (.ts, Node's type stripping) or from a build (.js), as this module does.
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hook-worker.ts' : './hook-worker.js', import.meta.url);
+const WORKER_URL = workerEntry(import.meta.url, 'hook-worker');
 const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
   10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal',
 };
-/** Pause before replacing a worker that died while starting (a broken install must not spin). */
-const RESPAWN_DELAY_MS = 1_000;
+/**
+ * A worker that dies is replaced at once; one that dies while starting is retried after 1 s, then
+ * less often (a broken install must not spin).
+ */
+const RESTART = { firstDelayMs: 0, retryDelayMs: 1_000, maxDelayMs: 60_000 };
 /**
  * Young generation of each evaluation worker's V8 heap (MB: two semi-spaces and the new large-object
  * space, a third each). Left to V8, it is sized from the machine's memory: 192 MB per isolate in
@@ -74,88 +67,52 @@ export const HOOK_WORKER_YOUNG_GENERATION_MB = 48;
  */
 export async function startHookWorkers(size: number, config: AppConfig, logger: Logger): Promise<HookWorkerPool> {
   if (!Number.isInteger(size) || size < 1) throw new Error('startHookWorkers: size must be a positive integer');
-  let closing = false;
-  let nextId = 1;
-  const slots: Slot[] = [];
-
-  const spawn = (): Promise<Slot> =>
-    new Promise<Slot>((resolve, reject) => {
-      const worker = new Worker(WORKER_URL, {
-        workerData: { config } satisfies WorkerData,
-        resourceLimits: { maxYoungGenerationSizeMb: HOOK_WORKER_YOUNG_GENERATION_MB },
-      });
-      const slot: Slot = { worker, pending: new Map() };
-      let ready = false;
-      worker.on('message', (m: WorkerMessage) => {
-        if ('log' in m) return relayLog(logger, m.log);
-        if ('ready' in m) {
-          ready = true;
-          return resolve(slot);
-        }
-        const p = slot.pending.get(m.id);
-        if (!p) return;
-        slot.pending.delete(m.id);
-        if ('answer' in m) p.resolve(m.answer);
-        else p.reject(fromHttpErrorData(m.error));
-      });
-      worker.on('error', (err) => {
-        // An uncaught exception in the worker: message only (never a stack or request data).
-        logger.error({ err: { name: err.name, message: err.message } }, 'hook worker failed');
-      });
-      worker.on('exit', (code) => {
-        for (const p of slot.pending.values()) p.reject(new HttpError(500, 'exception', 'Internal error'));
-        slot.pending.clear();
-        const i = slots.indexOf(slot);
-        if (i >= 0) slots.splice(i, 1);
-        if (!ready) return reject(new Error(`hook worker exited during start-up (code ${code})`));
-        if (closing) return;
-        logger.error({ code }, 'hook worker exited; starting a new one');
-        respawn(0);
-      });
-    });
-
-  const respawn = (delayMs: number): void => {
-    setTimeout(() => {
-      if (closing) return;
-      spawn().then(
-        (slot) => { if (closing) void slot.worker.terminate(); else slots.push(slot); },
-        (err: Error) => {
-          logger.error({ err: { message: err.message } }, 'hook worker could not start; retrying');
-          respawn(RESPAWN_DELAY_MS);
-        },
-      );
-    }, delayMs).unref();
-  };
-
-  const close = async (): Promise<void> => {
-    closing = true;
-    await Promise.all(slots.splice(0).map((s) => s.worker.terminate()));
-  };
-
-  try {
-    slots.push(...(await Promise.all(Array.from({ length: size }, spawn))));
-  } catch (err) {
-    await close();
-    throw err;
+  const start = (): Promise<HookWorker> => WorkerRpc.start<ServiceCall, CallResult, HookWorkerEvent>({
+    entry: WORKER_URL,
+    name: 'hook worker',
+    workerData: { config } satisfies WorkerData,
+    resourceLimits: { maxYoungGenerationSizeMb: HOOK_WORKER_YOUNG_GENERATION_MB },
+    restart: RESTART,
+    stoppedError: () => new Error('The hook worker stopped'),
+    onEvent: (line) => relayLog(logger, line),
+    // An uncaught exception in the worker: message only (never a stack or request data).
+    onError: (err) => logger.error({ err: { name: err.name, message: err.message } }, 'hook worker failed'),
+    onStopped: (cause) => logger.error({ err: { message: cause.message } }, 'hook worker exited; starting a new one'),
+    onRestartFailed: (err) => logger.error({ err: { message: err.message } }, 'hook worker could not start; retrying'),
+  });
+  const started = await Promise.allSettled(Array.from({ length: size }, start));
+  const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(workers.map((w) => w.close()));
+    throw failed.reason;
   }
+  let closing = false;
 
   return {
-    run(call: HookCall): Promise<HookAnswer> {
-      // The least busy worker; ties go to the first, which keeps a lightly loaded pool warm.
-      let slot: Slot | undefined;
-      for (const s of slots) if (!slot || s.pending.size < slot.pending.size) slot = s;
-      if (!slot || closing) return Promise.reject(new HttpError(503, 'transient', 'The service is restarting; try again'));
-      const id = nextId++;
-      const target = slot;
-      return new Promise<HookAnswer>((resolve, reject) => {
-        target.pending.set(id, { resolve, reject });
-        const body = movable(call.body);
-        target.worker.postMessage({ id, call: { ...call, body } }, [body.buffer]);
-      });
+    run(call: ServiceCall): Promise<CallResult> {
+      // The least busy live worker; ties go to the first, which keeps a lightly loaded pool warm.
+      let target: HookWorker | undefined;
+      for (const w of workers) if (w.worker && (!target || w.pending < target.pending)) target = w;
+      if (!target || closing) return Promise.resolve(restarting());
+      const body = movable(call.body);
+      return target.call({ ...call, body }, [body.buffer]).catch(workerLost);
     },
-    close,
-    workers: () => slots.map((s) => s.worker),
+    async close() {
+      closing = true;
+      await Promise.all(workers.map((w) => w.close()));
+    },
+    workers: () => workers.flatMap((w) => (w.worker ? [w.worker] : [])),
   };
+}
+
+function restarting(): CallResult {
+  return { ok: false, error: { status: 503, code: 'transient', message: 'The service is restarting; try again' }, observations: [] };
+}
+
+/** The worker died holding the call (or it threw, a bug): 500, as for any unexpected error. */
+function workerLost(): CallResult {
+  return { ok: false, error: errorValue(internalError()), observations: [] };
 }
 
 /** A worker's pino line, written through the main logger (one destination, same redaction). */

@@ -12,8 +12,9 @@
 //   - absent                      → "not satisfied or failed" (spec): fetch it if we can, else unavailable;
 //   - OperationOutcome            → the EHR failed (DESIGN.md): fetch it if we can, else unavailable;
 //   - anything else (wrong Bundle type, wrong resource type, garbage) → treated like a failure.
-// All fetches run in parallel under ONE time budget; keys not done by then are unavailable (except a
-// prefetched searchset whose further pages were being read: its first page is kept, marked incomplete).
+// All fetches run in parallel under ONE time budget (the call's deadline, deadline.ts); keys not done
+// by then are unavailable (except a prefetched searchset whose further pages were being read: its
+// first page is kept, marked incomplete).
 // Tokens: CDS Hooks 2.0 §"Prefetch tokens" — root-level primitive context fields and the four user ids.
 // Logs name keys and outcomes only — never resource content, tokens or patient ids.
 import type { Bundle, FhirResource } from 'fhir/r4.js';
@@ -21,21 +22,25 @@ import type { CdsRequest } from './types.ts';
 import type { ResolvedPrefetch } from '../services/types.ts';
 import type { FhirFetcher, SearchResult } from '../fhir/client.ts';
 import { FetchError } from '../fhir/client.ts';
+import { underDeadline, whenAborted } from './deadline.ts';
 
 export interface PrefetchLogger {
   warn(obj: Record<string, unknown>, msg: string): void;
   debug(obj: Record<string, unknown>, msg: string): void;
 }
 
-export interface ResolvePrefetchArgs {
+export type ResolvePrefetchArgs = {
   templates: Record<string, string>;
   request: CdsRequest;
   /** Undefined when the request has no usable fhirServer (absent, or not on the allowlist). */
   fetcher?: FhirFetcher;
-  /** One budget for all fetches of this call (ms). */
-  budgetMs: number;
   logger?: PrefetchLogger;
-}
+} & (
+  /** The call's deadline (deadline.ts), shared with its other sources of data; ended by the caller. */
+  | { signal: AbortSignal }
+  /** A budget of its own for all fetches (ms), when prefetch is the only source. */
+  | { budgetMs: number }
+);
 
 export interface ResolvedPrefetchResult {
   /** Read keys: the resource or null; search keys: the resources ([] when none); unavailable keys: null. */
@@ -155,20 +160,15 @@ type Outcome =
   | { key: string; status: 'ok'; value: FhirResource | FhirResource[] | null; fetched: boolean; incomplete: boolean }
   | { key: string; status: 'unavailable'; why: string };
 
-const RESOLVED = new Error('prefetch resolved');
-
+/** Every template key of the service, resolved; never throws (a key that fails is unavailable). */
 export async function resolvePrefetch(args: ResolvePrefetchArgs): Promise<ResolvedPrefetchResult> {
-  const { templates, request, fetcher, budgetMs, logger } = args;
+  return 'signal' in args ? resolveUntil(args, args.signal) : underDeadline(args.budgetMs, (signal) => resolveUntil(args, signal));
+}
+
+async function resolveUntil(args: ResolvePrefetchArgs, signal: AbortSignal): Promise<ResolvedPrefetchResult> {
+  const { templates, request, fetcher, logger } = args;
   const given = request.prefetch ?? {};
-  const controller = new AbortController();
-  const signal = controller.signal;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new DOMException('prefetch time budget exhausted', 'TimeoutError'));
-      resolve('timeout');
-    }, Math.max(0, budgetMs));
-  });
+  const deadline = whenAborted(signal);
 
   // First pages of prefetched searchsets whose next pages are being read: if the budget runs out
   // meanwhile, the key keeps what the EHR sent (incomplete) instead of becoming unavailable.
@@ -191,7 +191,7 @@ export async function resolvePrefetch(args: ResolvePrefetchArgs): Promise<Resolv
     Object.entries(templates).map(async ([key, template]): Promise<Outcome> => {
       try {
         const r = await Promise.race([resolveKey(key, template), deadline]);
-        return r === 'timeout' ? onBudgetExhausted(key) : r;
+        return r === 'aborted' ? onBudgetExhausted(key) : r;
       } catch (e) {
         if (signal.aborted) return onBudgetExhausted(key);
         const why = e instanceof FetchError ? `${e.kind}${e.upstreamStatus ? ` ${e.upstreamStatus}` : ''}` : 'error';
@@ -199,10 +199,6 @@ export async function resolvePrefetch(args: ResolvePrefetchArgs): Promise<Resolv
       }
     }),
   );
-  clearTimeout(timer);
-  // Cancel anything still running (nothing should be); a shared reason avoids building a
-  // DOMException on every call (visible in the benchmark profile).
-  controller.abort(RESOLVED);
 
   const result: ResolvedPrefetchResult = { data: {}, unavailable: [], fetched: [], incomplete: [] };
   for (const o of outcomes) {

@@ -28,8 +28,6 @@ export const CdsRequestSchema = z
     path: ['fhirServer'],
   });
 
-export type ParsedCdsRequest = z.infer<typeof CdsRequestSchema>;
-
 /** A readable, bounded summary of schema problems for the 400 response (no values echoed). */
 export function describeIssues(error: z.ZodError): string {
   return error.issues

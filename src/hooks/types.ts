@@ -1,5 +1,7 @@
 // CDS Hooks 2.0 wire types (https://cds-hooks.hl7.org/2.0/).
+import type { z } from 'zod';
 import type { FhirResource, Coding } from 'fhir/r4.js';
+import type { CdsRequestSchema } from './schemas.ts';
 
 export interface CdsServiceDescription {
   hook: string;
@@ -10,23 +12,8 @@ export interface CdsServiceDescription {
   usageRequirements?: string;
 }
 
-export interface FhirAuthorization {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  scope: string;
-  subject: string;
-  patient?: string;
-}
-
-export interface CdsRequest {
-  hook: string;
-  hookInstance: string;
-  fhirServer?: string;
-  fhirAuthorization?: FhirAuthorization;
-  context: { userId: string; patientId: string; encounterId?: string } & Record<string, unknown>;
-  prefetch?: Record<string, FhirResource | null | undefined>;
-}
+/** The request as its schema validates it (schemas.ts): the type is the schema's, written once. */
+export type CdsRequest = z.infer<typeof CdsRequestSchema>;
 
 export interface CardSource {
   label: string;
@@ -72,20 +59,4 @@ export interface Card {
 export interface CdsResponse {
   cards: Card[];
   systemActions?: Action[];
-}
-
-/**
- * One card as issued, for the override-rate denominators and for binding feedback to the card's
- * recipient. The hooks define this port; the store (store/issued-card-writer.ts) fills it.
- */
-export interface IssuedCardRow {
-  uuid: string;
-  serviceId: string;
-  /** The card's topic code (liver-prognosis, sarcopenia, ...): override rates are reported per kind. */
-  cardKind: string;
-  indicator: string;
-  hookInstance: string;
-  /** The `iss` of the CDS client (JWT) that received the card: only it may send feedback on it. */
-  issuer: string;
-  issuedAt: Date;
 }

@@ -208,7 +208,7 @@ async function readCmr(ctx: CallContext, flow: Flow, index: PatientIndex, result
         const ds = metadata[i];
         if (!ds) return;
         if (str(ds, TAG.PatientID) !== ctx.patientId) return; // another patient's object: never read
-        const reading = readSrMeasurements(ds, { terminology: runtime.terminology, conceptMap: runtime.conceptMap, seriesClasses: (uid) => classes.get(uid) });
+        const reading = readSrMeasurements(ds, { terminology: runtime.terminology, units: runtime.units, conceptMap: runtime.conceptMap, seriesClasses: (uid) => classes.get(uid) });
         runtime.caches.readings.set(r.sopInstanceUid, reading);
         readings.push(reading);
       });

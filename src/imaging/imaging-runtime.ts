@@ -4,6 +4,7 @@
 // the logger and the clock.
 import dcmjs from 'dcmjs';
 import type { Terminology } from '../fhir/terminology.ts';
+import { createUnitConverter, type UnitConverter } from '../fhir/units.ts';
 import { createArchiveClient, type ArchiveClient } from './dicomweb-client.ts';
 import { loadDicomConceptMap, type DicomConceptMap } from './dicom-concept-map.ts';
 import { loadSeriesPatterns, type SeriesPatterns } from './series-classifier.ts';
@@ -54,13 +55,22 @@ export interface ImagingRuntime {
   patterns: SeriesPatterns;
   conceptMap: DicomConceptMap;
   terminology: Pick<Terminology, 'valueSetContains'>;
+  /** UCUM conversions of SR measurements (the runtime's converter when built by src/runtime.ts). */
+  units: Pick<UnitConverter, 'toUnit'>;
   logger: ImagingLogger;
   now(): number;
 }
 
 export function createImagingRuntime(
   config: ImagingConfig,
-  deps: { terminology: Pick<Terminology, 'valueSetContains'>; logger: ImagingLogger; now?: () => number; patterns?: SeriesPatterns; conceptMap?: DicomConceptMap },
+  deps: {
+    terminology: Pick<Terminology, 'valueSetContains'>;
+    units?: Pick<UnitConverter, 'toUnit'>;
+    logger: ImagingLogger;
+    now?: () => number;
+    patterns?: SeriesPatterns;
+    conceptMap?: DicomConceptMap;
+  },
 ): ImagingRuntime {
   const now = deps.now ?? Date.now;
   // dcmjs reports parsing oddities (e.g. "Invalid vr type") on the console, around our logger: the
@@ -91,6 +101,7 @@ export function createImagingRuntime(
     patterns: deps.patterns ?? loadSeriesPatterns(),
     conceptMap: deps.conceptMap ?? loadDicomConceptMap(),
     terminology: deps.terminology,
+    units: deps.units ?? createUnitConverter(),
     logger: deps.logger,
     now,
   };

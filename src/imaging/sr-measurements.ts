@@ -13,7 +13,7 @@
 import type { Coding } from 'fhir/r4.js';
 import type { Input, InputValue } from '../models/types.ts';
 import type { Terminology } from '../fhir/terminology.ts';
-import { toUnit } from '../fhir/units.ts';
+import type { UnitConverter } from '../fhir/units.ts';
 import { codeIn, isoDateTime, items, num, str, TAG, type DicomDataset } from './dicom-json.ts';
 import { booleanOf, isCardiacMassFinding, isFindingConcept, isSourceSeriesConcept, toCoding } from './dicom-codes.ts';
 import { mapConcept, type DicomConceptMap, type ItemContext } from './dicom-concept-map.ts';
@@ -67,6 +67,8 @@ const MAX_ITEMS = 20_000;
 
 export interface SrReadingDeps {
   terminology: Pick<Terminology, 'valueSetContains'>;
+  /** UCUM conversions (the runtime's converter and its cache). */
+  units: Pick<UnitConverter, 'toUnit'>;
   conceptMap: DicomConceptMap;
   /** Classes of a series of the same study (from the series QIDO), by Series Instance UID. */
   seriesClasses(seriesUid: string): readonly SeriesClass[] | undefined;
@@ -173,9 +175,9 @@ export function readSrMeasurements(sr: DicomDataset, deps: SrReadingDeps): SrRea
     }
     let name: string = t.name;
     let unit = t.unit;
-    let converted = toUnit(value, unitCode.value, t.unit);
+    let converted = deps.units.toUnit(value, unitCode.value, t.unit);
     if (converted === null && t.part === 'cmr' && t.indexed) {
-      converted = toUnit(value, unitCode.value, t.indexed.unit);
+      converted = deps.units.toUnit(value, unitCode.value, t.indexed.unit);
       name = t.indexed.name;
       unit = t.indexed.unit;
     }

@@ -1,6 +1,6 @@
 // ALBI score and grade — Johnson PJ et al., J Clin Oncol 2015;33:550–8, doi:10.1200/JCO.2014.57.9151.
 // Formula and grade cut-offs from MODELS.md 3d ([S]); the DOI was checked against the PubMed record.
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelResult, type NoteSpec } from './types.ts';
 import { declined, fmt, numeric, present } from './cirrhosis-common.ts';
 
 export const metadata: ModelMetadata = {
@@ -37,6 +37,13 @@ export function albiGrade(score: number): 1 | 2 | 3 {
   return score <= GRADE_1_MAX ? 1 : score <= GRADE_2_MAX ? 2 : 3;
 }
 
+/** What an ALBI result may say (worded in cards/cirrhosis-sarcopenia.yaml `modelNotes`). */
+export const ALBI_NOTE_SPEC = {
+  bilirubinNotPositive: ['bilirubin'],
+  converted: ['biliMgdl', 'biliUmol', 'albGdl', 'albGl'],
+} as const satisfies NoteSpec;
+const note = noteMaker(ALBI_NOTE_SPEC);
+
 export interface AlbiInputs {
   bilirubin?: Input<number>; // mg/dL
   albumin?: Input<number>; // g/dL
@@ -49,7 +56,7 @@ export function computeAlbi(inputs: AlbiInputs): ModelResult {
   const missing = [...(biliMgdl === undefined ? ['bilirubin'] : []), ...(albGdl === undefined ? ['albumin'] : [])];
   if (biliMgdl === undefined || albGdl === undefined) return declined(metadata, '1', missing, used);
   if (biliMgdl <= 0) {
-    return declined(metadata, '1', [], used, [`Bilirubin ${fmt(biliMgdl)} mg/dL: the logarithm needs a value above 0`]);
+    return declined(metadata, '1', [], used, [note('bilirubinNotPositive', { bilirubin: fmt(biliMgdl) })]);
   }
 
   const bili = biliMgdl * BILIRUBIN_UMOL_PER_MGDL;
@@ -70,6 +77,6 @@ export function computeAlbi(inputs: AlbiInputs): ModelResult {
     missing,
     inputs: used,
     metadata,
-    notes: [`Converted: bilirubin ${fmt(biliMgdl)} mg/dL = ${fmt(bili)} µmol/L; albumin ${fmt(albGdl)} g/dL = ${fmt(alb)} g/L`],
+    notes: [note('converted', { biliMgdl: fmt(biliMgdl), biliUmol: fmt(bili), albGdl: fmt(albGdl), albGl: fmt(alb) })],
   };
 }

@@ -1,7 +1,7 @@
 // Child-Pugh score (MODELS.md 3c, [S]): Pugh RNH et al., Br J Surg 1973;60:646–9, with the INR bands
 // and the albumin 2.8 g/dL convention of the MSD Manual and Harrison's. Every band is from MODELS.md 3c;
 // the DOI of Pugh 1973 (not in MODELS.md) was checked against the paper's record.
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+import { noteMaker, type Contribution, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
 import { declined, denoise, numeric, present } from './cirrhosis-common.ts';
 
 export const metadata: ModelMetadata = {
@@ -20,6 +20,14 @@ export const metadata: ModelMetadata = {
     'In primary biliary cholangitis and primary sclerosing cholangitis the bilirubin bands are 1–4 / 4–10 / > 10 mg/dL (Pugh\'s modification as quoted by MSD and EASL; MODELS.md 3c).',
   ],
 };
+
+/** What a Child-Pugh result may say (worded in cards/cirrhosis-sarcopenia.yaml `modelNotes`). */
+export const CHILD_PUGH_NOTE_SPEC = {
+  unrecognisedValue: ['name', 'value'],
+  cholestaticBands: [],
+  childPughRange: ['min', 'max', 'tier', 'missing', 'ungraded'],
+} as const satisfies NoteSpec;
+const note = noteMaker(CHILD_PUGH_NOTE_SPEC);
 
 export type Ascites = 'none' | 'slight' | 'moderate-severe' | 'present-severity-unknown';
 export type Encephalopathy = 'none' | 'grade-1-2' | 'grade-3-4' | 'present-grade-unknown';
@@ -103,12 +111,12 @@ function scoreLab(name: 'bilirubin' | 'albumin' | 'inr', value: number | undefin
 
 function scoreFinding<K extends string>(
   name: string, input: Input<boolean | string> | undefined,
-  table: Record<K, { min: Points; max: Points; band: string }>, notes: string[],
+  table: Record<K, { min: Points; max: Points; band: string }>, notes: ModelNote[],
 ): Scored | undefined {
   if (input === undefined) return undefined;
   const code = input.value;
   if (typeof code !== 'string' || !Object.hasOwn(table, code)) {
-    notes.push(`${name}: unrecognised value ${JSON.stringify(code)}, treated as missing`);
+    notes.push(note('unrecognisedValue', { name, value: JSON.stringify(code) }));
     return undefined;
   }
   const row = table[code as K];
@@ -118,11 +126,9 @@ function scoreFinding<K extends string>(
 
 export function computeChildPugh(inputs: ChildPughInputs): ModelResult {
   const used = present(inputs.bilirubin, inputs.albumin, inputs.inr, inputs.ascites, inputs.encephalopathy, inputs.cholestaticDisease);
-  const notes: string[] = [];
+  const notes: ModelNote[] = [];
   const cholestatic = inputs.cholestaticDisease !== undefined;
-  if (cholestatic) {
-    notes.push('Bilirubin bands for primary biliary cholangitis or primary sclerosing cholangitis: 1–4 / 4–10 / > 10 mg/dL (Pugh\'s modification as quoted by MSD and EASL)');
-  }
+  if (cholestatic) notes.push(note('cholestaticBands'));
   const parts: Array<[string, Scored | undefined]> = [
     ['bilirubin', cholestatic
       ? scoreLab('bilirubin', numeric(inputs.bilirubin), cholestaticBilirubinPoints, LAB_BANDS.cholestaticBilirubin)
@@ -147,7 +153,7 @@ export function computeChildPugh(inputs: ChildPughInputs): ModelResult {
   const high = childPughClass(max);
   const tier = low === high ? low : `${low}–${high}`;
   const ungraded = parts.filter(([, s]) => s !== undefined && s.max > s.min).length;
-  if (max > min) notes.push(`Score ${min}–${max}, class ${tier}: ${missing.length} input(s) missing, ${ungraded} without grade`);
+  if (max > min) notes.push(note('childPughRange', { min, max, tier, missing: missing.length, ungraded }));
 
   return {
     model: metadata.id,

@@ -1,5 +1,5 @@
 // Small helpers shared by the cirrhosis-sarcopenia models (MODELS.md section 3). Pure, no I/O.
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
 
 export type Sex = 'female' | 'male';
 
@@ -36,10 +36,17 @@ export function fmt(x: number): string {
 /** A published limit as written: '1.0', '3.5', '125'. */
 const limit = (b: number): string => (b >= 10 ? fmt(b) : b.toFixed(1));
 
+/** Notes of bound(): a lab value raised to a published floor or capped (`unit` has its leading space). */
+export const BOUND_NOTE_SPEC = {
+  floorRaised: ['label', 'limit', 'unit', 'measured'],
+  capped: ['label', 'limit', 'unit', 'measured'],
+} as const satisfies NoteSpec;
+const boundNote = noteMaker(BOUND_NOTE_SPEC);
+
 export interface Bounded {
   value: number;
-  /** Set when the bound changed the value, e.g. 'Creatinine capped at 3.0 mg/dL (measured 4)'. */
-  note?: string;
+  /** Set when the bound changed the value (worded e.g. 'Creatinine capped at 3.0 mg/dL (measured 4)'). */
+  note?: ModelNote;
 }
 
 /** Applies a published floor and/or cap to a lab value and says so when it changed the value. */
@@ -47,10 +54,10 @@ export function bound(label: string, x: number, unit: string, limits: { floor?: 
   const { floor, cap } = limits;
   const u = unit === '' ? '' : ` ${unit}`;
   if (floor !== undefined && x < floor) {
-    return { value: floor, note: `${label} raised to the floor of ${limit(floor)}${u} (measured ${fmt(x)})` };
+    return { value: floor, note: boundNote('floorRaised', { label, limit: limit(floor), unit: u, measured: fmt(x) }) };
   }
   if (cap !== undefined && x > cap) {
-    return { value: cap, note: `${label} capped at ${limit(cap)}${u} (measured ${fmt(x)})` };
+    return { value: cap, note: boundNote('capped', { label, limit: limit(cap), unit: u, measured: fmt(x) }) };
   }
   return { value: x };
 }
@@ -62,7 +69,7 @@ export function present(...inputs: Array<Input | undefined>): Input[] {
 
 /** A result for a model that declined (value null): what is missing and why, nothing assumed. */
 export function declined(
-  metadata: ModelMetadata, unit: string, missing: string[], inputs: Input[], notes: string[] = [],
+  metadata: ModelMetadata, unit: string, missing: string[], inputs: Input[], notes: ModelNote[] = [],
 ): ModelResult {
   return {
     model: metadata.id, value: null, unit, contributions: [], missing, inputs, metadata,

@@ -1,7 +1,7 @@
 // CMR Mass Score: Paolisso P, Bergamaschi L, et al. Circ Cardiovasc Imaging 2024;17(3):e016115,
 // PMID 38502734 (MODELS.md 2a). [P] six items, range 0–8, malignant if ≥ 5; [S] per-item weights.
-import { PointsTally } from './points-tally.ts';
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally, TALLY_NOTE_SPEC } from './points-tally.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelResult, type NoteSpec } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'cmr-mass-score',
@@ -43,6 +43,15 @@ export const OUTCOME = 'malignancy';
 export const massTier = (points: number): 'likely malignant' | 'likely benign' =>
   points >= MALIGNANT_CUTOFF ? 'likely malignant' : 'likely benign';
 
+/** What a CMR Mass Score result may say (worded in cards/cmr-cardiac-mass.yaml `modelNotes`). */
+export const CMR_MASS_NOTE_SPEC = {
+  ...TALLY_NOTE_SPEC,
+  massNoFeature: [],
+  massScoreAtLeast: ['min', 'count', 'features'],
+  massUndetermined: ['min', 'max', 'cutoff'],
+} as const satisfies NoteSpec;
+const note = noteMaker(CMR_MASS_NOTE_SPEC);
+
 export function computeCmrMassScore(inputs: CmrMassScoreInputs): ModelResult {
   const tally = new PointsTally<keyof CmrMassScoreInputs>(inputs, Object.fromEntries(FEATURES.map((f) => [f.key, f.label])));
   const { notes, contributions, missing } = tally;
@@ -54,16 +63,16 @@ export function computeCmrMassScore(inputs: CmrMassScoreInputs): ModelResult {
 
   const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: tally.echoed(), metadata };
   if (contributions.length === 0) {
-    return { ...base, value: null, notes: [...notes, 'No CMR Mass Score feature assessed.'] };
+    return { ...base, value: null, notes: [...notes, note('massNoFeature')] };
   }
   const { known, range } = tally;
   const lo = massTier(range.min);
   const hi = massTier(range.max);
   if (missing.length > 0) {
     const label = (k: string): string => FEATURES.find((f) => f.key === k)?.label ?? k;
-    notes.push(`Score ≥ ${range.min}, ${missing.length} feature(s) not assessed: ${missing.map(label).join(', ')}.`);
+    notes.push(note('massScoreAtLeast', { min: range.min, count: missing.length, features: missing.map(label).join(', ') }));
   }
-  if (lo !== hi) notes.push(`Undetermined: ${range.min}–${range.max} points spans the malignancy cut-off (≥ ${MALIGNANT_CUTOFF}).`);
+  if (lo !== hi) notes.push(note('massUndetermined', { min: range.min, max: range.max, cutoff: MALIGNANT_CUTOFF }));
   return {
     ...base,
     value: known,

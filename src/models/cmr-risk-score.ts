@@ -1,8 +1,8 @@
 // CMR risk score after reperfused STEMI: Marcos-Garcés V, Perez N, Gavara J, … Bodi V.
 // Int J Cardiol 2022;349:150–154 (MODELS.md 1a) [P, abstract]. Items, points, tiers and event
 // rates are from the abstract. MODELS.md: the DOI is NOT verified, so none is given here.
-import { PointsTally } from './points-tally.ts';
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally, TALLY_NOTE_SPEC } from './points-tally.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelResult, type NoteSpec } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'cmr-risk-score',
@@ -73,6 +73,16 @@ export interface CmrRiskScoreResult extends ModelResult {
   macePer100PersonYears?: number;
 }
 
+/** What a CMR risk score result may say (worded in cards/cmr-ihd-macce.yaml `modelNotes`). */
+export const CMR_RISK_NOTE_SPEC = {
+  ...TALLY_NOTE_SPEC,
+  cmrNoItem: [],
+  cmrTier: ['tier', 'min', 'max', 'rate'],
+  cmrTierUndetermined: ['min', 'max', 'low', 'lowRate', 'high', 'highRate'],
+  scoreAtLeast: ['min', 'count'],
+} as const satisfies NoteSpec;
+const note = noteMaker(CMR_RISK_NOTE_SPEC);
+
 export function computeCmrRiskScore(inputs: CmrRiskScoreInputs): CmrRiskScoreResult {
   const tally = new PointsTally<keyof CmrRiskScoreInputs>(inputs, LABELS);
   const { notes, contributions, missing } = tally;
@@ -85,7 +95,7 @@ export function computeCmrRiskScore(inputs: CmrRiskScoreInputs): CmrRiskScoreRes
 
   const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: tally.echoed(), metadata };
   if (contributions.length === 0) {
-    return { ...base, value: null, notes: [...notes, 'No CMR risk score item available.'] };
+    return { ...base, value: null, notes: [...notes, note('cmrNoItem')] };
   }
 
   const { known, range } = tally;
@@ -93,15 +103,15 @@ export function computeCmrRiskScore(inputs: CmrRiskScoreInputs): CmrRiskScoreRes
   const hi = cmrRiskTier(range.max);
   const tier = lo.tier === hi.tier ? lo : undefined;
   if (tier) {
-    notes.push(`${tier.tier} risk (${tier.min}–${tier.max} points): ${tier.macePer100PersonYears} MACE per 100 person-years.`);
+    notes.push(note('cmrTier', { tier: tier.tier, min: tier.min, max: tier.max, rate: tier.macePer100PersonYears }));
   } else {
-    notes.push(
-      `Tier undetermined: ${range.min}–${range.max} points spans ${lo.tier} (${lo.macePer100PersonYears}) to ${hi.tier} (${hi.macePer100PersonYears} MACE per 100 person-years).`,
-    );
+    notes.push(note('cmrTierUndetermined', {
+      min: range.min, max: range.max, low: lo.tier, lowRate: lo.macePer100PersonYears, high: hi.tier, highRate: hi.macePer100PersonYears,
+    }));
   }
   if (missing.length > 0) {
     // The card names the missing inputs in words; the note counts them.
-    notes.unshift(`Score ≥ ${range.min}, ${missing.length} input(s) missing.`);
+    notes.unshift(note('scoreAtLeast', { min: range.min, count: missing.length }));
   }
   return {
     ...base,

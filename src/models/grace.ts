@@ -1,8 +1,8 @@
 // GRACE risk score for in-hospital death (Granger CB et al., Arch Intern Med 2003;163:2345–53).
 // Every constant below is from MODELS.md 1b: point tables [S, two secondary sources agree],
 // STEMI in-hospital death bands [P, GRACE owners' table], logistic form [P, owners' methods page].
-import { PointsTally, type Scored } from './points-tally.ts';
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally, TALLY_NOTE_SPEC, type Scored } from './points-tally.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'grace-in-hospital',
@@ -176,6 +176,21 @@ export interface GraceResult extends ModelResult {
   readings: { stemi?: GraceTier; nsteAcs?: GraceTier };
 }
 
+/** The score range of the owners' STEMI band table (MODELS.md 1b). */
+const STEMI_TABLE = { min: 49, max: 319 } as const;
+
+/** What a GRACE result may say (worded in cards/cmr-ihd-macce.yaml `modelNotes`). */
+export const GRACE_NOTE_SPEC = {
+  ...TALLY_NOTE_SPEC,
+  graceNoItem: [],
+  graceRange: ['min', 'max', 'count'],
+  graceTierUndetermined: ['low', 'high'],
+  graceTierUndeterminedBands: ['low', 'high', 'bands'],
+  outsideStemiTable: ['points', 'min', 'max'],
+  graceBand: ['bands', 'reading', 'death'],
+} as const satisfies NoteSpec;
+const note = noteMaker(GRACE_NOTE_SPEC);
+
 export function computeGrace(inputs: GraceInputs, bands: GraceBands = 'stemi'): GraceResult {
   // A provided but unusable value is reported and treated as missing, never as normal.
   const tally = new PointsTally<GraceItem>(inputs, LABELS);
@@ -210,25 +225,26 @@ export function computeGrace(inputs: GraceInputs, bands: GraceBands = 'stemi'): 
   const base = { model: metadata.id, unit: 'points', contributions, missing, inputs: tally.echoed(), metadata, bands };
 
   if (contributions.length === 0) {
-    return { ...base, value: null, readings: {}, outcome: 'in-hospital death', notes: [...notes, 'No GRACE item available.'] };
+    return { ...base, value: null, readings: {}, outcome: 'in-hospital death', notes: [...notes, note('graceNoItem')] };
   }
 
   const { known, range } = tally;
   const tables = TABLES_OF[bands];
   const readings: GraceResult['readings'] = {};
-  const undetermined: string[] = [];
+  const undetermined: ModelNote[] = [];
   for (const key of tables) {
     const t = GRACE_BAND_TABLES[key];
     const lo = t.tierOf(range.min);
     const hi = t.tierOf(range.max);
     if (lo === hi) readings[key] = lo;
-    else undetermined.push(`Tier undetermined: the range spans ${lo} to ${hi}${tables.length > 1 || key === 'nsteAcs' ? ` (${t.name} bands)` : ''}.`);
+    else if (tables.length > 1 || key === 'nsteAcs') undetermined.push(note('graceTierUndeterminedBands', { low: lo, high: hi, bands: t.name }));
+    else undetermined.push(note('graceTierUndetermined', { low: lo, high: hi }));
   }
   const read = tables.map((k) => readings[k]);
   const tier = read.every((t) => t !== undefined && t === read[0]) ? read[0] : undefined;
 
   if (missing.length > 0) {
-    notes.push(`GRACE ${range.min}–${range.max} points, ${missing.length} input(s) missing.`);
+    notes.push(note('graceRange', { min: range.min, max: range.max, count: missing.length }));
     notes.push(...undetermined);
     return {
       ...base,
@@ -254,13 +270,13 @@ export function computeGrace(inputs: GraceInputs, bands: GraceBands = 'stemi'): 
     LOGISTIC.enzymes * (enzymes ? 1 : 0) +
     LOGISTIC.stDeviation * (st ? 1 : 0);
   const probability = 1 / (1 + Math.exp(-logit));
-  if (tables.includes('stemi') && (known < 49 || known > 319)) {
-    notes.push(`${known} points lies outside the owners' STEMI band table (49–319); tier by the nearest band.`);
+  if (tables.includes('stemi') && (known < STEMI_TABLE.min || known > STEMI_TABLE.max)) {
+    notes.push(note('outsideStemiTable', { points: known, ...STEMI_TABLE }));
   }
   for (const key of tables) {
     const t = GRACE_BAND_TABLES[key];
     const reading = readings[key]!;
-    notes.push(`${t.name} in-hospital death band: ${reading} (${t.text[reading]}).`);
+    notes.push(note('graceBand', { bands: t.name, reading, death: t.text[reading] }));
   }
   return {
     ...base,

@@ -1,6 +1,6 @@
 // Prognosis by CMR diagnosis of a suspected cardiac mass: Shenoy C et al., Eur Heart J 2022;43:71–80,
 // doi:10.1093/eurheartj/ehab635 (MODELS.md 2c) [P]. A lookup of the cohort's observed outcomes.
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'mass-prognosis-shenoy-2022',
@@ -34,25 +34,32 @@ export interface MassPrognosisInputs {
   diagnosis?: Input<string>;
 }
 
+/** What a prognosis result may say (worded in cards/cmr-cardiac-mass.yaml `modelNotes`). */
+export const MASS_PROGNOSIS_NOTE_SPEC = {
+  noDiagnosis: [],
+  unknownDiagnosis: ['value', 'categories'],
+  cohortMortality: ['diagnosis', 'mortality', 'outcome'],
+  hrVsNoMass: ['hr'],
+  diagnosisAccuracy: ['accuracy'],
+} as const satisfies NoteSpec;
+const note = noteMaker(MASS_PROGNOSIS_NOTE_SPEC);
+
 const isDiagnosis = (v: unknown): v is MassDiagnosis => typeof v === 'string' && (DIAGNOSES as readonly string[]).includes(v);
 
 export function computeMassPrognosis(inputs: MassPrognosisInputs): ModelResult {
   const input = inputs.diagnosis;
   const base = { model: metadata.id, unit: '%', outcome: OUTCOME, metadata, inputs: input ? [input] : [] };
   if (!isDiagnosis(input?.value)) {
-    const notes =
-      input === undefined
-        ? ['No CMR diagnosis of the mass.']
-        : [`diagnosis: "${String(input.value)}" is not one of ${DIAGNOSES.join(', ')}; treated as missing.`];
+    const notes = [
+      input === undefined ? note('noDiagnosis') : note('unknownDiagnosis', { value: String(input.value), categories: DIAGNOSES.join(', ') }),
+    ];
     return { ...base, value: null, contributions: [], missing: ['diagnosis'], notes };
   }
   const dx = input.value;
   const row = MASS_PROGNOSIS[dx];
-  const notes = [
-    `Shenoy 2022 cohort with a CMR diagnosis of ${dx}: ${row.fiveYearMortalityPercent} % ${OUTCOME}.`,
-  ];
-  if (row.hrVsNoMass !== undefined) notes.push(`Mortality vs no mass: HR ${row.hrVsNoMass}.`);
-  notes.push(`CMR diagnosis accuracy in the study: ${CMR_DIAGNOSIS_ACCURACY_PERCENT} %.`);
+  const notes: ModelNote[] = [note('cohortMortality', { diagnosis: dx, mortality: row.fiveYearMortalityPercent, outcome: OUTCOME })];
+  if (row.hrVsNoMass !== undefined) notes.push(note('hrVsNoMass', { hr: row.hrVsNoMass }));
+  notes.push(note('diagnosisAccuracy', { accuracy: CMR_DIAGNOSIS_ACCURACY_PERCENT }));
   return {
     ...base,
     value: row.fiveYearMortalityPercent,

@@ -1,9 +1,9 @@
 // MELD-Sarcopenia = MELD + 10.35 × sarcopenia — Montano-Loza AJ et al., Clin Transl Gastroenterol
 // 2015;6:e102, doi:10.1038/ctg.2015.31 (coefficient confirmed by the van Vugt 2018 validation; MODELS.md 3e).
 // It adds to the original MELD (meld.ts), not MELD-Na; sarcopenia comes from an SMI result (smi.ts).
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
+import { noteMaker, type Contribution, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
 import { declined, fmt } from './cirrhosis-common.ts';
-import { smiCutoffSetOf } from './smi.ts';
+import { smiCutoffSetOf, type SmiCutoffSetName } from './smi.ts';
 
 export const metadata: ModelMetadata = {
   id: 'meld-sarcopenia',
@@ -22,6 +22,18 @@ export const metadata: ModelMetadata = {
 
 // Coefficient of sarcopenia (MODELS.md 3e; Montano-Loza 2015, confirmed by van Vugt 2018).
 export const SARCOPENIA_COEFFICIENT = 10.35;
+/** The SMI cut-off set of the original study (Montano-Loza 2015). */
+const ORIGINAL_SET: SmiCutoffSetName = 'martin-2013';
+
+/** What a MELD-Sarcopenia result may say (worded in cards/cirrhosis-sarcopenia.yaml `modelNotes`). */
+export const MELD_SARCOPENIA_NOTE_SPEC = {
+  sarcopeniaPresentOriginalSet: ['set'],
+  sarcopeniaAbsentOriginalSet: ['set'],
+  sarcopeniaPresentOtherSet: ['set'],
+  sarcopeniaAbsentOtherSet: ['set'],
+  meldRange: ['min', 'max'],
+} as const satisfies NoteSpec;
+const note = noteMaker(MELD_SARCOPENIA_NOTE_SPEC);
 
 export interface MeldSarcopeniaInputs {
   /** The original MELD result (model 'meld'), or its value; null/undefined when unavailable. */
@@ -53,12 +65,14 @@ export function computeMeldSarcopenia(inputs: MeldSarcopeniaInputs): ModelResult
 
   const term = SARCOPENIA_COEFFICIENT * sarcopenia;
   const value = meldValue + term;
-  const notes = [
-    `Sarcopenia ${sarcopenia ? 'present' : 'absent'} by the ${set ?? 'unnamed'} SMI cut-offs`
-      + (set === 'martin-2013' ? ' (as in the original study)' : '; the original study used the Martin 2013 cut-offs'),
+  const bySet = { set: set ?? 'unnamed' };
+  const notes: ModelNote[] = [
+    set === ORIGINAL_SET
+      ? note(sarcopenia ? 'sarcopeniaPresentOriginalSet' : 'sarcopeniaAbsentOriginalSet', bySet)
+      : note(sarcopenia ? 'sarcopeniaPresentOtherSet' : 'sarcopeniaAbsentOtherSet', bySet),
   ];
   const meldRange = meldResult?.range;
-  if (meldRange) notes.push(`MELD is a range (${fmt(meldRange.min)}–${fmt(meldRange.max)}), so MELD-Sarcopenia is too`);
+  if (meldRange) notes.push(note('meldRange', { min: fmt(meldRange.min), max: fmt(meldRange.max) }));
   const contributions: Contribution[] = [
     { input: 'meld', term: meldValue, band: 'original MELD (OPTN 9.1.D)' },
     { input: 'sarcopenia', term, band: `${sarcopenia ? 'sarcopenia' : 'no sarcopenia'} (${set ?? 'cut-off set not named'})` },

@@ -1,7 +1,7 @@
 // MELD (original) and MELD-Na as the OPTN computes them: OPTN Policy 9.1.D (2016), MODELS.md 3b [P].
 // Every constant below is from MODELS.md 3b.
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
-import { bound, declined, fmt, numeric, present } from './cirrhosis-common.ts';
+import { noteMaker, type Contribution, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
+import { BOUND_NOTE_SPEC, bound, declined, fmt, numeric, present } from './cirrhosis-common.ts';
 import type { Bounded } from './cirrhosis-common.ts';
 
 // MODELS.md gives no URL for the policy: the OPTN's policies page (policy 9.1.D is in the current PDF).
@@ -82,18 +82,29 @@ export function meldNaFromMeldI(mi: number, sodium: number): number {
   return mi + NA_COEF * (NA_MAX - na) - NA_X_MELD * mi * (NA_MAX - na);
 }
 
-interface Scenario { mi: number; contributions: Contribution[]; notes: string[] }
+/** What a MELD or MELD-Na result may say (worded in cards/cirrhosis-sarcopenia.yaml `modelNotes`). */
+export const MELD_NOTE_SPEC = {
+  ...BOUND_NOTE_SPEC,
+  meldDialysis: ['cap'],
+  meldDialysisUnknown: [],
+  meldCapped: ['score', 'max'],
+  sodiumNotNeeded: ['meldI', 'threshold'],
+  noSodiumAdjustment: ['meldI', 'threshold'],
+} as const satisfies NoteSpec;
+const note = noteMaker(MELD_NOTE_SPEC);
+
+interface Scenario { mi: number; contributions: Contribution[]; notes: ModelNote[] }
 
 /** MELD(i) with its terms (×10, so that they add up to the score) and the bound notes. */
 function scenario(bili0: number, inr0: number, cr0: number, dialysis: boolean): Scenario {
-  const notes: string[] = [];
+  const notes: ModelNote[] = [];
   const keep = (b: Bounded): number => { if (b.note) notes.push(b.note); return b.value; };
   const bili = keep(bound('Bilirubin', bili0, 'mg/dL', { floor: LAB_FLOOR }));
   const inr = keep(bound('INR', inr0, '', { floor: LAB_FLOOR }));
   let cr: number;
   if (dialysis) {
     cr = CR_CAP;
-    notes.push('Dialysis ≥ 2 times (or 24 h of CVVHD) in the prior week: creatinine set to 4.0 mg/dL');
+    notes.push(note('meldDialysis', { cap: CR_CAP.toFixed(1) }));
   } else {
     cr = keep(bound('Creatinine', cr0, 'mg/dL', { floor: LAB_FLOOR, cap: CR_CAP }));
   }
@@ -127,18 +138,18 @@ function scenarios(labs: Labs, dialysis: boolean | undefined, missing: string[])
   if (dialysisMatters) missing.push('dialysis');
   const low = scenario(labs.bili, labs.inr, labs.cr, dialysis === true);
   const high = dialysisMatters ? scenario(labs.bili, labs.inr, labs.cr, true) : low;
-  if (dialysisMatters) low.notes.push('Dialysis in the prior week unknown: computed with the measured creatinine (lower bound)');
+  if (dialysisMatters) low.notes.push(note('meldDialysisUnknown'));
   return { low, high };
 }
 
-function capped(score: number, contributions: Contribution[], notes: string[]): number {
+function capped(score: number, contributions: Contribution[], notes: ModelNote[]): number {
   if (score <= MAX_SCORE) return score;
   contributions.push({ input: 'cap', term: MAX_SCORE - score, band: 'maximum 40' });
-  notes.push(`Score ${fmt(score)} capped at the OPTN maximum of 40`);
+  notes.push(note('meldCapped', { score: fmt(score), max: MAX_SCORE }));
   return MAX_SCORE;
 }
 
-function result(metadata: ModelMetadata, value: number, max: number, s: Scenario, missing: string[], used: Input[], extraNotes: string[] = []): ModelResult {
+function result(metadata: ModelMetadata, value: number, max: number, s: Scenario, missing: string[], used: Input[], extraNotes: ModelNote[] = []): ModelResult {
   const notes = [...s.notes, ...extraNotes];
   return {
     model: metadata.id,
@@ -176,17 +187,17 @@ export function computeMeldNa(inputs: MeldNaInputs): ModelResult {
     return declined(meldNaMetadata, 'points', missing, used);
   }
   const { low, high } = scenarios(labs, inputs.dialysis?.value, missing);
-  const extra: string[] = [];
+  const extra: ModelNote[] = [];
   if (sodium === undefined) {
     // Sodium only enters above MELD(i) 11 (OPTN 9.1.D): below that it is not needed.
     if (high.mi > NA_THRESHOLD) return declined(meldNaMetadata, 'points', ['sodium', ...missing], used);
-    extra.push(`Sodium not recorded; not needed as MELD(i) ${low.mi} ≤ 11`);
+    extra.push(note('sodiumNotNeeded', { meldI: low.mi, threshold: NA_THRESHOLD }));
   } else if (low.mi > NA_THRESHOLD) {
     const na = bound('Sodium', sodium, 'mmol/L', { floor: NA_MIN, cap: NA_MAX });
     if (na.note) extra.push(na.note);
     low.contributions.push({ input: 'sodium', term: meldNaFromMeldI(low.mi, sodium) - low.mi, band: `${fmt(na.value)} mmol/L` });
   } else {
-    extra.push(`MELD(i) ${low.mi} ≤ 11: no sodium adjustment`);
+    extra.push(note('noSodiumAdjustment', { meldI: low.mi, threshold: NA_THRESHOLD }));
   }
   const value = capped(meldNaFromMeldI(low.mi, sodium ?? NA_MAX), low.contributions, extra);
   const max = Math.min(meldNaFromMeldI(high.mi, sodium ?? NA_MAX), MAX_SCORE);

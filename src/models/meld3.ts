@@ -1,7 +1,7 @@
 // MELD 3.0 — Kim WR et al., Gastroenterology 2021;161:1887–1895.e4, doi:10.1053/j.gastro.2021.08.050.
 // Every constant below is from MODELS.md 3a ([P] abstract; formula [S], two secondary sources agree).
-import type { Contribution, Input, ModelMetadata, ModelResult } from './types.ts';
-import { bound, declined, fmt, numeric, present, sexOf } from './cirrhosis-common.ts';
+import { noteMaker, type Contribution, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
+import { BOUND_NOTE_SPEC, bound, declined, fmt, numeric, present, sexOf } from './cirrhosis-common.ts';
 import type { Bounded } from './cirrhosis-common.ts';
 
 export const metadata: ModelMetadata = {
@@ -101,6 +101,21 @@ export function meld3HasEstimate(score: number): boolean {
   return rounded >= ESTIMATE_MIN && rounded <= ESTIMATE_MAX;
 }
 
+/** What a MELD 3.0 result may say (worded in cards/cirrhosis-sarcopenia.yaml `modelNotes`). */
+export const MELD3_NOTE_SPEC = {
+  ...BOUND_NOTE_SPEC,
+  underMinAge: ['age', 'minAge'],
+  meld3Dialysis: ['cap'],
+  adolescentVariant: ['minAge', 'maxAge', 'intercept'],
+  ageNotRecorded: ['minAge', 'maxAge'],
+  sexLowerBound: ['value'],
+  meld3DialysisUnknown: [],
+  allocationCap: ['cap', 'value'],
+  aboveEstimateRange: ['min', 'max'],
+  mortalityLowerBound: ['percent'],
+} as const satisfies NoteSpec;
+const note = noteMaker(MELD3_NOTE_SPEC);
+
 export interface Meld3Inputs {
   /** true or 'female' → female; false or 'male' → male; absent or another code → listed missing, range. */
   sex?: Input<boolean | string>;
@@ -147,8 +162,7 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
     inputs.creatinine, inputs.albumin, inputs.dialysis);
   const age = numeric(inputs.age);
   if (age !== undefined && age < ADOLESCENT_MIN_AGE) {
-    return declined(metadata, 'points', [], used,
-      [`Age ${fmt(age)} years: MELD 3.0 does not apply under 12; the OPTN uses PELD`]);
+    return declined(metadata, 'points', [], used, [note('underMinAge', { age: fmt(age), minAge: ADOLESCENT_MIN_AGE })]);
   }
 
   const raw = {
@@ -167,8 +181,9 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
   }
   if (dialysis === undefined && raw.creatinine < CR_CAP) missing.push('dialysis');
 
-  const notes: string[] = [];
+  const notes: ModelNote[] = [];
   const keep = (b: Bounded): number => { if (b.note) notes.push(b.note); return b.value; };
+  const ages = { minAge: ADOLESCENT_MIN_AGE, maxAge: ADULT_MIN_AGE - 1 };
   const bili = keep(bound('Bilirubin', raw.bilirubin, 'mg/dL', { floor: LAB_FLOOR }));
   const inr = keep(bound('INR', raw.inr, '', { floor: LAB_FLOOR }));
   const na = keep(bound('Sodium', raw.sodium, 'mmol/L', { floor: NA_MIN, cap: NA_MAX }));
@@ -176,11 +191,11 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
   let cr: number;
   if (dialysis === true) {
     cr = CR_CAP;
-    notes.push('Dialysis ≥ 2 times (or 24 h of CVVHD) in the prior 7 days: creatinine set to 3.0 mg/dL');
+    notes.push(note('meld3Dialysis', { cap: CR_CAP.toFixed(1) }));
   } else {
     cr = keep(bound('Creatinine', raw.creatinine, 'mg/dL', { floor: LAB_FLOOR, cap: CR_CAP }));
   }
-  if (adolescent) notes.push('Age 12–17: adolescent OPTN variant (intercept 7.33, no sex term)');
+  if (adolescent) notes.push(note('adolescentVariant', { ...ages, intercept: ADOLESCENT_INTERCEPT }));
 
   // Lower bound: unknowns at their lowest (male, adult, no dialysis). Upper bound: female, on dialysis.
   // The 12–17 variant (7.33, no sex term) equals the adult female formula (6 + 1.33), so an unknown
@@ -194,14 +209,12 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
   const rounded = Math.round(value);
   const isRange = max - value > 1e-9;
 
-  if (age === undefined) notes.push('Age not recorded: adult formula used (12–17 would use the OPTN variant; under 12, PELD)');
+  if (age === undefined) notes.push(note('ageNotRecorded', ages));
   if (isRange) {
-    if (sex === undefined && !adolescent) notes.push(`Sex not recorded: the male value ${rounded} is a lower bound`);
-    if (dialysis === undefined && raw.creatinine < CR_CAP) {
-      notes.push('Dialysis in the prior 7 days unknown: computed with the measured creatinine (lower bound)');
-    }
+    if (sex === undefined && !adolescent) notes.push(note('sexLowerBound', { value: rounded }));
+    if (dialysis === undefined && raw.creatinine < CR_CAP) notes.push(note('meld3DialysisUnknown'));
   }
-  if (value > ALLOCATION_CAP) notes.push(`OPTN allocation caps MELD 3.0 at 40; shown as computed (${rounded})`);
+  if (value > ALLOCATION_CAP) notes.push(note('allocationCap', { cap: ALLOCATION_CAP, value: rounded }));
 
   const bandLow = meld3Band(value);
   const bandHigh = meld3Band(max);
@@ -210,8 +223,8 @@ export function computeMeld3(inputs: Meld3Inputs): ModelResult {
   // One 90-day figure, the survival equation's, within its range (MODELS.md 3a).
   const estimated = meld3HasEstimate(value);
   const probability = meld3Mortality90d(value);
-  if (rounded > ESTIMATE_MAX) notes.push('Above 40: above the range of the 90-day estimate (the survival equation is applied to scores 6–40)');
-  else if (!sameScore) notes.push(`90-day mortality ≥ ${fmt(probability * 100)} % (lower bound)`);
+  if (rounded > ESTIMATE_MAX) notes.push(note('aboveEstimateRange', { min: ESTIMATE_MIN, max: ESTIMATE_MAX }));
+  else if (!sameScore) notes.push(note('mortalityLowerBound', { percent: fmt(probability * 100) }));
 
   return {
     model: metadata.id,

@@ -2,7 +2,14 @@
 // MODELS.md "General rules": a missing input is never assumed normal, so each missing item widens the
 // result into a range by the fewest and most points it could have added; a value that is present but
 // unusable is said so in a note and counted as missing.
-import type { Contribution, Input } from './types.ts';
+import { noteMaker, type Contribution, type Input, type ModelNote, type NoteSpec } from './types.ts';
+
+/** Notes of a value present but unusable (the item is then missing). */
+export const TALLY_NOTE_SPEC = {
+  notUsable: ['label', 'value'],
+  notYesNo: ['label', 'value'],
+} as const satisfies NoteSpec;
+const tallyNote = noteMaker(TALLY_NOTE_SPEC);
 
 /** One scored item: its points and the band or rule that gave them. */
 export interface Scored {
@@ -13,7 +20,7 @@ export interface Scored {
 export class PointsTally<K extends string> {
   readonly contributions: Contribution[] = [];
   readonly missing: string[] = [];
-  readonly notes: string[] = [];
+  readonly notes: ModelNote[] = [];
   #known = 0;
   #missingMin = 0;
   #missingMax = 0;
@@ -35,7 +42,7 @@ export class PointsTally<K extends string> {
     const input = this.#inputs[key];
     if (input === undefined) return undefined;
     if (typeof input.value === 'number' && Number.isFinite(input.value) && ok(input.value)) return input.value;
-    this.notes.push(`${this.#label(key)}: value ${String(input.value)} is not usable; treated as missing.`);
+    this.notes.push(tallyNote('notUsable', { label: this.#label(key), value: String(input.value) }));
     return undefined;
   }
 
@@ -44,7 +51,7 @@ export class PointsTally<K extends string> {
     const input = this.#inputs[key];
     if (input === undefined) return undefined;
     if (typeof input.value === 'boolean') return input.value;
-    this.notes.push(`${this.#label(key)}: value ${String(input.value)} is not yes/no; treated as missing.`);
+    this.notes.push(tallyNote('notYesNo', { label: this.#label(key), value: String(input.value) }));
     return undefined;
   }
 

@@ -1,6 +1,6 @@
 // L3 skeletal muscle index (SMI = muscle area / height²) and sarcopenia by a named cut-off set.
 // Cut-off sets exactly as the MODELS.md 3e table (default carey-2017; the result names the set used).
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelNote, type ModelResult, type NoteSpec } from './types.ts';
 import { declined, denoise, fmt, numeric, present, sexOf } from './cirrhosis-common.ts';
 import type { Sex } from './cirrhosis-common.ts';
 
@@ -82,7 +82,7 @@ export function smiMetadata(set: SmiCutoffSetName = DEFAULT_SMI_CUTOFF_SET): Mod
 export const metadata: ModelMetadata = smiMetadata();
 
 /** Which set decided an SMI result (matched by its metadata citation; survives JSON round trips). */
-export function smiCutoffSetOf(result: ModelResult): SmiCutoffSetName | undefined {
+export function smiCutoffSetOf(result: Pick<ModelResult, 'metadata'>): SmiCutoffSetName | undefined {
   return Object.values(SMI_CUTOFF_SETS).find((s) => s.metadata.citation === result.metadata.citation)?.name;
 }
 
@@ -99,6 +99,15 @@ export function smiCutoff(set: SmiCutoffSetName, sex: Sex, bmi?: number): number
 export function isSarcopenic(smi: number, cutoff: number): boolean {
   return denoise(smi) < cutoff;
 }
+
+/** What an SMI result may say (worded in cards/cirrhosis-sarcopenia.yaml `modelNotes`). */
+export const SMI_NOTE_SPEC = {
+  cutoffSet: ['set', 'citation'],
+  sexNotRecorded: [],
+  bmiNotRecorded: ['set', 'bmi'],
+  smiDerived: ['area', 'height'],
+} as const satisfies NoteSpec;
+const note = noteMaker(SMI_NOTE_SPEC);
 
 export interface SmiInputs {
   /** SMI as measured (cm²/m²); when absent it is derived from muscleArea and height. */
@@ -141,24 +150,24 @@ export function computeSmi(inputs: SmiInputs, set: SmiCutoffSetName = DEFAULT_SM
   const smi = smiInput.value;
   const sex = sexOf(inputs.sex);
   const bmi = numeric(inputs.bmi);
-  const notes = [`Cut-off set ${set} (${meta.citation})`];
+  const notes: ModelNote[] = [note('cutoffSet', { set, citation: meta.citation })];
   let tier: string | undefined;
   let band = 'cut-off not applicable';
   if (sex === undefined) {
     missing.push('sex');
-    notes.push('Sex not recorded: the sex-specific cut-off cannot be applied');
+    notes.push(note('sexNotRecorded'));
   } else {
     const cutoff = smiCutoff(set, sex, bmi);
     if (cutoff === undefined) {
       missing.push('bmi');
-      notes.push(`BMI not recorded: the ${set} cut-off for men depends on BMI < 25 or ≥ 25 kg/m²`);
+      notes.push(note('bmiNotRecorded', { set, bmi: MARTIN_BMI }));
     } else {
       tier = isSarcopenic(smi, cutoff) ? 'sarcopenia' : 'no sarcopenia';
       const bmiPart = bmi !== undefined && sex === 'male' && typeof SMI_CUTOFF_SETS[set].men !== 'number' ? `, BMI ${fmt(bmi)}` : '';
       band = `cut-off < ${fmt(cutoff)} cm²/m² (${sex}${bmiPart}, ${set})`;
     }
   }
-  if (derivedFrom !== undefined) notes.push(`SMI derived: ${fmt(derivedFrom.area)} cm² / (${fmt(derivedFrom.height)} m)²`);
+  if (derivedFrom !== undefined) notes.push(note('smiDerived', { area: fmt(derivedFrom.area), height: fmt(derivedFrom.height) }));
 
   return {
     model: meta.id,

@@ -1,7 +1,7 @@
 // CMR features that favour thrombus over tumour: Pazos-López P et al., JACC Cardiovasc Imaging 2014,
 // Table 3 (MODELS.md 2b) [P]. Each feature is reported on its own with its published accuracy: the
 // paper gives no rule for combining them, so none is invented here (no count, no probability).
-import type { Input, ModelMetadata } from './types.ts';
+import { noteMaker, type Input, type ModelId, type ModelMetadata, type ModelNote, type NoteSpec } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'thrombus-features-pazos-lopez-2014',
@@ -39,18 +39,20 @@ export interface ThrombusFeatureInputs {
 
 export type FeatureStatus = 'favours-thrombus' | 'does-not-favour' | 'unknown';
 
+/** Published accuracy of one feature (Table 3): sensitivity and specificity, or accuracy, in %. */
+export type FeatureAccuracy = { sensitivity: number; specificity: number } | { accuracy: number };
+
 export interface ThrombusFeature {
   feature: keyof ThrombusFeatureInputs;
-  /** The Table 3 criterion, e.g. 'post-contrast T1 ≥ 422 ms'. */
-  criterion: string;
-  /** Published accuracy text, e.g. 'sensitivity 94 %, specificity 98 %'. */
-  accuracy: string;
+  /** The Table 3 cut-off of a measured feature (e.g. 422 ms for the post-contrast T1). */
+  cutoff?: number;
+  accuracy: FeatureAccuracy;
   status: FeatureStatus;
   input?: Input;
 }
 
 export interface ThrombusFeaturesResult {
-  model: string;
+  model: ModelId;
   features: ThrombusFeature[];
   favouring: Array<keyof ThrombusFeatureInputs>;
   notFavouring: Array<keyof ThrombusFeatureInputs>;
@@ -59,44 +61,56 @@ export interface ThrombusFeaturesResult {
   missing: string[];
   inputs: Input[];
   metadata: ModelMetadata;
-  notes: string[];
+  notes: ModelNote[];
 }
 
-interface Spec {
-  feature: keyof ThrombusFeatureInputs;
-  criterion: string;
-  accuracy: string;
-  /** true when the value meets the criterion favouring thrombus; undefined when unusable. */
-  favours: (v: unknown) => boolean | undefined;
+/**
+ * Table 3 of Pazos-López 2014, in the paper's order (MODELS.md 2b): each feature favours thrombus when
+ * the yes/no finding is `favoursWhen`, or when the measured value compares with `cutoff` as given.
+ * The criteria in words are in the card file (cards/cmr-cardiac-mass.yaml `thrombusCriteria`).
+ */
+export const FEATURES = [
+  { feature: 'tiScoutTypical', favoursWhen: true, accuracy: { sensitivity: 94, specificity: 98 } },
+  { feature: 'lgePresent', favoursWhen: false, accuracy: { accuracy: 87 } },
+  { feature: 'firstPassPerfusionPresent', favoursWhen: false, accuracy: { sensitivity: 96, specificity: 70 } },
+  { feature: 'areaCm2', comparison: '<', cutoff: 4.1, accuracy: { accuracy: 86 } },
+  { feature: 'diameterCm', comparison: '<', cutoff: 2.4, accuracy: { accuracy: 82 } },
+  { feature: 'homogeneous', favoursWhen: true, accuracy: { accuracy: 84 } },
+  { feature: 'postContrastT1', comparison: '>=', cutoff: 422, accuracy: { accuracy: 73 } },
+] as const satisfies ReadonlyArray<
+  { feature: keyof ThrombusFeatureInputs; accuracy: FeatureAccuracy } & ({ favoursWhen: boolean } | { comparison: '<' | '>='; cutoff: number })
+>;
+
+/** What a result may say besides its features (worded in cards/cmr-cardiac-mass.yaml `modelNotes`). */
+export const THROMBUS_NOTE_SPEC = {
+  /** {criterion} is given as the feature's key; the service words the criterion (`thrombusCriteria`). */
+  featureNotUsable: ['criterion', 'value'],
+  tiScoutStrongest: ['sensitivity', 'specificity'],
+  anticoagulation: [],
+} as const satisfies NoteSpec;
+const note = noteMaker(THROMBUS_NOTE_SPEC);
+
+type Spec = (typeof FEATURES)[number];
+
+/** true when the value meets the criterion favouring thrombus; undefined when unusable. */
+function favours(spec: Spec, v: unknown): boolean | undefined {
+  if ('favoursWhen' in spec) return typeof v === 'boolean' ? v === spec.favoursWhen : undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return undefined;
+  return spec.comparison === '<' ? v < spec.cutoff : v >= spec.cutoff;
 }
-
-const isYes = (want: boolean) => (v: unknown) => (typeof v === 'boolean' ? v === want : undefined);
-const num = (test: (v: number) => boolean) => (v: unknown) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? test(v) : undefined;
-
-// MODELS.md 2b: Table 3 of Pazos-López 2014, in the paper's order.
-export const FEATURES: readonly Spec[] = [
-  { feature: 'tiScoutTypical', criterion: 'typical TI-scout pattern', accuracy: 'sensitivity 94 %, specificity 98 %', favours: isYes(true) },
-  { feature: 'lgePresent', criterion: 'absent LGE', accuracy: 'accuracy 87 %', favours: isYes(false) },
-  { feature: 'firstPassPerfusionPresent', criterion: 'absent first-pass perfusion', accuracy: 'sensitivity 96 %, specificity 70 %', favours: isYes(false) },
-  { feature: 'areaCm2', criterion: 'area < 4.1 cm²', accuracy: 'accuracy 86 %', favours: num((v) => v < 4.1) },
-  { feature: 'diameterCm', criterion: 'diameter < 2.4 cm', accuracy: 'accuracy 82 %', favours: num((v) => v < 2.4) },
-  { feature: 'homogeneous', criterion: 'homogeneous', accuracy: 'accuracy 84 %', favours: isYes(true) },
-  { feature: 'postContrastT1', criterion: 'post-contrast T1 ≥ 422 ms', accuracy: 'accuracy 73 %', favours: num((v) => v >= 422) },
-];
 
 export function assessThrombusFeatures(inputs: ThrombusFeatureInputs): ThrombusFeaturesResult {
-  const notes: string[] = [];
+  const notes: ModelNote[] = [];
   const features: ThrombusFeature[] = FEATURES.map((spec) => {
     const input = inputs[spec.feature];
-    const base = { feature: spec.feature, criterion: spec.criterion, accuracy: spec.accuracy };
+    const base = { feature: spec.feature, ...('cutoff' in spec ? { cutoff: spec.cutoff } : {}), accuracy: spec.accuracy };
     if (input === undefined) return { ...base, status: 'unknown' };
-    const favours = spec.favours(input.value);
-    if (favours === undefined) {
-      notes.push(`${spec.criterion}: value ${String(input.value)} is not usable; treated as unknown.`);
+    const yes = favours(spec, input.value);
+    if (yes === undefined) {
+      notes.push(note('featureNotUsable', { criterion: spec.feature, value: String(input.value) }));
       return { ...base, status: 'unknown', input };
     }
-    return { ...base, status: favours ? 'favours-thrombus' : 'does-not-favour', input };
+    return { ...base, status: yes ? 'favours-thrombus' : 'does-not-favour', input };
   });
   const pick = (s: FeatureStatus) => features.filter((f) => f.status === s).map((f) => f.feature);
   const favouring = pick('favours-thrombus');
@@ -104,10 +118,7 @@ export function assessThrombusFeatures(inputs: ThrombusFeatureInputs): ThrombusF
 
   if (favouring.includes('tiScoutTypical')) {
     // The strongest single feature of Table 3 (sens 94 %, spec 98 %); guidance, not an order.
-    notes.push(
-      'Typical TI-scout pattern present: the single strongest feature in Pazos-López 2014 (sensitivity 94 %, specificity 98 %).',
-      'A thrombus pattern suggests discussing anticoagulation.',
-    );
+    notes.push(note('tiScoutStrongest', FEATURES[0].accuracy), note('anticoagulation'));
   }
   return {
     model: metadata.id,

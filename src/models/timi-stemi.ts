@@ -1,7 +1,7 @@
 // TIMI risk score for STEMI (Morrow DA et al., Circulation 2000;102:2031–7), MODELS.md 1c
 // [S, several secondary sources agree]: items, points and the 30-day mortality table.
-import { PointsTally, type Scored } from './points-tally.ts';
-import type { Input, ModelMetadata, ModelResult } from './types.ts';
+import { PointsTally, TALLY_NOTE_SPEC, type Scored } from './points-tally.ts';
+import { noteMaker, type Input, type ModelMetadata, type ModelResult, type NoteSpec } from './types.ts';
 
 export const metadata: ModelMetadata = {
   id: 'timi-stemi',
@@ -54,6 +54,16 @@ export function timiMortalityPercent(score: number): number {
 }
 
 
+/** What a TIMI STEMI result may say (worded in cards/cmr-ihd-macce.yaml `modelNotes`). */
+export const TIMI_NOTE_SPEC = {
+  ...TALLY_NOTE_SPEC,
+  timiNoItem: [],
+  scoreAtLeast: ['min', 'count'],
+  timiMortality: ['percent'],
+  timiMortalityRange: ['low', 'high'],
+} as const satisfies NoteSpec;
+const note = noteMaker(TIMI_NOTE_SPEC);
+
 export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
   const tally = new PointsTally<keyof TimiStemiInputs>(inputs, LABELS);
   const { notes, contributions, missing } = tally;
@@ -90,7 +100,7 @@ export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
 
   const base = { model: metadata.id, unit: 'points', outcome: OUTCOME, contributions, missing, inputs: tally.echoed(), metadata };
   if (contributions.length === 0) {
-    return { ...base, value: null, notes: [...notes, 'No TIMI STEMI item available.'] };
+    return { ...base, value: null, notes: [...notes, note('timiNoItem')] };
   }
 
   const { known, range } = tally;
@@ -98,13 +108,13 @@ export function computeTimiStemi(inputs: TimiStemiInputs): ModelResult {
   const hi = timiMortalityPercent(range.max);
   if (missing.length > 0) {
     // The card names the missing inputs in words; the note counts them.
-    notes.push(`Score ≥ ${range.min}, ${missing.length} input(s) missing.`);
+    notes.push(note('scoreAtLeast', { min: range.min, count: missing.length }));
   }
   // The table defines mortality per score; a range maps to one value only when both ends share a row (> 8).
   if (lo === hi) {
-    notes.push(`30-day mortality ${lo} % (Morrow 2000).`);
+    notes.push(note('timiMortality', { percent: lo }));
   } else {
-    notes.push(`30-day mortality between ${lo} % and ${hi} % depending on the missing inputs.`);
+    notes.push(note('timiMortalityRange', { low: lo, high: hi }));
   }
   return {
     ...base,

@@ -1,9 +1,18 @@
 // Shared shapes of the pure scoring models (MODELS.md "General rules for every model").
 // Models never import fhir/, imaging/ or hooks/: they receive typed, unit-normalised inputs.
 
-export type ModelId =
-  | 'meld-3.0' | 'meld-na' | 'meld' | 'child-pugh' | 'albi' | 'smi' | 'meld-sarcopenia'
-  | 'grace-in-hospital' | 'timi-stemi' | 'cmr-risk-score' | 'cmr-mass-score';
+/**
+ * Every model of this product: the codes of profiles/CodeSystem-cds-models.json (RiskAssessment.method,
+ * extension.scores[].model). Data, so that a test can check the CodeSystem holds each one
+ * (test/integration/registry.test.ts) and a service declares the ones it reports.
+ */
+export const MODEL_IDS = [
+  'meld-3.0', 'meld-na', 'meld', 'child-pugh', 'albi', 'smi', 'meld-sarcopenia',
+  'grace-in-hospital', 'timi-stemi', 'cmr-risk-score', 'cmr-mass-score',
+  'cmr-markers', 'mass-prognosis-shenoy-2022', 'thrombus-features-pazos-lopez-2014',
+] as const;
+
+export type ModelId = (typeof MODEL_IDS)[number];
 
 export type InputValue = number | boolean | string;
 
@@ -24,7 +33,7 @@ export interface Input<V extends InputValue = InputValue> {
 export type Evidence = 'primary' | 'secondary';
 
 export interface ModelMetadata {
-  id: ModelId | string;
+  id: ModelId;
   version: string;
   title: string;
   citation: string;
@@ -45,8 +54,26 @@ export interface Contribution {
   band?: string;
 }
 
+/**
+ * The statements a model can make about one result, each with the values it names (notes are worded
+ * by the service's card file, never in the model: cards/<service>.yaml `modelNotes`).
+ */
+export type NoteSpec = Readonly<Record<string, readonly string[]>>;
+
+/** One statement about a result: a key of the model's NoteSpec and its values (formatted by the model). */
+export interface ModelNote {
+  readonly key: string;
+  readonly vars: Readonly<Record<string, string | number>>;
+}
+
+/** The typed note builder of a model: `note('creatinineCapped', { cap: '3.0', measured: '4' })`. */
+export function noteMaker<S extends NoteSpec>(_spec: S) {
+  return <K extends keyof S & string>(key: K, ...vars: S[K] extends readonly [] ? [] : [Readonly<Record<S[K][number], string | number>>]): ModelNote =>
+    ({ key, vars: vars[0] ?? {} });
+}
+
 export interface ModelResult {
-  model: ModelId | string;
+  model: ModelId;
   /** The (unrounded) score; null when the model declined for lack of data. */
   value: number | null;
   unit: string;
@@ -64,6 +91,6 @@ export interface ModelResult {
   missing: string[];
   inputs: Input[];
   metadata: ModelMetadata;
-  /** Short statements the card should carry (caps applied, variant used, ...). */
-  notes?: string[];
+  /** Statements the card should carry (caps applied, variant used, ...), worded by the service. */
+  notes?: ModelNote[];
 }

@@ -4,20 +4,22 @@
 import { randomUUID } from 'node:crypto';
 import type { RiskAssessment, Reference } from 'fhir/r4.js';
 import type { Card, Link, Suggestion } from '../hooks/types.ts';
-import type { Input, ModelResult } from '../models/types.ts';
-import type { EvaluationContext } from './types.ts';
-import { pick, type CardTemplate, type CardWording } from './card-wording.ts';
+import type { Input, ModelId, ModelResult } from '../models/types.ts';
+
+/** A result a card reports (its notes, worded or not, are the card's detail, not read here). */
+type Reported = Omit<ModelResult, 'notes'>;
+import type { Evaluation } from './types.ts';
+import type { CodeDisplay, CommonWording } from './card-wording.ts';
 import {
   CARD_TOPIC_CODESYSTEM, MODEL_CODESYSTEM, OVERRIDE_REASON_CODESYSTEM, structureDefinitionUrl,
 } from '../fhir/canonical.ts';
-import { SMART_LAUNCH_PATH } from '../smart/paths.ts';
 import { md, table } from './markdown.ts';
 
 /** CDS Hooks 2.0: "summary ... SHOULD be <140 characters". */
 export const MAX_SUMMARY = 139;
 
 export interface ScoreEntry {
-  model: string;
+  model: ModelId;
   value: number;
   unit: string;
   tier?: string;
@@ -27,9 +29,9 @@ export interface ScoreEntry {
 }
 
 /** DESIGN.md "Machine-readable results": one entry per computed score (declined models are absent). */
-export function scoreEntries(results: ModelResult[]): ScoreEntry[] {
+export function scoreEntries(results: readonly Reported[]): ScoreEntry[] {
   return results
-    .filter((r): r is ModelResult & { value: number } => r.value !== null)
+    .filter((r): r is Reported & { value: number } => r.value !== null)
     .map((r) => ({
       model: r.model,
       value: r.value,
@@ -47,21 +49,28 @@ export function scoreEntries(results: ModelResult[]): ScoreEntry[] {
     }));
 }
 
+/** What buildCard reads of a card template of the wording file. */
+export interface CardTemplate {
+  topic: CodeDisplay;
+  source: { label: string; url: string };
+}
+
 export interface CardSpec {
-  ctx: EvaluationContext;
-  wording: CardWording;
+  ev: Evaluation;
+  wording: CommonWording;
   template: CardTemplate;
   summary: string;
   detail: string;
   indicator: Card['indicator'];
   /** Results this card reports: extension.scores, the RiskAssessments, the appContext. */
-  results: ModelResult[];
+  results: readonly Reported[];
   /** Whether to offer "Save to chart" (only when at least one score was computed). */
   offerSave?: boolean;
 }
 
 export function buildCard(spec: CardSpec): Card {
-  const { ctx, wording, template, results } = spec;
+  const { ev, wording, template, results } = spec;
+  const ctx = ev.call;
   const computed = results.filter((r) => r.value !== null);
   const summary = spec.summary.length > MAX_SUMMARY ? `${spec.summary.slice(0, MAX_SUMMARY - 1)}…` : spec.summary;
   const card: Card = {
@@ -74,10 +83,10 @@ export function buildCard(spec: CardSpec): Card {
       topic: { system: CARD_TOPIC_CODESYSTEM, code: template.topic.code, display: template.topic.display },
     },
     overrideReasons: wording.overrideReasons.map((r) => ({ system: OVERRIDE_REASON_CODESYSTEM, code: r.code, display: r.display })),
-    links: [smartLink(ctx, template.topic.code, computed)],
+    links: [smartLink(ev, template.topic.code, computed)],
   };
   const detail = ctx.otherPatientDataIgnored
-    ? [`_${md(pick(wording.text, 'otherPatientDataIgnored', 'text'))}_`, spec.detail].filter((x) => x.trim().length > 0).join('\n\n')
+    ? [`_${md(wording.text.otherPatientDataIgnored)}_`, spec.detail].filter((x) => x.trim().length > 0).join('\n\n')
     : spec.detail;
   if (detail.trim().length > 0) card.detail = detail;
   if ((spec.offerSave ?? true) && computed.length > 0) {
@@ -92,19 +101,19 @@ export function buildCard(spec: CardSpec): Card {
  * The `smart` link with a compact appContext (CDS Hooks 2.0 §"Link"): the service, the card topic
  * and the scores, so the detail app can open on the right view without a second computation.
  */
-function smartLink(ctx: EvaluationContext, topic: string, results: ModelResult[]): Link {
+function smartLink(ev: Evaluation, topic: string, results: readonly Reported[]): Link {
   const scores: Record<string, number> = {};
   for (const r of results) if (r.value !== null) scores[r.model] = Math.round(r.value * 100) / 100;
   return {
     label: 'Open the detail view',
-    url: `${ctx.publicBaseUrl}${SMART_LAUNCH_PATH}`,
+    url: ev.runtime.config.smartLaunchUrl,
     type: 'smart',
-    appContext: JSON.stringify({ s: topic, h: ctx.hookInstance, v: scores }),
+    appContext: JSON.stringify({ s: topic, h: ev.call.hookInstance, v: scores }),
   };
 }
 
 /** One suggestion, one RiskAssessment per computed score (method = the model, basis = resources used). */
-function saveToChart(ctx: EvaluationContext, results: ModelResult[]): Suggestion {
+function saveToChart(ctx: Evaluation['call'], results: readonly Reported[]): Suggestion {
   return {
     label: 'Save to chart',
     uuid: randomUUID(),
@@ -116,7 +125,7 @@ function saveToChart(ctx: EvaluationContext, results: ModelResult[]): Suggestion
   };
 }
 
-export function riskAssessment(ctx: EvaluationContext, r: ModelResult): RiskAssessment {
+export function riskAssessment(ctx: Evaluation['call'], r: Reported): RiskAssessment {
   const basis: Reference[] = [];
   const seen = new Set<string>();
   for (const i of r.inputs) {

@@ -1,5 +1,8 @@
 // Card wording lives in cards/<service>.yaml (data that clinicians may edit, each statement with its
-// source). This module loads and validates it once, and fills `{placeholders}`.
+// source). Each service declares the schema of its file with the helpers below (strict objects: every
+// key explicit, every text with the {placeholders} it may use), and the runtime loads and validates
+// every file once at start-up (loadServiceWording): a missing or misspelt key, or a placeholder the
+// code cannot fill, stops the start naming the file and the key path.
 // Topics and override reasons are named by code only: their displays come from the project
 // CodeSystems in profiles/ (card-topics, override-reasons), the one place they are defined, so a card
 // can never send a code the CodeSystem lacks or a display that differs from it.
@@ -8,27 +11,7 @@ import { join } from 'node:path';
 import type { CodeSystem, CodeSystemConcept } from 'fhir/r4.js';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_PROFILES_DIR } from '../fhir/terminology.ts';
-
-const Source = z.object({ label: z.string().min(1), url: z.url() });
-const Code = z.string().min(1);
-
-const CardTemplateSource = z.object({
-  topic: Code,
-  source: Source,
-  summary: z.record(z.string(), z.string().min(1)),
-  detail: z.record(z.string(), z.string()).default({}),
-});
-
-const CardWordingSource = z.object({
-  service: z.string().min(1),
-  overrideReasons: z.array(Code).min(1),
-  cards: z.record(z.string(), CardTemplateSource),
-  /** Free text blocks (guidance, caveats), each naming its source in the text. */
-  text: z.record(z.string(), z.string()).default({}),
-  /** Named lookup tables, e.g. tier -> indicator, tier -> statement. */
-  tables: z.record(z.string(), z.record(z.string(), z.string())).default({}),
-});
+import type { Card } from '../hooks/types.ts';
 
 /** A code of one of our CodeSystems with the display the CodeSystem gives it. */
 export interface CodeDisplay {
@@ -36,46 +19,156 @@ export interface CodeDisplay {
   display: string;
 }
 
-export type CardTemplate = Omit<z.infer<typeof CardTemplateSource>, 'topic'> & { topic: CodeDisplay };
-export type CardWording = Omit<z.infer<typeof CardWordingSource>, 'overrideReasons' | 'cards'> & {
-  overrideReasons: CodeDisplay[];
-  cards: Record<string, CardTemplate>;
+declare const PLACEHOLDERS: unique symbol;
+/** A wording text whose `{placeholders}` are among V (checked when the file is loaded). */
+export type Template<V extends string = never> = string & { readonly [PLACEHOLDERS]?: V };
+
+const PLACEHOLDER = /\{([a-zA-Z0-9_]+)\}/g;
+
+/**
+ * A text of a wording file that may use the placeholders `vars` (and no other): the code fills them
+ * with `fill`, whose type asks for exactly these values.
+ */
+export function phrase<const V extends readonly string[]>(...vars: V): z.ZodType<Template<V[number]>, string> {
+  const allowed = new Set<string>(vars);
+  const listed = vars.length > 0 ? vars.map((v) => `{${v}}`).join(', ') : 'none';
+  return z.string().min(1).superRefine((s, ctx) => {
+    for (const m of s.matchAll(PLACEHOLDER)) {
+      if (!allowed.has(m[1] ?? '')) ctx.addIssue({ code: 'custom', message: `placeholder {${m[1]}} cannot be filled here (this text may use: ${listed})` });
+    }
+  }).transform((s): Template<V[number]> => s);
+}
+
+/** Fills `{name}` placeholders; one without a value is a wording bug and throws. */
+export function fill<V extends string>(template: Template<V>, vars: Readonly<Record<V, string | number>>): string {
+  const values: Readonly<Record<string, string | number | undefined>> = vars;
+  return template.replace(PLACEHOLDER, (_m, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`Card wording placeholder {${name}} has no value`);
+    return String(v);
+  });
+}
+
+/** A display label from a label table, or the key itself when the table has none (never throws). */
+export function labelOf(labels: Readonly<Record<string, string>>, key: string): string {
+  return labels[key] ?? key;
+}
+
+/** A card indicator chosen in a wording table (a display choice, documented in the file). */
+export const indicator = z.enum(['info', 'warning', 'critical']) satisfies z.ZodType<Card['indicator']>;
+
+/** Display labels by key (input names, codes): a key without a label shows the key. */
+export const labels = z.record(z.string(), z.string().min(1));
+
+const Source = z.strictObject({ label: z.string().min(1), url: z.url() });
+
+/** Schemas of the codes a wording file names, resolved against the project CodeSystems. */
+export interface WordingCodes {
+  topic: z.ZodType<CodeDisplay, string>;
+  overrideReason: z.ZodType<CodeDisplay, string>;
+}
+
+/** A card template: its topic (card-topics code), source, and its summary and detail texts. */
+export function card<S extends z.ZodRawShape, D extends z.ZodRawShape>(codes: WordingCodes, summary: S, detail: D) {
+  return z.strictObject({ topic: codes.topic, source: Source, summary: z.strictObject(summary), detail: z.strictObject(detail) });
+}
+
+/**
+ * Texts every service's file has, because card-kit.ts may show them on any card: the notice that
+ * resources about another patient were ignored.
+ */
+export const COMMON_TEXT = {
+  otherPatientDataIgnored: phrase(),
 };
+
+/** The top level of a service's wording file: its id, override reasons, cards, tables and texts. */
+export function serviceWording<C extends z.ZodRawShape, T extends z.ZodRawShape, X extends z.ZodRawShape, E extends z.ZodRawShape = {}>(
+  codes: WordingCodes,
+  serviceId: string,
+  shape: { cards: C; tables: T; text: X; extra?: E },
+) {
+  return z.strictObject({
+    service: z.literal(serviceId),
+    overrideReasons: z.array(codes.overrideReason).min(1),
+    cards: z.strictObject(shape.cards),
+    tables: z.strictObject(shape.tables),
+    text: z.strictObject({ ...COMMON_TEXT, ...shape.text }),
+    ...(shape.extra ?? ({} as E)),
+  });
+}
+
+/** What card-kit.ts and the runtime read of any service's wording. */
+export interface CommonWording {
+  overrideReasons: readonly CodeDisplay[];
+  cards: Readonly<Record<string, { topic: CodeDisplay }>>;
+  text: { otherPatientDataIgnored: string };
+}
+
+/** The schema of a service's wording file, given the code resolvers (the service's declaration holds it). */
+export type WordingSchema<W> = (codes: WordingCodes) => z.ZodType<W>;
+
+/** A wording file that cannot be used: one line per problem, each naming the file. */
+export class WordingError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('; '));
+    this.name = 'WordingError';
+    this.problems = list;
+  }
+}
+
+export interface WordingDirs {
+  /** Default: the repository's cards/. */
+  cardsDir?: string;
+  /** Default: the repository's profiles/ (the CodeSystems of topics and override reasons). */
+  profilesDir: string;
+}
 
 const CARDS_DIR = new URL('../../cards/', import.meta.url);
 
-/**
- * Texts every card file must have, because card-kit.ts shows them on any card (checked at load, so a
- * missing one fails the start): the notice that resources about another patient were ignored.
- */
-export const COMMON_TEXTS = ['otherPatientDataIgnored'] as const;
+/** Code resolvers for the wording schemas: a code must be one of the CodeSystem's, its display taken from it. */
+export function wordingCodes(profilesDir: string): WordingCodes {
+  const resolver = (id: string): z.ZodType<CodeDisplay, string> => {
+    const displays = codeSystemDisplays(profilesDir, id);
+    return z.string().min(1).transform((code, ctx): CodeDisplay => {
+      const display = displays.get(code);
+      if (display === undefined) {
+        ctx.addIssue({ code: 'custom', message: `'${code}' is not a code of CodeSystem ${id} (profiles/)` });
+        return z.NEVER;
+      }
+      return { code, display };
+    });
+  };
+  return { topic: resolver('card-topics'), overrideReason: resolver('override-reasons') };
+}
 
-export function loadCardWording(serviceId: string, profilesDir: string = DEFAULT_PROFILES_DIR): CardWording {
+/** Reads and validates cards/<serviceId>.yaml with the service's schema. */
+export function loadServiceWording<W>(serviceId: string, schema: WordingSchema<W>, dirs: WordingDirs, codes: WordingCodes = wordingCodes(dirs.profilesDir)): W {
   const where = `cards/${serviceId}.yaml`;
-  const raw: unknown = parse(readFileSync(new URL(`${serviceId}.yaml`, CARDS_DIR), 'utf8'));
-  const parsed = CardWordingSource.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(`${where} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const file = dirs.cardsDir ? join(dirs.cardsDir, `${serviceId}.yaml`) : new URL(`${serviceId}.yaml`, CARDS_DIR);
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new WordingError(`${where} cannot be read: ${(e as Error).message}`);
   }
-  const missingTexts = COMMON_TEXTS.filter((k) => !parsed.data.text[k]);
-  if (missingTexts.length > 0) throw new Error(`${where} is invalid: text.${missingTexts.join(', text.')} is required`);
-  const topics = codeSystemDisplays(profilesDir, 'card-topics');
-  const reasons = codeSystemDisplays(profilesDir, 'override-reasons');
-  const resolve = (displays: ReadonlyMap<string, string>, system: string, code: string): CodeDisplay => {
-    const display = displays.get(code);
-    if (display === undefined) throw new Error(`${where}: '${code}' is not a code of CodeSystem ${system} (profiles/)`);
-    return { code, display };
-  };
-  const { overrideReasons, cards, ...rest } = parsed.data;
-  return {
-    ...rest,
-    overrideReasons: overrideReasons.map((code) => resolve(reasons, 'override-reasons', code)),
-    cards: Object.fromEntries(Object.entries(cards).map(([kind, t]) => [kind, { ...t, topic: resolve(topics, 'card-topics', t.topic) }])),
-  };
+  const parsed = schema(codes).safeParse(raw);
+  if (!parsed.success) throw new WordingError(parsed.error.issues.map((i) => describeIssue(where, i)));
+  return parsed.data;
+}
+
+/** One problem of a wording file, naming the file and the key path. */
+function describeIssue(where: string, issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') return `${where}: unknown key ${issue.keys.map((k) => (path ? `${path}.${k}` : k)).join(', ')}`;
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${where}: missing key ${path}`;
+  if (issue.code === 'custom') return `${where}: ${issue.message}${path ? ` (at ${path})` : ''}`;
+  return `${where}: ${path ? `${path}: ` : ''}${issue.message}`;
 }
 
 /** code → display of profiles/CodeSystem-<id>.json (nested concepts included). */
-function codeSystemDisplays(profilesDir: string, id: string): Map<string, string> {
+export function codeSystemDisplays(profilesDir: string, id: string): Map<string, string> {
   const cs = JSON.parse(readFileSync(join(profilesDir, `CodeSystem-${id}.json`), 'utf8')) as CodeSystem;
   const out = new Map<string, string>();
   const walk = (concepts: readonly CodeSystemConcept[] | undefined): void => {
@@ -86,30 +179,4 @@ function codeSystemDisplays(profilesDir: string, id: string): Map<string, string
   };
   walk(cs.concept);
   return out;
-}
-
-/** Fills `{name}` placeholders; an unknown placeholder is a wording bug and throws (tests catch it). */
-export function fill(template: string, vars: Record<string, string | number>): string {
-  return template.replace(/\{([a-zA-Z0-9_]+)\}/g, (_m, name: string) => {
-    const v = vars[name];
-    if (v === undefined) throw new Error(`Card wording placeholder {${name}} has no value`);
-    return String(v);
-  });
-}
-
-export function lookup(wording: CardWording, tableName: string, key: string): string {
-  const value = wording.tables[tableName]?.[key];
-  if (value === undefined) throw new Error(`cards/${wording.service}.yaml: table '${tableName}' has no entry '${key}'`);
-  return value;
-}
-
-/** A display label from a wording table, or the key itself when the table has none (never throws). */
-export function labelOf(wording: CardWording, tableName: string, key: string): string {
-  return wording.tables[tableName]?.[key] ?? key;
-}
-
-export function pick<T>(record: Record<string, T>, key: string, where: string): T {
-  const value = record[key];
-  if (value === undefined) throw new Error(`Card wording: no '${key}' in ${where}`);
-  return value;
 }

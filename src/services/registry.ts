@@ -1,11 +1,8 @@
-// The registry of CDS services: discovery and routing are built from this list. Each service
-// declares itself next to its code (services/<id>/index.ts).
-import type { CdsService } from './types.ts';
+// The registry of CDS services: discovery, routing, the detail view and the start-up checks all iterate
+// this list (services/README.md: adding a service). Each service declares itself in its folder.
+import type { ServiceDefinition } from './define.ts';
 import { cirrhosisSarcopenia } from './cirrhosis-sarcopenia/index.ts';
 import { cmrCardiacMass } from './cmr-cardiac-mass/index.ts';
 import { cmrIhdMacce } from './cmr-ihd-macce/index.ts';
 
-/** Call after initTerminology(): prefetch templates are built from the loaded ValueSets. */
-export function allServices(): CdsService[] {
-  return [cirrhosisSarcopenia(), cmrIhdMacce(), cmrCardiacMass()];
-}
+export const SERVICES: readonly ServiceDefinition[] = [cirrhosisSarcopenia, cmrIhdMacce, cmrCardiacMass];

@@ -3,7 +3,8 @@
 // patient name; inputs name their sources as the cards do. Types come from these schemas.
 import { z } from 'zod';
 import type { DiagnosticReport } from 'fhir/r4.js';
-import type { ModelResult } from '../models/types.ts';
+import { MODEL_IDS } from '../models/types.ts';
+import type { ShownResult } from '../services/model-notes.ts';
 
 const InputValue = z.union([z.number(), z.boolean(), z.string()]);
 
@@ -37,8 +38,10 @@ export const ContributionSchema = z.object({
   band: z.string().optional(),
 });
 
+const ModelIdSchema = z.enum(MODEL_IDS);
+
 export const ModelMetadataSchema = z.object({
-  id: z.string(),
+  id: ModelIdSchema,
   version: z.string(),
   title: z.string(),
   citation: z.string(),
@@ -48,9 +51,9 @@ export const ModelMetadataSchema = z.object({
   notes: z.array(z.string()).optional(),
 });
 
-/** A ModelResult as computed for the card (models/types.ts), its inputs with their origin. */
+/** A result as the card shows it (services/model-notes.ts), its inputs with their origin. */
 export const ResultSchema = z.object({
-  model: z.string(),
+  model: ModelIdSchema,
   value: z.number().nullable(),
   unit: z.string(),
   display: z.string().optional(),
@@ -67,7 +70,7 @@ export const ResultSchema = z.object({
 
 /** What the view adds to a result: how to read it. */
 export const ExplanationSchema = z.object({
-  model: z.string(),
+  model: ModelIdSchema,
   /** Whether the card the clinician clicked reported this score (its extension.scores). */
   onCard: z.boolean(),
   /** The value the card's appContext carried (rounded to 2 decimals), to show that both agree. */
@@ -90,7 +93,7 @@ export const BandTableSchema = z.object({
 });
 
 export const ModelCardSchema = z.object({
-  id: z.string(),
+  id: ModelIdSchema,
   title: z.string(),
   version: z.string(),
   population: z.string(),
@@ -188,8 +191,8 @@ export type ReportSection = z.infer<typeof ReportSectionSchema>;
 export type ReportItem = z.infer<typeof ReportItemSchema>;
 export type ServiceDetail = z.infer<typeof ServiceDetailSchema>;
 
-/** Compile-time check: a ModelResult (without the added origins) fits the wire schema. */
-export type ResultFitsModel = Omit<ModelResult, 'inputs'> extends Omit<DetailResult, 'inputs'> ? true : never;
+/** Compile-time check: a result as the services show it (without the added origins) fits the wire schema. */
+export type ResultFitsModel = Omit<ShownResult, 'inputs'> extends Omit<DetailResult, 'inputs'> ? true : never;
 const _fits: ResultFitsModel = true;
 void _fits;
 

@@ -1,57 +1,29 @@
 // The detail view's use case: with the SMART access token and the FHIR base of the launch, read the
 // patient's data from that (allowlisted) server with the service's own prefetch templates
 // (hooks/prefetch.ts over fhir/client.ts), run the service's score step, and describe every result
-// for the view (ServiceDetail). Nothing is recomputed differently from the cards: the adapters in
-// service-details.ts call the same score functions. No Express here.
+// for the view (ServiceDetail). Nothing is recomputed differently from the cards: each service's detail
+// step (services/<id>/detail.ts, part of its declaration) runs on the same gather and score steps.
+// No Express here.
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../services/types.ts';
-import type { Contribution, Input, ModelMetadata, ModelResult } from '../models/types.ts';
+import type { CallContext, CdsService, DetailBody, ServiceRuntime, ViewContext } from '../services/types.ts';
+import { createEvaluation } from '../services/evaluation.ts';
+import type { Contribution, Input, ModelMetadata } from '../models/types.ts';
+import type { ShownResult } from '../services/model-notes.ts';
 import type { CdsRequest } from '../hooks/types.ts';
 import { resolvePrefetch } from '../hooks/prefetch.ts';
 import { droppedCount, keepPatientData } from '../hooks/patient-scope.ts';
 import { createFhirFetcher } from '../fhir/client.ts';
-import { withEvaluationCache } from '../fhir/observations.ts';
 import { badRequest, notFound, preconditionFailed } from '../errors.ts';
 import { fill } from '../services/card-wording.ts';
 import { round } from '../services/card-kit.ts';
 import {
-  ServiceDetailSchema, type AppContext, type BandTable, type DetailResult, type Explanation, type Finding,
-  type ModelCard, type Origin, type ReportDraft, type ServiceDetail, type Trend,
+  ServiceDetailSchema, type AppContext, type BandTable, type DetailResult, type Explanation,
+  type ModelCard, type Origin, type ServiceDetail,
 } from './detail-schema.ts';
+import { buildReportDraft } from './report.ts';
 import type { DetailWording, ReportTemplate } from './wording.ts';
-
-/** What one service's adapter gives the view (the rest of ServiceDetail is filled here). */
-export interface DetailBody {
-  applies: boolean;
-  results: ModelResult[];
-  labels: Record<string, string>;
-  missingReasons: Record<string, string>;
-  findings: Finding[];
-  trends: Trend[];
-  /** Extra model cards (for findings that are not ModelResults). */
-  extraModels: ModelMetadata[];
-  notes: string[];
-  report?: ReportDraft;
-  /** A band table for a result's model card (MELD 3.0 only, MODELS.md 3a). */
-  bands?: (r: ModelResult) => BandTable | undefined;
-}
-
-export interface ViewContext {
-  card: AppContext | undefined;
-  wording: DetailWording;
-  report: ReportTemplate;
-}
-
-export interface DetailAdapter {
-  serviceId: string;
-  /** Card topics of this service (cards/<service>.yaml), to find the service from appContext.s. */
-  topics: readonly string[];
-  /** Searches the view needs besides the service's prefetch (CDS Hooks prefetch template syntax). */
-  extraPrefetch: Record<string, string>;
-  build(data: ResolvedPrefetch, ctx: EvaluationContext, view: ViewContext): DetailBody;
-}
 
 export interface DetailRequest {
   /** FHIR base of the launch, already checked against the allowlist by the caller. */
@@ -70,21 +42,21 @@ export interface DetailDeps {
   config: AppConfig;
   logger: Logger;
   now: () => Date;
+  /** The services of the runtime; those with a detail view are offered. */
   services: readonly CdsService[];
-  adapters: readonly DetailAdapter[];
+  runtime: ServiceRuntime;
   wording: DetailWording;
   report: ReportTemplate;
 }
 
 export function createDetailComputer(deps: DetailDeps): ComputeDetail {
-  const services = new Map(deps.services.map((s) => [s.description.id, s]));
+  const viewable = deps.services.filter((s) => s.detail !== undefined);
   return async (req) => {
-    const adapter = req.serviceId !== undefined
-      ? deps.adapters.find((a) => a.serviceId === req.serviceId)
-      : deps.adapters.find((a) => req.appContext !== undefined && a.topics.includes(req.appContext.s));
-    if (!adapter) throw req.serviceId !== undefined ? notFound(`No detail view for service '${req.serviceId}'`) : badRequest('Name the service, or launch from a card (appContext)');
-    const service = services.get(adapter.serviceId);
-    if (!service) throw notFound(`Service '${adapter.serviceId}' is not configured`);
+    const service = req.serviceId !== undefined
+      ? viewable.find((s) => s.description.id === req.serviceId)
+      : viewable.find((s) => req.appContext !== undefined && (s.detail?.topics ?? []).includes(req.appContext.s));
+    if (!service?.detail) throw req.serviceId !== undefined ? notFound(`No detail view for service '${req.serviceId}'`) : badRequest('Name the service, or launch from a card (appContext)');
+    const view = service.detail;
     const started = performance.now();
 
     const hookInstance = req.appContext?.h ?? randomUUID();
@@ -97,7 +69,7 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
     };
     const fetcher = createFhirFetcher({ baseUrl: req.iss, accessToken: req.accessToken, timeoutMs: deps.config.fetchBudgetMs });
     const resolved = await resolvePrefetch({
-      templates: { ...service.description.prefetch, ...adapter.extraPrefetch },
+      templates: { ...service.description.prefetch, ...view.extraPrefetch },
       request,
       fetcher,
       budgetMs: deps.config.fetchBudgetMs,
@@ -113,20 +85,24 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
     if (missingRequired.length > 0) {
       throw preconditionFailed(`The FHIR server did not give the data this view needs (${missingRequired.join(', ')}): check the scopes granted to the app`);
     }
-    const ctx: EvaluationContext = {
+    const ctx: CallContext = {
       hookInstance,
       patientId: req.patientId,
       userId: 'Practitioner/unknown',
       ...(req.encounterId ? { encounterId: req.encounterId } : {}),
       now: deps.now(),
-      config: deps.config,
-      publicBaseUrl: deps.config.publicBaseUrl,
       unavailable,
     };
-    const view: ViewContext = { card: req.appContext, wording: deps.wording, report: deps.report };
-    const body = withEvaluationCache(() => adapter.build(data, ctx, view));
+    const evaluation = createEvaluation(deps.runtime, ctx);
+    const viewContext: ViewContext = {
+      card: req.appContext,
+      wording: deps.wording,
+      report: deps.report,
+      reportDraft: (inputs) => buildReportDraft(deps.report, inputs, evaluation.fhir),
+    };
+    const body = view.build(data, evaluation, viewContext);
     const notes = [...body.notes];
-    if (foreign > 0) notes.push(`${foreign} resource(s) returned by the FHIR server belong to another patient and were left out.`);
+    if (foreign > 0) notes.push(fill(deps.wording.text.otherPatientDropped, { count: foreign }));
     if (!body.applies) notes.unshift(deps.wording.text.notApplicable);
 
     const detail: ServiceDetail = {
@@ -136,7 +112,7 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
       ...(req.appContext ? { topic: req.appContext.s } : {}),
       applies: body.applies,
       results: body.results.map(toDetailResult),
-      explanations: body.results.map((r) => explain(r, body, view)),
+      explanations: body.results.map((r) => explain(r, body, viewContext)),
       labels: body.labels,
       missingReasons: body.missingReasons,
       findings: body.findings,
@@ -156,7 +132,7 @@ export function originOf(source: string): Origin {
   return { kind: 'fhir', reference: source };
 }
 
-function toDetailResult(r: ModelResult): DetailResult {
+function toDetailResult(r: ShownResult): DetailResult {
   return { ...r, inputs: r.inputs.map((i: Input) => ({ ...i, origin: originOf(i.source) })) };
 }
 
@@ -166,7 +142,7 @@ function contributionKind(cs: readonly Contribution[]): Explanation['contributio
   return 'none';
 }
 
-function explain(r: ModelResult, body: DetailBody, view: ViewContext): Explanation {
+function explain(r: ShownResult, body: DetailBody, view: ViewContext): Explanation {
   const t = view.wording.text;
   const label = (n: string): string => body.labels[n] ?? n;
   const cardValue = view.card?.v[r.model];

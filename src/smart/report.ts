@@ -4,9 +4,8 @@
 // Pure: data in, draft out (the DiagnosticReport is created by the app, with the launch's token).
 import type { DiagnosticReport, Reference } from 'fhir/r4.js';
 import type { Input, InputValue } from '../models/types.ts';
-import {
-  latestBoolean, latestCode, latestInteger, latestQuantity, observationsIn, type Lookup, type ResourceSource,
-} from '../fhir/observations.ts';
+import type { Lookup, ResourceSource } from '../fhir/observations.ts';
+import type { FhirReader } from '../fhir/reader.ts';
 import { fill } from '../services/card-wording.ts';
 import { displayUnit, round } from '../services/card-kit.ts';
 import type { ReportDraft, ReportItem, ReportSection } from './detail-schema.ts';
@@ -31,7 +30,8 @@ const ANY_AGE_DAYS = 36_500;
 
 const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-export function buildReportDraft(t: ReportTemplate, r: ReportInputs): ReportDraft {
+/** The draft for the inputs, read with the evaluation's FHIR reader (the same rules as the services). */
+export function buildReportDraft(t: ReportTemplate, r: ReportInputs, fhir: FhirReader): ReportDraft {
   const sections = t.sections.filter((s) => !s.services || s.services.includes(r.serviceId));
   const valueSets = new Set<string>();
   for (const s of sections) for (const i of s.items) {
@@ -40,11 +40,11 @@ export function buildReportDraft(t: ReportTemplate, r: ReportInputs): ReportDraf
   }
   // The study: the most recent day with a CMR result of the template; earlier days are comparisons.
   const days = new Set<string>();
-  for (const vs of valueSets) for (const m of observationsIn(r.observations, vs)) if (m.date) days.add(dayOf(m.date.start));
+  for (const vs of valueSets) for (const m of fhir.observationsIn(r.observations, vs)) if (m.date) days.add(dayOf(m.date.start));
   const sorted = [...days].sort();
   const studyDay = sorted.at(-1);
   const earlier = sorted.slice(0, -1);
-  const onStudyDay = (vs: string) => (studyDay === undefined ? [] : observationsIn(r.observations, vs).filter((m) => m.date && dayOf(m.date.start) === studyDay).map((m) => m.obs));
+  const onStudyDay = (vs: string) => (studyDay === undefined ? [] : fhir.observationsIn(r.observations, vs).filter((m) => m.date && dayOf(m.date.start) === studyDay).map((m) => m.obs));
 
   const used = new Set<string>();
   const labelOfValueSet = new Map<string, string>(Object.entries(t.evidenceLabels));
@@ -61,7 +61,7 @@ export function buildReportDraft(t: ReportTemplate, r: ReportInputs): ReportDraf
     }
     if (!i.valueSet) return notAssessed;
     const pool = onStudyDay(i.valueSet);
-    const lookup = readValue(i, pool, r.now);
+    const lookup = readValue(fhir, i, pool, r.now);
     if (!lookup.found) return notAssessed;
     used.add(lookup.input.source);
     return {
@@ -100,13 +100,13 @@ export function buildReportDraft(t: ReportTemplate, r: ReportInputs): ReportDraf
   return { title: t.title, guideline: t.guideline, notAssessed: t.notAssessed, sections: out, resource };
 }
 
-function readValue(i: ReportItemTemplate, pool: ResourceSource, now: Date): Lookup<InputValue> {
+function readValue(fhir: FhirReader, i: ReportItemTemplate, pool: ResourceSource, now: Date): Lookup<InputValue> {
   const opts = { valueSet: i.valueSet ?? '', name: i.key, now, lookbackDays: ANY_AGE_DAYS };
   switch (i.kind) {
-    case 'boolean': return latestBoolean(pool, opts);
-    case 'integer': return latestInteger(pool, { ...opts, units: INTEGER_UNITS[i.units ?? 'grade'] });
-    case 'code': return latestCode(pool, opts);
-    case 'quantity': return i.quantity ? latestQuantity(pool, { ...opts, quantity: QUANTITIES[i.quantity] }) : { found: false, name: i.key, reason: 'no quantity kind' };
+    case 'boolean': return fhir.latestBoolean(pool, opts);
+    case 'integer': return fhir.latestInteger(pool, { ...opts, units: INTEGER_UNITS[i.units ?? 'grade'] });
+    case 'code': return fhir.latestCode(pool, opts);
+    case 'quantity': return i.quantity ? fhir.latestQuantity(pool, { ...opts, quantity: QUANTITIES[i.quantity] }) : { found: false, name: i.key, reason: 'no quantity kind' };
   }
 }
 

@@ -8,21 +8,17 @@ import { INTEGER_UNITS, QUANTITIES, type IntegerUnitsName, type QuantityName } f
 
 const CARDS_DIR = new URL('../../cards/', import.meta.url);
 
-const Trend = z.object({ label: z.string().min(1), note: z.string().min(1) });
-
-export const DetailWordingSchema = z.object({
-  evidence: z.object({ primary: z.string().min(1), secondary: z.string().min(1) }),
-  text: z.object({
+export const DetailWordingSchema = z.strictObject({
+  evidence: z.strictObject({ primary: z.string().min(1), secondary: z.string().min(1) }),
+  text: z.strictObject({
     range: z.string(),
     rangeNoMissing: z.string(),
     missingNoReason: z.string(),
     declined: z.string(),
     notApplicable: z.string(),
     cardDiffers: z.string(),
-    cmrNotScored: z.string(),
+    otherPatientDropped: z.string(),
   }),
-  meld3Bands: z.object({ label: z.string().min(1), caveat: z.string().min(1), source: z.string().min(1) }),
-  trends: z.object({ meld3: Trend, lvef: Trend, massDiameter: Trend }),
 });
 
 const Coding = z.object({ system: z.url(), code: z.string().min(1), display: z.string().min(1) });

@@ -6,8 +6,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
-import { pgliteDir } from './sql-driver.ts';
-import { openStore, type OverrideRateRow } from './store.ts';
+import { pgliteDir } from './pglite-driver.ts';
+import type { OverrideRateRow } from '../hooks/store-port.ts';
+import { openStore } from './store.ts';
 
 const USAGE = 'usage: node src/store/report-cli.ts [--service <id>] [--since YYYY-MM-DD] [--json]';
 

@@ -8,54 +8,16 @@ import {
   DEFAULT_WRITER_OPTIONS,
   errorInfo,
   IssuedCardWriter,
-  type IssuedCardRow,
   type IssuedCardStats,
   type IssuedCardWriterOptions,
 } from './issued-card-writer.ts';
-import type { FeedbackItem } from './feedback-schema.ts';
+import type { FeedbackItem } from '../hooks/feedback-schema.ts';
+import type {
+  CdsStore, IssuedCardRow, OverrideRateFilter, OverrideRateRow, OverrideReasonCount,
+} from '../hooks/store-port.ts';
 
-export type { FeedbackItem } from './feedback-schema.ts';
-export { FeedbackRequestSchema } from './feedback-schema.ts';
-export type { IssuedCardRow, IssuedCardStats } from './issued-card-writer.ts';
+export type { IssuedCardStats } from './issued-card-writer.ts';
 export type { StoreLogger } from './sql-driver.ts';
-
-export interface OverrideReasonCount {
-  code: string;
-  system?: string;
-  display?: string;
-  count: number;
-}
-
-export interface OverrideRateRow {
-  serviceId: string;
-  /** The issued card's kind (its topic code). */
-  cardKind: string;
-  /** Cards of this kind issued in the period (and still on record: see issuedCardRetentionDays). */
-  issued: number;
-  /** Cards whose latest feedback is 'accepted'. */
-  accepted: number;
-  /** Cards whose latest feedback is 'overridden'. */
-  overridden: number;
-  /** overridden / (accepted + overridden); null when no card of this kind got feedback. */
-  overrideRate: number | null;
-  /** The most frequent coded reasons among the overridden cards, most frequent first (at most 5). */
-  topReasons: OverrideReasonCount[];
-}
-
-export interface OverrideRateFilter {
-  serviceId?: string;
-  /** Cohort start: cards issued at or after this instant. */
-  since?: Date;
-}
-
-/**
- * What became of a feedback request (errors are values: app.ts turns 'unknown-cards' into a 404).
- * 'unknown-cards': some items name a card this service did not issue to this client (or one purged
- * after the retention); nothing of the request was stored. `items` are their indexes in the request.
- */
-export type FeedbackOutcome =
-  | { status: 'stored'; stored: number; duplicates: number }
-  | { status: 'unknown-cards'; items: number[] };
 
 export interface PurgeResult {
   /** Issued-card rows older than the retention, deleted. */
@@ -69,22 +31,11 @@ export interface StoreStats {
   issuedCards: IssuedCardStats;
 }
 
-export interface Store {
+/** The hooks' port (hooks/store-port.ts), and what operations and the report CLI need besides. */
+export interface Store extends CdsStore {
   readonly backend: 'pglite' | 'postgres';
   /** Versions migrated when this store was opened ([] when the schema was already current). */
   readonly migrationsApplied: readonly number[];
-  /** Hot path of every hook call: O(1) per row, synchronous, never throws, never waits on the DB. */
-  recordIssuedCards(rows: readonly IssuedCardRow[]): void;
-  /**
-   * Stores feedback from the client `issuer` through service `serviceId`, only if every item names a
-   * card that this service issued to that client (checked in the database, after writing this
-   * process's buffered cards; a card issued moments ago by another instance gets one flush interval
-   * to arrive). Idempotent on (card, outcome, outcomeTimestamp): a repeat counts as a duplicate.
-   */
-  recordFeedback(serviceId: string, issuer: string, items: readonly FeedbackItem[]): Promise<FeedbackOutcome>;
-  overrideRates(filter?: OverrideRateFilter): Promise<OverrideRateRow[]>;
-  /** Resolves when the database answers (readiness probe). */
-  ping(): Promise<void>;
   /** Writes buffered issued cards now. */
   flush(): Promise<void>;
   stats(): StoreStats;

@@ -2,13 +2,15 @@
 // and a real PGlite store. Responses are validated against openapi.yaml.
 import request from 'supertest';
 import type { Card, CdsServiceDescription } from '../../src/hooks/types.ts';
+import { SERVICES } from '../../src/services/registry.ts';
+import { cirrhosisSarcopenia } from '../../src/services/cirrhosis-sarcopenia/index.ts';
 import { buildPrefetch, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 import { openApiProblems } from '../support/openapi.ts';
 
 let h: Harness;
 let discovery: CdsServiceDescription[];
 const DECOMPENSATED = 'demo-cirrhosis-decompensated';
-const SERVICE = 'cirrhosis-sarcopenia';
+const SERVICE = cirrhosisSarcopenia.id;
 const SANDBOX_ORIGIN = 'https://sandbox.cds-hooks.test';
 
 beforeAll(async () => {
@@ -30,11 +32,11 @@ function expectValid(path: string, method: string, res: request.Response): void 
 }
 
 describe('discovery', () => {
-  test('lists the three services with hook, id, title, description and prefetch', async () => {
+  test('lists every service of the registry with hook, id, title, description and prefetch', async () => {
     const res = await request(h.app).get('/cds-services').set('authorization', `Bearer ${await h.sign('/cds-services')}`);
     expect(res.status).toBe(200);
     expectValid('/cds-services', 'get', res);
-    expect(discovery.map((s) => s.id).sort()).toEqual(['cirrhosis-sarcopenia', 'cmr-cardiac-mass', 'cmr-ihd-macce']);
+    expect(discovery.map((s) => s.id).sort()).toEqual(SERVICES.map((s) => s.id).sort());
     for (const s of discovery) {
       expect(s.hook).toBe('patient-view');
       expect(s.title.length).toBeGreaterThan(0);
@@ -70,7 +72,7 @@ describe('service call', () => {
     withPrefetch = (res.body as { cards: Card[] }).cards;
     expect(withPrefetch.length).toBeGreaterThan(0);
     const models = withPrefetch.flatMap((c) => ((c.extension?.scores ?? []) as Array<{ model: string }>).map((s) => s.model));
-    expect(models).toEqual(expect.arrayContaining(['meld-3.0', 'meld-na', 'meld', 'child-pugh', 'albi', 'smi', 'meld-sarcopenia']));
+    expect(models).toEqual(expect.arrayContaining([...cirrhosisSarcopenia.models]));
     for (const c of withPrefetch) {
       expect(c.links?.[0]?.url).toBe('https://cds.test/smart/launch');
       expect(c.detail).not.toMatch(/<script|<img|javascript:/i);
@@ -147,7 +149,7 @@ describe('service call', () => {
     expect(cards[0]!.summary).toMatch(/missing/);
   });
 
-  test.each(['cmr-ihd-macce', 'cmr-cardiac-mass'])('%s answers over HTTP with schema-valid cards for every demo patient', async (id) => {
+  test.each(SERVICES.map((s) => s.id).filter((id) => id !== SERVICE))('%s answers over HTTP with schema-valid cards for every demo patient', async (id) => {
     for (const pid of ['demo-stemi-high-risk', 'demo-chronic-ihd', 'demo-mass-malignant', 'demo-mass-thrombus', 'demo-no-liver-disease']) {
       const res = await call(id, hookRequest(pid, fhirAccess(h)));
       expect(res.status).toBe(200);

@@ -8,6 +8,7 @@ import type { ScoreEntry } from '../../src/services/card-kit.ts';
 import { ICD10CM, LOINC, PROJECT_CODESYSTEM, SNOMED, UCUM } from '../../src/fhir/canonical.ts';
 import { fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 import { demoPatients, demoResources } from '../../src/demo/patients/index.ts';
+import { SERVICES } from '../../src/services/registry.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -307,7 +308,7 @@ describe('9. Wording: no raw codes or internal names in clinician text', () => {
     ['cirrhosis-sarcopenia', P.quick], ['cirrhosis-sarcopenia', P.meld47], ['cirrhosis-sarcopenia', P.crHigh],
     ['cmr-cardiac-mass', P.tumour], ['cmr-ihd-macce', P.nstemi], ['cmr-ihd-macce', P.echoLvef], ['cmr-ihd-macce', P.unstated],
     // Every demo patient through every service (those with nothing to say answer no card).
-    ...['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass'].flatMap((service) => demoPatients(new Date(now)).map((p) => [service, p.id] as [string, string])),
+    ...SERVICES.map((s) => s.id).flatMap((service) => demoPatients(new Date(now)).map((p) => [service, p.id] as [string, string])),
   ])('%s for %s', async (service, pid) => {
     const cs = await cards(service, pid);
     if (!pid.startsWith('demo-')) expect(cs.length).toBeGreaterThan(0);

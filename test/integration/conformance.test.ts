@@ -1,15 +1,16 @@
 // The demo data and the services' output conform to the profiles in profiles/, checked with a FHIR
 // validation library (medplum's validator via src/fhir/profile-validator.ts), not by hand.
 import type { FhirResource, Observation, RiskAssessment } from 'fhir/r4.js';
-import { validateAgainstProfile } from '../../src/fhir/profile-validator.ts';
+import { createProfileValidator } from '../../src/fhir/profile-validator.ts';
 import { demoPatients } from '../../src/demo/patients/index.ts';
-import { allServices } from '../../src/services/registry.ts';
-import { testConfig } from '../../src/config.ts';
 import { PROJECT_CODESYSTEM } from '../../src/fhir/canonical.ts';
 import type { ResolvedPrefetch } from '../../src/services/types.ts';
+import { createEvaluation } from '../../src/services/evaluation.ts';
+import { testRuntime } from '../support/runtime.ts';
 
 const now = new Date();
 const patients = demoPatients(now);
+const { validateAgainstProfile } = createProfileValidator();
 
 describe('demo data', () => {
   const all = patients.flatMap((p) => p.resources);
@@ -31,7 +32,8 @@ describe('demo data', () => {
 });
 
 describe('service output', () => {
-  const services = allServices();
+  const runtime = testRuntime();
+  const services = runtime.services;
   const riskAssessments: Array<[string, RiskAssessment]> = [];
   for (const p of patients) {
     const byType = (t: string): FhirResource[] => p.resources.filter((r) => r.resourceType === t);
@@ -41,10 +43,9 @@ describe('service output', () => {
       bloodPressure: byType('Observation'), encounter: null,
     };
     for (const s of services) {
-      const cards = s.evaluate(data, {
-        hookInstance: 'conformance', patientId: p.id, userId: 'Practitioner/x', now, config: testConfig(),
-        publicBaseUrl: 'https://cds.test', unavailable: [],
-      });
+      const cards = s.evaluate(data, createEvaluation(runtime, {
+        hookInstance: 'conformance', patientId: p.id, userId: 'Practitioner/x', now, unavailable: [],
+      }));
       for (const c of cards) {
         for (const a of c.suggestions?.flatMap((sg) => sg.actions ?? []) ?? []) {
           riskAssessments.push([`${s.description.id} / ${p.id} / ${(a.resource as RiskAssessment).method?.coding?.[0]?.code ?? '?'}`, a.resource as RiskAssessment]);
@@ -55,7 +56,7 @@ describe('service output', () => {
 
   test('the demo patients produce RiskAssessment suggestions from every service', () => {
     const services = new Set(riskAssessments.map(([name]) => name.split(' / ')[0]));
-    expect([...services].sort()).toEqual(['cirrhosis-sarcopenia', 'cmr-cardiac-mass', 'cmr-ihd-macce']);
+    expect([...services].sort()).toEqual(runtime.services.map((s) => s.description.id).sort());
   });
 
   test.each(riskAssessments)('%s conforms to cds-risk-assessment', (_name, ra) => {

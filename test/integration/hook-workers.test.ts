@@ -1,13 +1,14 @@
 // The evaluation worker threads (src/hooks/hook-runner.ts), as real threads running the source: they
-// answer exactly as the main thread does, errors cross back as the same HTTP errors, the metric
+// answer exactly as the main thread does, errors cross back as the same error values, the metric
 // observations, issued cards and log lines reach the main thread, and a worker that dies is replaced.
 import { Writable } from 'node:stream';
-import { allServices } from '../../src/services/registry.ts';
+import { SERVICES } from '../../src/services/registry.ts';
+import { createRuntime } from '../../src/runtime.ts';
 import { createLogger } from '../../src/logger.ts';
-import { HttpError } from '../../src/errors.ts';
+import type { ErrorValue } from '../../src/errors.ts';
 import { Worker } from 'node:worker_threads';
 import { HOOK_WORKER_YOUNG_GENERATION_MB, inProcessHookRunner, startHookWorkers, type HookWorkerPool } from '../../src/hooks/hook-runner.ts';
-import { HookCallError, type HookAnswer, type HookCall } from '../../src/hooks/hook-call.ts';
+import type { CallAnswer, CallFailure, CallResult, ServiceCall } from '../../src/hooks/call-service.ts';
 import { FHIR_TOKEN, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 
 let h: Harness;
@@ -30,21 +31,35 @@ afterAll(async () => {
   await h?.close();
 });
 
-const call = (serviceId: string, body: unknown): HookCall => ({
+const call = (serviceId: string, body: unknown): ServiceCall => ({
   serviceId,
   body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
   caller: { iss: 'https://ehr.test', fhirServers: [h.fhirBaseUrl] },
 });
 
+/** The answer of a call that must succeed. */
+function answered(r: CallResult): CallAnswer {
+  if (!r.ok) throw new Error(`expected an answer, got ${r.error.status}: ${r.error.message}`);
+  return r;
+}
+
+/** The error of a call that must fail. */
+function failure(r: CallResult): CallFailure {
+  if (r.ok) throw new Error('expected an error, got an answer');
+  return r;
+}
+
 /** What a clinician sees of the cards; uuids and the evaluation instant differ between two runs. */
-function visible(a: HookAnswer): unknown {
+function visible(a: CallAnswer): unknown {
   const { cards } = JSON.parse(Buffer.from(a.body).toString('utf8')) as { cards: Array<Record<string, unknown>> };
   return cards.map(({ summary, indicator, detail, source, extension }) => ({ summary, indicator, detail, source, extension }));
 }
 
 test('workers answer every demo patient exactly as the main thread does', async () => {
+  const runtime = createRuntime(h.config);
   const inProcess = inProcessHookRunner({
-    services: new Map(allServices().map((s) => [s.description.id, s])),
+    runtime,
+    services: new Map(runtime.services.map((s) => [s.description.id, s])),
     config: h.config,
     logger: createLogger('silent'),
     now: () => new Date(),
@@ -52,10 +67,10 @@ test('workers answer every demo patient exactly as the main thread does', async 
   const patients = ['demo-cirrhosis-decompensated', 'demo-cirrhosis-compensated', 'demo-cirrhosis-missing-labs', 'demo-no-liver-disease',
     'demo-stemi-high-risk', 'demo-chronic-ihd', 'demo-mass-malignant', 'demo-mass-thrombus'];
   let cards = 0;
-  for (const id of ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass']) {
+  for (const id of SERVICES.map((s) => s.id)) {
     for (const pid of patients) {
       const body = hookRequest(pid, fhirAccess(h));
-      const [fromWorker, fromMain] = await Promise.all([pool.run(call(id, body)), inProcess.run(call(id, body))]);
+      const [fromWorker, fromMain] = await Promise.all([pool.run(call(id, body)).then(answered), inProcess.run(call(id, body)).then(answered)]);
       expect(visible(fromWorker)).toEqual(visible(fromMain));
       expect(fromWorker.issuedCards.map((r) => r.cardKind)).toEqual(fromMain.issuedCards.map((r) => r.cardKind));
       cards += fromWorker.issuedCards.length;
@@ -65,7 +80,7 @@ test('workers answer every demo patient exactly as the main thread does', async 
 }, 60_000);
 
 test('issued cards and metric observations come back with the answer', async () => {
-  const answer = await pool.run(call('cmr-ihd-macce', hookRequest('demo-stemi-high-risk', fhirAccess(h))));
+  const answer = answered(await pool.run(call('cmr-ihd-macce', hookRequest('demo-stemi-high-risk', fhirAccess(h)))));
   expect(answer.issuedCards.length).toBeGreaterThan(0);
   // A Date after the structured clone (of the test runner's realm, hence no instanceof).
   expect(Object.prototype.toString.call(answer.issuedCards[0]?.issuedAt)).toBe('[object Date]');
@@ -79,7 +94,7 @@ test('issued cards and metric observations come back with the answer', async () 
 test('bytes cross between threads by transfer: a body that owns its memory moves, a pooled one is copied; answers carry only their bytes', async () => {
   // From half of Buffer.poolSize, Buffer.from allocates the body its own ArrayBuffer: after dispatch it is detached.
   const large = call('cmr-ihd-macce', { ...hookRequest('demo-stemi-high-risk', fhirAccess(h)), extension: { padding: 'x'.repeat(Buffer.poolSize) } });
-  const largeAnswer = await pool.run(large);
+  const largeAnswer = answered(await pool.run(large));
   expect(large.body.byteLength).toBe(0);
   expect(largeAnswer.issuedCards.length).toBeGreaterThan(0);
   // The answer (under 32 kB, so cut from the worker's buffer pool) arrives without the pool around it.
@@ -97,18 +112,16 @@ test.each([
   ['not JSON', '{"hook":', 400, 'Request body is not valid JSON'],
   ['wrong hook', { ...hookRequest('demo-chronic-ihd'), hook: 'order-sign' }, 400, /answers the 'patient-view' hook/],
   ['required data unavailable', hookRequest('demo-chronic-ihd'), 412, /Required data could not be obtained/],
-])('errors cross back as the same HTTP error: %s', async (_name, body, status, message) => {
-  const err = await pool.run(call('cmr-ihd-macce', body)).then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(HttpError);
-  expect((err as HttpError).status).toBe(status);
-  expect((err as HttpError).message).toMatch(message);
+])('errors cross back as the same error values: %s', async (_name, body, status, message) => {
+  const err: ErrorValue = failure(await pool.run(call('cmr-ihd-macce', body))).error;
+  expect(err.status).toBe(status);
+  expect(err.message).toMatch(message);
 });
 
 test('a 412 brings its metric observations back too (which keys were unavailable)', async () => {
-  const err = await pool.run(call('cmr-ihd-macce', hookRequest('demo-chronic-ihd'))).then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(HookCallError);
-  expect((err as HookCallError).status).toBe(412);
-  expect((err as HookCallError).observations).toEqual(expect.arrayContaining([
+  const err = failure(await pool.run(call('cmr-ihd-macce', hookRequest('demo-chronic-ihd'))));
+  expect(err.error.status).toBe(412);
+  expect(err.observations).toEqual(expect.arrayContaining([
     { kind: 'prefetch-unavailable', service: 'cmr-ihd-macce', key: 'patient' },
   ]));
 });
@@ -125,17 +138,16 @@ test('a worker that dies: its calls answer 500, a new worker takes its place', a
   const [victim] = pool.workers();
   const body = hookRequest('demo-cirrhosis-decompensated', fhirAccess(h));
   // Terminated while the call waits on the FHIR server: the call must fail, not hang.
-  const pending = pool.run(call('cirrhosis-sarcopenia', body)).then(() => undefined, (e: unknown) => e);
+  const pending = pool.run(call('cirrhosis-sarcopenia', body));
   await victim?.terminate();
-  const err = await pending;
+  const err = failure(await pending).error;
   // Both workers were idle, so the call went to the first one (ties go to the first).
-  expect(err).toBeInstanceOf(HttpError);
-  expect((err as HttpError).status).toBe(500);
+  expect(err.status).toBe(500);
   for (let i = 0; i < 100 && pool.workers().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
   expect(pool.workers()).toHaveLength(2);
   expect(pool.workers()).not.toContain(victim);
   const answers = await Promise.all([1, 2, 3, 4].map(() => pool.run(call('cirrhosis-sarcopenia', hookRequest('demo-cirrhosis-decompensated', fhirAccess(h))))));
-  expect(answers.every((a) => a.issuedCards.length > 0)).toBe(true);
+  expect(answers.every((a) => answered(a).issuedCards.length > 0)).toBe(true);
 }, 30_000);
 
 test("every worker's young generation is capped, a replacement's too (V8's own size grew each worker's heap by 100–200 MB under load)", async () => {

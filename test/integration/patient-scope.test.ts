@@ -7,14 +7,15 @@ import express from 'express';
 import request from 'supertest';
 import type { Bundle, FhirResource, Observation } from 'fhir/r4.js';
 import type { Card, CdsServiceDescription } from '../../src/hooks/types.ts';
-import { loadCardWording } from '../../src/services/card-wording.ts';
+import { cirrhosisSarcopenia } from '../../src/services/cirrhosis-sarcopenia/index.ts';
+import { DEFAULT_PROFILES_DIR } from '../../src/fhir/terminology.ts';
 import { demoPatients, demoResources } from '../../src/demo/patients/index.ts';
 import { buildPrefetch, FHIR_TOKEN, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 import { openApiProblems } from '../support/openapi.ts';
 
 const A = 'demo-cirrhosis-decompensated';
 const SERVICE = 'cirrhosis-sarcopenia';
-const NOTICE = loadCardWording(SERVICE).text.otherPatientDataIgnored!;
+const NOTICE = cirrhosisSarcopenia.loadWording({ profilesDir: DEFAULT_PROFILES_DIR }).text.otherPatientDataIgnored;
 const now = new Date();
 const all = demoResources(demoPatients(now));
 

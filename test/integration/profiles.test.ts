@@ -5,14 +5,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type {
   CodeSystem, CodeSystemConcept, ConceptMap, Observation, RiskAssessment, StructureDefinition, ValueSet,
 } from 'fhir/r4.js';
-import {
-  conformanceResources, listProfiles, profileWithSnapshot, snapshotOf, validateAgainstProfile, valueSetIncludesCode,
-} from '../../src/fhir/profile-validator.ts';
+import { createProfileValidator, snapshotOf } from '../../src/fhir/profile-validator.ts';
 import {
   CANONICAL_BASE, ICD10, ICD10CM, LOINC, MODEL_CODESYSTEM, PROJECT_CODESYSTEM, SNOMED, UCUM, structureDefinitionUrl, valueSetUrl,
 } from '../../src/fhir/canonical.ts';
 
+import { MODEL_IDS } from '../../src/models/types.ts';
+import { SERVICES } from '../../src/services/registry.ts';
+
 const PROFILES_DIR = new URL('../../profiles/', import.meta.url);
+const { conformanceResources, listProfiles, profileWithSnapshot, validateAgainstProfile, valueSetIncludesCode } = createProfileValidator();
 const CPT = 'http://www.ama-assn.org/go/cpt';
 
 const all = conformanceResources();
@@ -175,13 +177,13 @@ describe('CodeSystem imaging-cds', () => {
 describe('other CodeSystems', () => {
   it('cds-models has every model id of DESIGN.md', () => {
     const codes = flatten(codeSystem('cds-models').concept).map((c) => c.code);
-    for (const id of ['meld-3.0', 'meld-na', 'meld', 'child-pugh', 'albi', 'smi', 'meld-sarcopenia', 'grace-in-hospital', 'timi-stemi', 'cmr-risk-score', 'cmr-mass-score']) {
+    for (const id of MODEL_IDS) {
       expect(codes).toContain(id);
     }
   });
 
   it('card-topics and override-reasons have the codes the cards use', () => {
-    expect(flatten(codeSystem('card-topics').concept).map((c) => c.code).sort()).toEqual(['cardiac-mass', 'cmr-markers', 'liver-prognosis', 'macce-risk', 'sarcopenia']);
+    expect(flatten(codeSystem('card-topics').concept).map((c) => c.code).sort()).toEqual([...new Set(SERVICES.flatMap((s) => s.topics))].sort());
     expect(flatten(codeSystem('override-reasons').concept).map((c) => c.code)).toEqual(
       expect.arrayContaining(['data-outdated', 'not-applicable-patient', 'already-addressed', 'disagree-with-score', 'patient-declined']),
     );

@@ -6,11 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { openStore, type Store, type StoreOptions, type IssuedCardRow } from '../../src/store/store.ts';
-import { FeedbackRequestSchema, feedbackRequestSchema, type FeedbackItem } from '../../src/store/feedback-schema.ts';
+import { openStore, type Store, type StoreOptions } from '../../src/store/store.ts';
+import type { IssuedCardRow } from '../../src/hooks/store-port.ts';
+import { FeedbackRequestSchema, feedbackRequestSchema, type FeedbackItem } from '../../src/hooks/feedback-schema.ts';
 import { MIGRATIONS, migrate } from '../../src/store/migrations.ts';
 import { IssuedCardWriter, type IssuedCardWriterOptions } from '../../src/store/issued-card-writer.ts';
-import { PgliteThread, openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
+import { openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
+import { PgliteThread } from '../../src/store/pglite-driver.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 
 interface LogLine {

@@ -15,7 +15,7 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { JwtVerifier, type TrustedClient } from '../../src/hooks/auth.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
-import { allServices } from '../../src/services/registry.ts';
+import { createRuntime } from '../../src/runtime.ts';
 import { createEmbeddedFhirServer } from '../../src/fhir/embedded-server.ts';
 import { demoPatients, demoResources } from '../../src/demo/patients/index.ts';
 
@@ -67,7 +67,7 @@ export async function startHarness(opts: {
   const logger = opts.logger ?? createLogger('silent');
   const store = await openStore({ dataDir, logger });
   const app = createApp({
-    config, logger, metrics: createMetrics(), store, services: allServices(),
+    config, logger, metrics: createMetrics(), store, runtime: createRuntime(config),
     verifier: new JwtVerifier({ clients: [client, otherClient], clockSkewS: config.jwtClockSkewS, logger }),
   });
 

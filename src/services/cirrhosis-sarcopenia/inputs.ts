@@ -3,12 +3,11 @@
 import type { Patient } from 'fhir/r4.js';
 import { ageInYears } from '../../fhir/patient.ts';
 import type { Input } from '../../models/types.ts';
-import type { ResolvedPrefetch, EvaluationContext } from '../types.ts';
-import { findConditions, proceduresWithin, type ConditionMatch } from '../../fhir/conditions.ts';
-import { latestCode, latestInteger, latestQuantity, resourcesOf, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
+import type { ResolvedPrefetch, Evaluation } from '../types.ts';
+import type { ConditionMatch } from '../../fhir/conditions.ts';
+import { arrayOf, stringOf, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
 import { SNOMED } from '../../fhir/canonical.ts';
 import { INTEGER_UNITS, QUANTITIES } from '../../fhir/quantities.ts';
-import { PREFETCH_KEYS } from './definition.ts';
 
 export interface CirrhosisInputs {
   /** Cirrhosis recorded and not refuted: the service applies. */
@@ -49,19 +48,24 @@ const SEVERITY_TO_ASCITES: Record<string, string> = {
   '24484000': 'moderate-severe',
 };
 
-export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationContext): CirrhosisInputs {
-  const { now, config } = ctx;
-  const conditions = data[PREFETCH_KEYS.conditions];
-  const observations = data[PREFETCH_KEYS.observations];
+/** Prefetch keys of the service (index.ts declares their templates). */
+export type CirrhosisPrefetchKey = 'patient' | 'conditions' | 'observations' | 'procedures';
+
+export function gatherCirrhosisInputs(data: ResolvedPrefetch, ev: Evaluation): CirrhosisInputs {
+  const { now } = ev.call;
+  const { config } = ev.runtime;
+  const fhir = ev.fhir;
+  const conditions = data.conditions;
+  const observations = data.observations;
   const missingReasons: Record<string, string> = {};
   const out: CirrhosisInputs = { missingReasons };
 
-  out.cirrhosis = findConditions(conditions, 'cirrhosis', { now }).find((c) => c.active);
+  out.cirrhosis = fhir.findConditions(conditions, 'cirrhosis', { now }).find((c) => c.active);
   if (!out.cirrhosis) return out;
-  const cholestatic = findConditions(conditions, 'cholestatic-liver-disease', { now }).find((c) => c.active);
+  const cholestatic = fhir.findConditions(conditions, 'cholestatic-liver-disease', { now }).find((c) => c.active);
   if (cholestatic) out.cholestaticDisease = conditionNamed('cholestaticDisease', cholestatic);
 
-  const patient = resourcesOf(data[PREFETCH_KEYS.patient]).find((r): r is Patient => r.resourceType === 'Patient');
+  const patient = fhir.resourcesOf(data.patient).find((r): r is Patient => r.resourceType === 'Patient');
   Object.assign(out, patientFacts(patient, now, missingReasons));
 
   const labs = { now, lookbackDays: config.labLookbackDays };
@@ -70,23 +74,23 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ctx: EvaluationCon
     missingReasons[lookup.name] = lookup.reason;
     return undefined;
   };
-  out.bilirubin = take(latestQuantity(observations, { ...labs, valueSet: 'bilirubin-total', name: 'bilirubin', quantity: QUANTITIES.bilirubin }));
-  out.creatinine = take(latestQuantity(observations, { ...labs, valueSet: 'creatinine', name: 'creatinine', quantity: QUANTITIES.creatinine }));
-  out.sodium = take(latestQuantity(observations, { ...labs, valueSet: 'sodium', name: 'sodium', quantity: QUANTITIES.sodium }));
-  out.albumin = take(latestQuantity(observations, { ...labs, valueSet: 'albumin', name: 'albumin', quantity: QUANTITIES.albumin }));
-  out.inr = take(latestQuantity(observations, { ...labs, valueSet: 'inr', name: 'inr', quantity: QUANTITIES.inr }));
+  out.bilirubin = take(fhir.latestQuantity(observations, { ...labs, valueSet: 'bilirubin-total', name: 'bilirubin', quantity: QUANTITIES.bilirubin }));
+  out.creatinine = take(fhir.latestQuantity(observations, { ...labs, valueSet: 'creatinine', name: 'creatinine', quantity: QUANTITIES.creatinine }));
+  out.sodium = take(fhir.latestQuantity(observations, { ...labs, valueSet: 'sodium', name: 'sodium', quantity: QUANTITIES.sodium }));
+  out.albumin = take(fhir.latestQuantity(observations, { ...labs, valueSet: 'albumin', name: 'albumin', quantity: QUANTITIES.albumin }));
+  out.inr = take(fhir.latestQuantity(observations, { ...labs, valueSet: 'inr', name: 'inr', quantity: QUANTITIES.inr }));
 
   const body = { now, lookbackDays: config.bodyLookbackDays };
-  out.height = take(latestQuantity(observations, { ...body, valueSet: 'body-height', name: 'height', quantity: QUANTITIES.height }));
-  out.weight = take(latestQuantity(observations, { ...body, valueSet: 'body-weight', name: 'weight', quantity: QUANTITIES.weight }));
-  out.bmi = take(latestQuantity(observations, { ...body, valueSet: 'bmi', name: 'bmi', quantity: QUANTITIES.bmi })) ?? derivedBmi(out.weight, out.height);
+  out.height = take(fhir.latestQuantity(observations, { ...body, valueSet: 'body-height', name: 'height', quantity: QUANTITIES.height }));
+  out.weight = take(fhir.latestQuantity(observations, { ...body, valueSet: 'body-weight', name: 'weight', quantity: QUANTITIES.weight }));
+  out.bmi = take(fhir.latestQuantity(observations, { ...body, valueSet: 'bmi', name: 'bmi', quantity: QUANTITIES.bmi })) ?? derivedBmi(out.weight, out.height);
   if (out.bmi) delete missingReasons.bmi;
-  out.smi = take(latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', quantity: QUANTITIES.smi }));
-  out.muscleArea = take(latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', quantity: QUANTITIES.muscleArea }));
+  out.smi = take(fhir.latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', quantity: QUANTITIES.smi }));
+  out.muscleArea = take(fhir.latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', quantity: QUANTITIES.muscleArea }));
 
-  out.ascites = ascites(conditions, observations, ctx, missingReasons);
-  out.encephalopathy = encephalopathy(conditions, observations, ctx, missingReasons);
-  const d = dialysis(data, ctx, missingReasons);
+  out.ascites = ascites(conditions, observations, ev, missingReasons);
+  out.encephalopathy = encephalopathy(conditions, observations, ev, missingReasons);
+  const d = dialysis(data, ev, missingReasons);
   if (d) {
     out.dialysis = d.input;
     out.dialysisSessions = d.sessions;
@@ -119,20 +123,22 @@ function derivedBmi(weight?: Input<number>, height?: Input<number>): Input<numbe
  * Ascites for Child-Pugh: the newest of a coded assessment (project code ascites-severity) and an
  * ascites Condition. Absent from the record = missing, never "none" (MODELS.md 3c).
  */
-function ascites(conditions: ResourceSource, observations: ResourceSource, ctx: EvaluationContext, reasons: Record<string, string>): Input<string> | undefined {
-  const assessed = latestCode(observations, { valueSet: 'ascites-severity', name: 'ascites', now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
-  const condition = findConditions(conditions, 'ascites', { now: ctx.now })[0];
+function ascites(conditions: ResourceSource, observations: ResourceSource, ev: Evaluation, reasons: Record<string, string>): Input<string> | undefined {
+  const now = ev.call.now;
+  const assessed = ev.fhir.latestCode(observations, { valueSet: 'ascites-severity', name: 'ascites', now, lookbackDays: ev.runtime.config.labLookbackDays });
+  const condition = ev.fhir.findConditions(conditions, 'ascites', { now })[0];
   const fromCondition = condition ? conditionFinding('ascites', condition, (sev) => (sev ? SEVERITY_TO_ASCITES[sev] : undefined) ?? 'present-severity-unknown', 'none') : undefined;
   return newest(assessed.found ? assessed.input : undefined, fromCondition, reasons, 'ascites', 'no ascites assessment or diagnosis in the record');
 }
 
 /** Encephalopathy: a West Haven grade (project code) or a Condition (grade unknown). */
-function encephalopathy(conditions: ResourceSource, observations: ResourceSource, ctx: EvaluationContext, reasons: Record<string, string>): Input<string> | undefined {
-  const graded = latestInteger(observations, { valueSet: 'hepatic-encephalopathy-grade', name: 'encephalopathy', units: INTEGER_UNITS.grade, now: ctx.now, lookbackDays: ctx.config.labLookbackDays });
+function encephalopathy(conditions: ResourceSource, observations: ResourceSource, ev: Evaluation, reasons: Record<string, string>): Input<string> | undefined {
+  const now = ev.call.now;
+  const graded = ev.fhir.latestInteger(observations, { valueSet: 'hepatic-encephalopathy-grade', name: 'encephalopathy', units: INTEGER_UNITS.grade, now, lookbackDays: ev.runtime.config.labLookbackDays });
   const fromGrade: Input<string> | undefined = graded.found && graded.input.value >= 0 && graded.input.value <= 4
     ? { ...graded.input, value: graded.input.value === 0 ? 'none' : graded.input.value <= 2 ? 'grade-1-2' : 'grade-3-4', unit: undefined }
     : undefined;
-  const condition = findConditions(conditions, 'hepatic-encephalopathy', { now: ctx.now })[0];
+  const condition = ev.fhir.findConditions(conditions, 'hepatic-encephalopathy', { now })[0];
   const fromCondition = condition ? conditionFinding('encephalopathy', condition, () => 'present-grade-unknown', 'none') : undefined;
   return newest(fromGrade, fromCondition, reasons, 'encephalopathy', 'no encephalopathy grade or diagnosis in the record');
 }
@@ -140,9 +146,11 @@ function encephalopathy(conditions: ResourceSource, observations: ResourceSource
 /** A Condition as a named input whose value is the condition as recorded (text, display or code). */
 function conditionNamed(name: string, c: ConditionMatch): Input<string> {
   const code = c.resource.code;
-  const coding = code?.coding?.find((x) => x && (x.display || x.code));
+  // FHIR JSON from outside may hold anything: only strings are words (fuzzing tests).
+  const coding = arrayOf(code?.coding).find((x) => x && (x.display || x.code));
   const date = c.onset ?? c.recordedDate;
-  return { name, value: code?.text ?? coding?.display ?? coding?.code ?? 'recorded', source: c.source, ...(date ? { date } : {}) };
+  const value = stringOf(code?.text) ?? stringOf(coding?.display) ?? stringOf(coding?.code) ?? 'recorded';
+  return { name, value, source: c.source, ...(date ? { date } : {}) };
 }
 
 /** A Condition as a finding: active → present (severity-specific when coded); resolved → none. */
@@ -167,14 +175,16 @@ function newest(a: Input<string> | undefined, b: Input<string> | undefined, reas
  * "≥ 2 dialysis treatments or 24 h of CVVHD in the prior 7 days" (MELD 3.0, OPTN 9.1.D). When the
  * procedures could not be read the answer is unknown (undefined), not "no".
  */
-function dialysis(data: ResolvedPrefetch, ctx: EvaluationContext, reasons: Record<string, string>): { input: Input<boolean>; sessions: number } | undefined {
-  if (ctx.unavailable.includes(PREFETCH_KEYS.procedures)) {
+function dialysis(data: ResolvedPrefetch, ev: Evaluation, reasons: Record<string, string>): { input: Input<boolean>; sessions: number } | undefined {
+  const procedures: CirrhosisPrefetchKey = 'procedures';
+  if (ev.call.unavailable.includes(procedures)) {
     reasons.dialysis = 'procedures could not be retrieved';
     return undefined;
   }
-  const runs = proceduresWithin(data[PREFETCH_KEYS.procedures], 'dialysis', { now: ctx.now, days: DIALYSIS_WINDOW_DAYS });
+  const now = ev.call.now;
+  const runs = ev.fhir.proceduresWithin(data.procedures, 'dialysis', { now, days: DIALYSIS_WINDOW_DAYS });
   const longRun = runs.find((p) => {
-    const end = p.end ? Date.parse(p.end) : p.status === 'in-progress' ? ctx.now.getTime() : NaN;
+    const end = p.end ? Date.parse(p.end) : p.status === 'in-progress' ? now.getTime() : NaN;
     return Number.isFinite(end) && (end - Date.parse(p.date)) / 3_600_000 >= CVVHD_HOURS;
   });
   const qualifies = runs.length >= DIALYSIS_TREATMENTS || longRun !== undefined;

@@ -1,38 +1,50 @@
 // The cmr-cardiac-mass CDS service: CMR Mass Score (Paolisso 2024), features favouring thrombus
 // (Pazos-López 2014) and prognosis by recorded CMR diagnosis (Shenoy 2022); MODELS.md section 2.
-// Data in, cards out; no I/O.
-import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../types.ts';
-import type { Card } from '../../hooks/types.ts';
-import { computeCmrMassScore } from '../../models/cmr-mass-score.ts';
-import { assessThrombusFeatures } from '../../models/thrombus-features.ts';
-import { computeMassPrognosis } from '../../models/mass-prognosis.ts';
-import { cardiacMassDescription, PREFETCH_KEYS } from './definition.ts';
-import { gatherCardiacMassInputs } from './inputs.ts';
-import { cardiacMassCards, type CardiacMassResults } from './cards.ts';
+// Prefetch templates use only the CDS Hooks 2.0 token {{context.patientId}} and narrow by code with the
+// ValueSets in profiles/ (cardiac-mass for Conditions; cardiac-mass-observations, the union of every
+// Observation code the service reads). Servers may ignore `code` (FHIR R4 §3.1.1.4 lenient handling):
+// every code is re-checked locally.
+import { defineService, type PrefetchTemplate } from '../define.ts';
+import { gatherCardiacMassInputs, type MassPrefetchKey } from './inputs.ts';
+import { scoreCardiacMass } from './scores.ts';
+import { cardiacMassCards } from './cards.ts';
+import { massDetail } from './detail.ts';
+import { MASS_MODELS, massWording } from './wording.ts';
 
-export function evaluateCardiacMass(data: ResolvedPrefetch, ctx: EvaluationContext): Card[] {
-  const results = scoreCardiacMass(data, ctx);
-  return results ? cardiacMassCards(results, ctx) : [];
-}
-
-/** The pure score step (data + context -> results), shared by the cards and the SMART detail view. */
-export function scoreCardiacMass(data: ResolvedPrefetch, ctx: EvaluationContext): CardiacMassResults | undefined {
-  const inputs = gatherCardiacMassInputs(data, ctx);
-  if (!inputs.applies) return undefined; // No cardiac mass: nothing to say (DESIGN.md, Clinicians).
-  return {
-    inputs,
-    score: computeCmrMassScore(inputs.score),
-    thrombus: assessThrombusFeatures(inputs.thrombus),
-    // Only a recorded category: the score is never turned into a diagnosis (issue cmr-cardiac-mass).
-    prognosis: computeMassPrognosis(inputs.diagnosis ? { diagnosis: inputs.diagnosis } : {}),
-  };
-}
-
-/** Built on demand: the prefetch templates come from the terminology loaded at start-up. */
-export const cmrCardiacMass = (): CdsService => ({
-  description: cardiacMassDescription(),
+export const cmrCardiacMass = defineService({
+  id: 'cmr-cardiac-mass',
+  hook: 'patient-view',
+  title: 'Cardiac mass on CMR: malignancy, thrombus features and prognosis',
+  description:
+    'For patients with a cardiac mass: the CMR Mass Score (Paolisso 2024) with each feature, the CMR features ' +
+    'favouring thrombus with their published accuracy (Pazos-López 2014), guidance, and 5-year mortality by ' +
+    'recorded CMR diagnosis (Shenoy 2022). Says which features are missing; silent without a cardiac mass.',
+  prefetch: {
+    patient: () => 'Patient/{{context.patientId}}',
+    conditions: (codes) => `Condition?patient={{context.patientId}}&code=${codes('cardiac-mass')}`,
+    observations: (codes) => `Observation?patient={{context.patientId}}&code=${codes('cardiac-mass-observations')}&_count=200`,
+  } satisfies Record<MassPrefetchKey, PrefetchTemplate>,
   // Without conditions and observations the service cannot tell whether a mass is recorded, and would
   // report features as missing that may well exist: 412 rather than a wrong card.
-  requiredPrefetch: [PREFETCH_KEYS.patient, PREFETCH_KEYS.conditions, PREFETCH_KEYS.observations],
-  evaluate: evaluateCardiacMass,
+  requiredPrefetch: ['patient', 'conditions', 'observations'],
+  topics: ['cardiac-mass'],
+  models: MASS_MODELS,
+  valueSets: [
+    'cardiac-mass', 'cardiac-mass-finding', 'mass-diagnosis-thrombus-conditions', 'mass-diagnosis-malignant-conditions',
+    'mass-diagnosis-benign-conditions', 'mass-diagnosis', 'mass-diagnosis-answers', 'mass-infiltration',
+    'mass-first-pass-perfusion', 'mass-sessile', 'mass-polylobate', 'mass-pericardial-effusion',
+    'mass-heterogeneous-enhancement', 'mass-ti-scout-thrombus-pattern', 'mass-lge', 'mass-homogeneous', 'mass-area',
+    'mass-diameter', 'mass-post-contrast-t1', 'mass-location', 'cardiac-mass-observations',
+  ],
+  wording: massWording,
+  // Issue 13: the mass features of the CMR study's DICOM SR, not read yet.
+  imaging: { cmr: true },
+  gather(data, ev) {
+    const inputs = gatherCardiacMassInputs(data, ev);
+    // No cardiac mass: nothing to say (DESIGN.md, Clinicians).
+    return inputs.applies ? inputs : undefined;
+  },
+  score: scoreCardiacMass,
+  cards: cardiacMassCards,
+  detail: massDetail,
 });

@@ -19,14 +19,11 @@ import type { Input } from '../../models/types.ts';
 import type { CmrMassScoreInputs } from '../../models/cmr-mass-score.ts';
 import type { ThrombusFeatureInputs } from '../../models/thrombus-features.ts';
 import { DIAGNOSES } from '../../models/mass-prognosis.ts';
-import type { EvaluationContext, ResolvedPrefetch } from '../types.ts';
-import { findConditions, type ConditionMatch } from '../../fhir/conditions.ts';
-import {
-  inWindow, latestBoolean, latestCode, latestQuantity, observationDate, resourcesOf, type DateRange, type Lookup,
-} from '../../fhir/observations.ts';
-import { valueSetContains } from '../../fhir/terminology.ts';
+import type { Evaluation, ResolvedPrefetch } from '../types.ts';
+import type { ConditionMatch } from '../../fhir/conditions.ts';
+import { arrayOf, inWindow, observationDate, stringOf, type DateRange, type Lookup } from '../../fhir/observations.ts';
+import type { FhirReader } from '../../fhir/reader.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
-import { PREFETCH_KEYS } from './definition.ts';
 import { chooseStudy, dayOf, type MassStudy } from './study.ts';
 
 export interface CardiacMassInputs {
@@ -70,14 +67,18 @@ const CATEGORY_CONDITIONS = [
 
 const isObservation = (r: { resourceType: string }): r is Observation => r.resourceType === 'Observation';
 
-export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationContext): CardiacMassInputs {
-  const { now } = ctx;
-  const lookbackDays = ctx.config.bodyLookbackDays;
-  const observations = resourcesOf(data[PREFETCH_KEYS.observations]).filter(isObservation);
-  const conditions = findConditions(data[PREFETCH_KEYS.conditions], 'cardiac-mass', { now }).filter((c) => c.active);
-  const heartSpecific = conditions.filter((c) => !valueSetContains('mass-diagnosis-thrombus-conditions', c.resource.code));
+/** Prefetch keys of the service (index.ts declares their templates). */
+export type MassPrefetchKey = 'patient' | 'conditions' | 'observations';
 
-  const choice = chooseStudy(observations, now, lookbackDays);
+export function gatherCardiacMassInputs(data: ResolvedPrefetch, ev: Evaluation): CardiacMassInputs {
+  const { now } = ev.call;
+  const fhir = ev.fhir;
+  const lookbackDays = ev.runtime.config.bodyLookbackDays;
+  const observations = fhir.resourcesOf(data.observations).filter(isObservation);
+  const conditions = fhir.findConditions(data.conditions, 'cardiac-mass', { now }).filter((c) => c.active);
+  const heartSpecific = conditions.filter((c) => !fhir.valueSetContains('mass-diagnosis-thrombus-conditions', c.resource.code));
+
+  const choice = chooseStudy(fhir, observations, now, lookbackDays);
   const massFinding = choice.finding?.value === true;
   const missingReasons: Record<string, string> = {};
   const out: CardiacMassInputs = {
@@ -100,8 +101,8 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationC
   const why = (vs: string, lookup: Lookup<boolean | number | string>): string => {
     if (lookup.found) return '';
     if (choice.noMassOnLatestCmr) return 'the most recent CMR records no mass';
-    if (!study) return reasonWithoutStudy(observations, vs, lookbackDays, now);
-    return pool.some((o) => valueSetContains(vs, o.code)) ? lookup.reason : `not reported in the CMR of ${study.day}`;
+    if (!study) return reasonWithoutStudy(fhir, observations, vs, lookbackDays, now);
+    return pool.some((o) => fhir.valueSetContains(vs, o.code)) ? lookup.reason : `not reported in the CMR of ${study.day}`;
   };
   const take = <V extends boolean | number | string>(name: string, vs: string, lookup: Lookup<V>): Input<V> | undefined => {
     if (lookup.found) return { ...lookup.input, name };
@@ -110,14 +111,14 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationC
   };
   const flags: Partial<Record<keyof typeof BOOLEAN_FEATURES, Input<boolean>>> = {};
   for (const [name, vs] of Object.entries(BOOLEAN_FEATURES) as Array<[keyof typeof BOOLEAN_FEATURES, string]>) {
-    const input = take(name, vs, latestBoolean(pool, { ...window, valueSet: vs, name }));
+    const input = take(name, vs, fhir.latestBoolean(pool, { ...window, valueSet: vs, name }));
     if (input) flags[name] = input;
   }
-  const area = take('areaCm2', 'mass-area', latestQuantity(pool, { ...window, valueSet: 'mass-area', name: 'areaCm2', quantity: QUANTITIES.massArea }));
-  const diameter = take('diameterCm', 'mass-diameter', latestQuantity(pool, { ...window, valueSet: 'mass-diameter', name: 'diameterCm', quantity: QUANTITIES.massDiameter }));
+  const area = take('areaCm2', 'mass-area', fhir.latestQuantity(pool, { ...window, valueSet: 'mass-area', name: 'areaCm2', quantity: QUANTITIES.massArea }));
+  const diameter = take('diameterCm', 'mass-diameter', fhir.latestQuantity(pool, { ...window, valueSet: 'mass-diameter', name: 'diameterCm', quantity: QUANTITIES.massDiameter }));
   // T1 ≥ 422 ms is a post-contrast value of the mass (MODELS.md 2b): only its own code, never a native T1.
-  const postContrastT1 = take('postContrastT1', 'mass-post-contrast-t1', latestQuantity(pool, { ...window, valueSet: 'mass-post-contrast-t1', name: 'postContrastT1', quantity: QUANTITIES.postContrastT1 }));
-  const location = latestCode(pool, { ...window, valueSet: 'mass-location', name: 'location' });
+  const postContrastT1 = take('postContrastT1', 'mass-post-contrast-t1', fhir.latestQuantity(pool, { ...window, valueSet: 'mass-post-contrast-t1', name: 'postContrastT1', quantity: QUANTITIES.postContrastT1 }));
+  const location = fhir.latestCode(pool, { ...window, valueSet: 'mass-location', name: 'location' });
   if (location.found) out.location = location.input;
 
   out.score = pickDefined({
@@ -138,24 +139,25 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ctx: EvaluationC
     postContrastT1,
   });
 
-  Object.assign(out, diagnosisOf(observations, conditions, { ...window, studyDay: study?.day, massFinding }, missingReasons));
+  Object.assign(out, diagnosisOf(fhir, observations, conditions, { ...window, studyDay: study?.day, massFinding }, missingReasons));
   return out;
 }
 
 function conditionInput(c: ConditionMatch): Input<string> {
   const code = c.resource.code;
-  const coding = code?.coding?.find((x) => x.display || x.code);
-  const text = code?.text ?? coding?.display ?? coding?.code ?? 'cardiac mass';
+  // FHIR JSON from outside may hold anything: only strings are words (fuzzing tests).
+  const coding = arrayOf(code?.coding).find((x) => x && (x.display || x.code));
+  const text = stringOf(code?.text) ?? stringOf(coding?.display) ?? stringOf(coding?.code) ?? 'cardiac mass';
   const date = c.onset ?? c.recordedDate;
   return { name: 'massCondition', value: text, source: c.source, ...(date ? { date } : {}) };
 }
 
 /** Why a feature is missing when no CMR study qualified: never recorded, or only older results. */
-function reasonWithoutStudy(observations: Observation[], vs: string, lookbackDays: number, now: Date): string {
+function reasonWithoutStudy(fhir: FhirReader, observations: Observation[], vs: string, lookbackDays: number, now: Date): string {
   let newest: DateRange | undefined;
   let matched = false;
   for (const o of observations) {
-    if (!valueSetContains(vs, o.code)) continue;
+    if (!fhir.valueSetContains(vs, o.code)) continue;
     matched = true;
     const d = observationDate(o);
     if (d && (!newest || d.start > newest.start)) newest = d;
@@ -166,15 +168,16 @@ function reasonWithoutStudy(observations: Observation[], vs: string, lookbackDay
 }
 
 function diagnosisOf(
+  fhir: FhirReader,
   observations: Observation[],
   conditions: ConditionMatch[],
   opts: { now: Date; lookbackDays: number; studyDay?: string; massFinding: boolean },
   reasons: Record<string, string>,
 ): Pick<CardiacMassInputs, 'diagnosis' | 'diagnosisFrom' | 'diagnosisConflict'> {
-  const recorded = latestCode(observations, { valueSet: 'mass-diagnosis', name: 'diagnosis', now: opts.now, lookbackDays: opts.lookbackDays });
+  const recorded = fhir.latestCode(observations, { valueSet: 'mass-diagnosis', name: 'diagnosis', now: opts.now, lookbackDays: opts.lookbackDays });
   if (recorded.found) {
     const day = dayOf(recorded.resource);
-    const known = recorded.coding !== undefined && valueSetContains('mass-diagnosis-answers', [recorded.coding]) &&
+    const known = recorded.coding !== undefined && fhir.valueSetContains('mass-diagnosis-answers', [recorded.coding]) &&
       (DIAGNOSES as readonly string[]).includes(recorded.input.value);
     if (!known) reasons.diagnosis = 'the recorded CMR diagnosis is not one of the categories (no mass, pseudomass, benign, thrombus, malignant)';
     else if (opts.studyDay !== undefined && day !== undefined && day < opts.studyDay) reasons.diagnosis = `the recorded CMR diagnosis (${day}) is older than the CMR of ${opts.studyDay}`;
@@ -183,7 +186,7 @@ function diagnosisOf(
   const stated = new Map<string, Input<string>>();
   for (const [category, vs] of CATEGORY_CONDITIONS) {
     if (category === 'thrombus' && !opts.massFinding) continue; // site not confirmed by CMR
-    const c = conditions.find((x) => confirmed(x) && valueSetContains(vs, x.resource.code));
+    const c = conditions.find((x) => confirmed(x) && fhir.valueSetContains(vs, x.resource.code));
     if (!c) continue;
     const date = c.onset ?? c.recordedDate;
     stated.set(category, { name: 'diagnosis', value: category, source: c.source, ...(date ? { date } : {}) });

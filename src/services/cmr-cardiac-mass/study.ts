@@ -15,8 +15,8 @@
 // like any other feature.
 import type { Observation } from 'fhir/r4.js';
 import type { Input } from '../../models/types.ts';
-import { arrayOf, latestBoolean, latestCode, latestQuantity, observationDate, type Lookup } from '../../fhir/observations.ts';
-import { valueSetContains } from '../../fhir/terminology.ts';
+import { arrayOf, observationDate, type Lookup } from '../../fhir/observations.ts';
+import type { FhirReader } from '../../fhir/reader.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
 
 export interface MassStudy {
@@ -48,9 +48,9 @@ export const FEATURE_VALUE_SETS = {
   code: ['mass-location'],
 } as const;
 
-export function chooseStudy(observations: Observation[], now: Date, lookbackDays: number): StudyChoice {
+export function chooseStudy(fhir: FhirReader, observations: Observation[], now: Date, lookbackDays: number): StudyChoice {
   const window = { now, lookbackDays };
-  const f = latestBoolean(observations, { ...window, valueSet: 'cardiac-mass-finding', name: 'cardiacMass' });
+  const f = fhir.latestBoolean(observations, { ...window, valueSet: 'cardiac-mass-finding', name: 'cardiacMass' });
   if (f.found && !f.input.value) return { finding: f.input, noMassOnLatestCmr: true };
   const report = f.found ? f.resource : undefined;
   const out: StudyChoice = { noMassOnLatestCmr: false };
@@ -64,9 +64,9 @@ export function chooseStudy(observations: Observation[], now: Date, lookbackDays
       return out;
     }
   }
-  const anchor = report ? dayOf(report) : newestFeatureDay(observations, now, lookbackDays);
+  const anchor = report ? dayOf(report) : newestFeatureDay(fhir, observations, now, lookbackDays);
   if (!anchor) return out;
-  const sameDay = observations.filter((o) => dayOf(o) === anchor && valueSetContains('cardiac-mass-observations', o.code));
+  const sameDay = observations.filter((o) => dayOf(o) === anchor && fhir.valueSetContains('cardiac-mass-observations', o.code));
   out.study = { day: anchor, observations: sameDay, linked: false, ...(report ? { report: `Observation/${report.id ?? ''}` } : {}) };
   return out;
 }
@@ -89,12 +89,12 @@ export function dayOf(o: Observation): string | undefined {
   return d ? new Date(d.start).toISOString().slice(0, 10) : undefined;
 }
 
-function newestFeatureDay(observations: Observation[], now: Date, lookbackDays: number): string | undefined {
+function newestFeatureDay(fhir: FhirReader, observations: Observation[], now: Date, lookbackDays: number): string | undefined {
   const window = { now, lookbackDays };
   const lookups: Array<Lookup<boolean | number | string>> = [
-    ...FEATURE_VALUE_SETS.boolean.map((vs) => latestBoolean(observations, { ...window, valueSet: vs, name: vs })),
-    ...FEATURE_VALUE_SETS.quantity.map(([vs, quantity]) => latestQuantity(observations, { ...window, valueSet: vs, name: vs, quantity })),
-    ...FEATURE_VALUE_SETS.code.map((vs) => latestCode(observations, { ...window, valueSet: vs, name: vs })),
+    ...FEATURE_VALUE_SETS.boolean.map((vs) => fhir.latestBoolean(observations, { ...window, valueSet: vs, name: vs })),
+    ...FEATURE_VALUE_SETS.quantity.map(([vs, quantity]) => fhir.latestQuantity(observations, { ...window, valueSet: vs, name: vs, quantity })),
+    ...FEATURE_VALUE_SETS.code.map((vs) => fhir.latestCode(observations, { ...window, valueSet: vs, name: vs })),
   ];
   let newest: { start: number; day: string } | undefined;
   for (const l of lookups) {

@@ -5,7 +5,7 @@
 import type { Observation, Quantity } from 'fhir/r4.js';
 import type { Lookup } from '../../fhir/observations.ts';
 import { arrayOf, observationDate, unusableStatus } from '../../fhir/observations.ts';
-import { toUnit } from '../../fhir/units.ts';
+import type { UnitConverter } from '../../fhir/units.ts';
 import { UCUM } from '../../fhir/canonical.ts';
 
 const INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
@@ -28,7 +28,7 @@ export interface EnzymeReading {
 
 const unitOf = (q: Quantity): string | undefined => (q.code && (q.system === undefined || q.system === UCUM) ? q.code : (q.unit ?? q.code));
 
-export function readEnzymes(obs: Observation): EnzymeReading {
+export function readEnzymes(obs: Observation, units: UnitConverter): EnzymeReading {
   const name = 'elevatedEnzymes';
   const source = `Observation/${obs.id ?? ''}`;
   if (!USABLE_STATUS.has(obs.status)) return { lookup: { found: false, name, reason: unusableStatus(obs.status) } };
@@ -44,7 +44,7 @@ export function readEnzymes(obs: Observation): EnzymeReading {
     const unit = unitOf(q);
     const highUnit = unitOf(high);
     // A reference range is in the result's unit unless it says otherwise; convert when it does.
-    const limit = highUnit === undefined || highUnit === unit ? high.value : toUnit(high.value, highUnit, unit ?? '');
+    const limit = highUnit === undefined || highUnit === unit ? high.value : units.toUnit(high.value, highUnit, unit ?? '');
     if (limit !== null) {
       const verdict = compare(q.value, q.comparator, limit);
       if (verdict !== undefined) {
@@ -53,7 +53,8 @@ export function readEnzymes(obs: Observation): EnzymeReading {
       }
     }
   }
-  const flags = (obs.interpretation ?? []).flatMap((cc) => cc.coding ?? []).filter((c) => c.system === INTERPRETATION && c.code);
+  // FHIR JSON from outside may hold anything (null entries, non-arrays: fuzzing tests).
+  const flags = arrayOf(obs.interpretation).flatMap((cc) => arrayOf(cc?.coding)).filter((c) => c?.system === INTERPRETATION && c.code);
   const elevated = flags.find((c) => ELEVATED.has(c.code ?? ''));
   if (elevated) return found(true, `Troponin (${source}) flagged ${FLAG_WORDS[elevated.code ?? ''] ?? 'high'} by the laboratory: elevated.`);
   const normal = flags.find((c) => NOT_ELEVATED.has(c.code ?? ''));

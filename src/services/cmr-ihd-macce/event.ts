@@ -4,9 +4,8 @@
 // chronic disease (CMR markers only). Pure: no I/O.
 import type { Encounter } from 'fhir/r4.js';
 import type { ConditionMatch } from '../../fhir/conditions.ts';
-import { findConditions } from '../../fhir/conditions.ts';
-import { inWindow, parseFhirDate, resourcesOf, type DateRange, type ResourceSource } from '../../fhir/observations.ts';
-import { defaultTerminology } from '../../fhir/terminology.ts';
+import { arrayOf, inWindow, parseFhirDate, stringOf, type DateRange, type ResourceSource } from '../../fhir/observations.ts';
+import type { FhirReader } from '../../fhir/reader.ts';
 import { ADMISSION_AFTER_MS, ADMISSION_BEFORE_MS, gap } from './windows.ts';
 
 export type MiType = 'stemi' | 'nstemi' | 'unspecified';
@@ -38,13 +37,13 @@ export interface Classification {
   undatedAcute?: ConditionMatch;
 }
 
-export function classify(conditions: ResourceSource, now: Date, windowDays: number): Classification {
+export function classify(fhir: FhirReader, conditions: ResourceSource, now: Date, windowDays: number): Classification {
   const out: Classification = {};
-  out.ihd = findConditions(conditions, 'ihd', { now })[0];
+  out.ihd = fhir.findConditions(conditions, 'ihd', { now })[0];
   if (!out.ihd) return out;
-  const term = defaultTerminology();
+  const term = fhir.terminology;
   // findConditions sorts by onset, most recent first (undated last).
-  for (const c of findConditions(conditions, 'acute-mi', { now })) {
+  for (const c of fhir.findConditions(conditions, 'acute-mi', { now })) {
     const onset = parseFhirDate(c.onset);
     if (!onset) {
       out.undatedAcute ??= c;
@@ -69,9 +68,9 @@ export function classify(conditions: ResourceSource, now: Date, windowDays: numb
  * (then it is the index admission: CDS Hooks patient-view gives the current encounter, which may be
  * any later visit), else the MI onset itself.
  */
-export function admissionAnchor(event: AcuteEvent, encounter: ResourceSource): Anchor {
+export function admissionAnchor(fhir: FhirReader, event: AcuteEvent, encounter: ResourceSource): Anchor {
   const onsetAnchor: Anchor = { range: { start: event.onset.start, end: event.onset.end }, kind: 'onset', text: event.onset.text, source: event.condition.source };
-  const enc = resourcesOf(encounter).find((r): r is Encounter => r.resourceType === 'Encounter');
+  const enc = fhir.resourcesOf(encounter).find((r): r is Encounter => r.resourceType === 'Encounter');
   const start = parseFhirDate(enc?.period?.start);
   if (!enc || !start || start.partial) return onsetAnchor;
   const window = { start: event.onset.start - ADMISSION_BEFORE_MS, end: event.onset.end + ADMISSION_AFTER_MS };
@@ -82,5 +81,7 @@ export function admissionAnchor(event: AcuteEvent, encounter: ResourceSource): A
 /** Display text of a Condition (untrusted FHIR text: escape it before putting it in Markdown). */
 export function conditionText(c: ConditionMatch): string {
   const code = c.resource.code;
-  return code?.text ?? code?.coding?.find((x) => x.display)?.display ?? code?.coding?.[0]?.code ?? 'Condition';
+  const codings = arrayOf(code?.coding);
+  // FHIR JSON from outside may hold anything: only strings are words (fuzzing tests).
+  return stringOf(code?.text) ?? stringOf(codings.find((x) => x?.display)?.display) ?? stringOf(codings[0]?.code) ?? 'Condition';
 }

@@ -1,52 +1,54 @@
 // The cmr-ihd-macce CDS service: MACCE risk in ischaemic heart disease / after myocardial infarction
 // (MODELS.md section 1): CMR risk score (primary), GRACE, TIMI STEMI and single CMR markers.
-// Data in, cards out; no I/O.
-import type { CdsService, EvaluationContext, ResolvedPrefetch } from '../types.ts';
-import type { Card } from '../../hooks/types.ts';
-import { cmrIhdMacceDescription, PREFETCH_KEYS } from './definition.ts';
-import { gatherMacceInputs, hasCmr } from './inputs.ts';
-import { acuteScores, markersOf, type AcuteScores } from './scores.ts';
-import { acuteCard, markersCard } from './cards.ts';
-import type { CmrMarkerAssessment } from '../../models/cmr-markers.ts';
-import type { MacceInputs } from './inputs.ts';
+// Prefetch templates use only CDS Hooks 2.0 tokens and narrow by code with the ValueSets in
+// profiles/ (unions cmr-ihd-macce-conditions, -observations and -procedures). Servers that ignore
+// an unsupported parameter (FHIR R4 §3.1.1.4 lenient handling) return a superset; the service
+// re-checks every code locally.
+import { defineService, type PrefetchTemplate } from '../define.ts';
+import { gatherMacceInputs, type MaccePrefetchKey } from './inputs.ts';
+import { scoreMacce } from './scores.ts';
+import { macceCards } from './cards.ts';
+import { macceDetail } from './detail.ts';
+import { MACCE_MODELS, macceWording } from './wording.ts';
 
-export interface MacceResults {
-  inputs: MacceInputs;
-  /** Present for an acute MI. */
-  acute?: AcuteScores;
-  /** Present when CMR measurements were found. */
-  markers?: CmrMarkerAssessment;
-}
-
-export function evaluateCmrIhdMacce(data: ResolvedPrefetch, ctx: EvaluationContext): Card[] {
-  const r = scoreCmrIhdMacce(data, ctx);
-  if (!r) return [];
-  const cards: Card[] = [];
-  if (r.acute) cards.push(acuteCard(r.inputs, r.acute, ctx));
-  // Chronic disease without a CMR in the look-back: no score applies and there is nothing to show.
-  if (r.markers) cards.push(markersCard(r.inputs, r.markers, ctx));
-  return cards;
-}
-
-/**
- * The pure score step (data + context -> results), shared by the cards and the SMART detail view.
- * acuteScores() records missing reasons on the inputs, which both cards read: it runs here, first.
- */
-export function scoreCmrIhdMacce(data: ResolvedPrefetch, ctx: EvaluationContext): MacceResults | undefined {
-  const i = gatherMacceInputs(data, ctx);
-  if (!i.ihd) return undefined; // Not applicable: nothing to say (DESIGN.md, Clinicians).
-  const markers = hasCmr(i.cmr) ? markersOf(i.cmr, ctx.config) : undefined;
-  const acute = i.acute ? acuteScores(i) : undefined;
-  return { inputs: i, ...(acute ? { acute } : {}), ...(markers ? { markers } : {}) };
-}
-
-/** Built on demand: the prefetch templates come from the terminology loaded at start-up. */
-export const cmrIhdMacce = (): CdsService => ({
-  description: cmrIhdMacceDescription(),
+export const cmrIhdMacce = defineService({
+  id: 'cmr-ihd-macce',
+  hook: 'patient-view',
+  title: 'MACCE risk after myocardial infarction (CMR, GRACE, TIMI)',
+  description:
+    'For patients with ischaemic heart disease or myocardial infarction: after an acute STEMI, the CMR risk score ' +
+    '(Marcos-Garcés 2022) with GRACE and TIMI STEMI; after an acute NSTEMI, GRACE; and single CMR markers with their ' +
+    'published weight. Says what is missing; silent without ischaemic heart disease.',
+  prefetch: {
+    patient: () => 'Patient/{{context.patientId}}',
+    conditions: (codes) => `Condition?patient={{context.patientId}}&code=${codes('cmr-ihd-macce-conditions')}`,
+    observations: (codes) => `Observation?patient={{context.patientId}}&code=${codes('cmr-ihd-macce-observations')}&_count=200`,
+    bloodPressure: (codes) => `Observation?patient={{context.patientId}}&combo-code=${codes('systolic-bp')}&_count=200`,
+    procedures: (codes) => `Procedure?patient={{context.patientId}}&code=${codes('cmr-ihd-macce-procedures')}`,
+    encounter: () => 'Encounter/{{context.encounterId}}',
+  } satisfies Record<MaccePrefetchKey, PrefetchTemplate>,
   // Without the patient and their conditions the service cannot tell whether it applies; without
   // observations it would report inputs as missing that may well exist: 412 rather than a wrong card.
   // Procedures, blood-pressure panels and the encounter are optional: the time to reperfusion is then
   // missing with a reason (or taken from a recorded value), the admission anchor is the MI onset.
-  requiredPrefetch: [PREFETCH_KEYS.patient, PREFETCH_KEYS.conditions, PREFETCH_KEYS.observations],
-  evaluate: evaluateCmrIhdMacce,
+  requiredPrefetch: ['patient', 'conditions', 'observations'],
+  topics: ['macce-risk', 'cmr-markers'],
+  models: MACCE_MODELS,
+  valueSets: [
+    'ihd', 'acute-mi', 'stemi', 'nstemi', 'anterior-stemi', 'diabetes', 'hypertension', 'angina', 'heart-rate', 'systolic-bp',
+    'creatinine', 'troponin', 'killip-class', 'cardiac-arrest-at-admission', 'st-deviation', 'anterior-ste-or-lbbb',
+    'body-weight', 'time-to-reperfusion', 'pci', 'fibrinolysis', 'lvef', 'lvef-mr', 'mr-method', 'infarct-size', 'mvo-extent',
+    'mvo-segments', 'la-reservoir-strain', 'lv-gls', 'native-t1', 't2', 'intramyocardial-haemorrhage',
+  ],
+  wording: macceWording,
+  // Issue 13: LVEF, infarct size, MVO, strain, T1/T2 from the CMR study's DICOM SR, not read yet.
+  imaging: { cmr: true },
+  gather(data, ev) {
+    const inputs = gatherMacceInputs(data, ev);
+    // Not applicable without ischaemic heart disease: nothing to say (DESIGN.md, Clinicians).
+    return inputs.ihd ? inputs : undefined;
+  },
+  score: scoreMacce,
+  cards: macceCards,
+  detail: macceDetail,
 });

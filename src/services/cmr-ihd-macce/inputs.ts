@@ -6,14 +6,10 @@ import { ageInYears } from '../../fhir/patient.ts';
 import type { Observation, Patient } from 'fhir/r4.js';
 import type { Input, InputValue } from '../../models/types.ts';
 import type { CmrMarkerInputs } from '../../models/cmr-markers.ts';
-import type { EvaluationContext, ResolvedPrefetch } from '../types.ts';
-import { findConditions } from '../../fhir/conditions.ts';
-import {
-  latestBoolean, latestInteger, latestQuantity, parseFhirDate, resourcesOf, type Lookup, type ResourceSource,
-} from '../../fhir/observations.ts';
+import type { Evaluation, ResolvedPrefetch } from '../types.ts';
+import { parseFhirDate, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
+import type { FhirReader } from '../../fhir/reader.ts';
 import { INTEGER_UNITS, QUANTITIES, type QuantityKind } from '../../fhir/quantities.ts';
-import { defaultTerminology } from '../../fhir/terminology.ts';
-import { PREFETCH_KEYS } from './definition.ts';
 import { admissionAnchor, classify, type AcuteEvent, type Anchor, type Classification } from './event.ts';
 import { readEnzymes } from './enzymes.ts';
 import { reperfusionFromProcedures, formatHours } from './reperfusion.ts';
@@ -61,28 +57,40 @@ export interface MacceInputs extends Classification {
   derivations: string[];
 }
 
-export function gatherMacceInputs(data: ResolvedPrefetch, ctx: EvaluationContext): MacceInputs {
-  const { now, config } = ctx;
-  const conditions = data[PREFETCH_KEYS.conditions];
-  const classification = classify(conditions, now, config.acuteMiWindowDays);
+/**
+ * Prefetch keys of the service (index.ts declares their templates). `bloodPressure`: blood pressure
+ * is usually sent as a panel (LOINC 85354-9) holding systolic 8480-6 as a component, which a `code`
+ * search does not find; `combo-code` (R4 Observation search parameter) matches code or component
+ * code. `encounter`: the context encounter, whose start is the admission anchor when it began within
+ * 24 h of the MI onset.
+ */
+export type MaccePrefetchKey = 'patient' | 'conditions' | 'observations' | 'bloodPressure' | 'procedures' | 'encounter';
+
+export function gatherMacceInputs(data: ResolvedPrefetch, ev: Evaluation): MacceInputs {
+  const { now } = ev.call;
+  const { config } = ev.runtime;
+  const fhir = ev.fhir;
+  const classification = classify(fhir, data.conditions, now, config.acuteMiWindowDays);
   const out: MacceInputs = { ...classification, acuteInputs: {}, cmr: {}, cmrWindow: 'lookback', missingReasons: {}, derivations: [] };
   if (!classification.ihd) return out;
 
-  const observations = [...resourcesOf(data[PREFETCH_KEYS.observations]), ...resourcesOf(data[PREFETCH_KEYS.bloodPressure])];
+  const observations = [...fhir.resourcesOf(data.observations), ...fhir.resourcesOf(data.bloodPressure)];
   const event = classification.acute;
   if (event) {
-    out.anchor = admissionAnchor(event, data[PREFETCH_KEYS.encounter]);
-    out.acuteInputs = acuteInputs(event, out.anchor, data, observations, ctx, out);
+    out.anchor = admissionAnchor(fhir, event, data.encounter);
+    out.acuteInputs = acuteInputs(event, out.anchor, data, observations, ev, out);
     out.cmrWindow = 'after-onset';
   }
-  out.cmr = cmrInputs(observations, ctx, event, out.missingReasons);
+  out.cmr = cmrInputs(observations, ev, event, out.missingReasons);
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Acute MI inputs (GRACE, TIMI, CMR risk score time item)
 
-function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, obs: ResourceSource, ctx: EvaluationContext, out: MacceInputs): AcuteInputs {
+function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, obs: ResourceSource, ev: Evaluation, out: MacceInputs): AcuteInputs {
+  const fhir = ev.fhir;
+  const ctx = { now: ev.call.now, config: ev.runtime.config };
   const reasons = out.missingReasons;
   const a: AcuteInputs = {};
   const onset = event.onset;
@@ -92,7 +100,7 @@ function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, 
     return undefined;
   };
 
-  a.age = ageAtOnset(data[PREFETCH_KEYS.patient], event, reasons);
+  a.age = ageAtOnset(fhir, data.patient, event, reasons);
 
   const admission: Window = {
     from: onset.start - ADMISSION_BEFORE_MS,
@@ -101,15 +109,15 @@ function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, 
     describe: `within 24 h of the MI onset (${onset.text})`,
   };
   const quantity = (valueSet: string, name: string, kind: QuantityKind) =>
-    take(nearest(obs, valueSet, name, admission, (o) => latestQuantity([o], { valueSet, name, quantity: kind, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+    take(nearest(fhir, obs, valueSet, name, admission, (o) => fhir.latestQuantity([o], { valueSet, name, quantity: kind, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
   a.heartRate = quantity('heart-rate', 'heartRate', QUANTITIES.heartRate);
   a.systolicBp = quantity('systolic-bp', 'systolicBp', QUANTITIES.systolicBp);
   a.creatinine = quantity('creatinine', 'creatinine', QUANTITIES.creatinine);
 
   // Troponin → elevated enzymes: the nearest result that can be judged (enzymes.ts).
   const notes = new Map<Observation, string>();
-  const enzymes = nearest(obs, 'troponin', 'elevatedEnzymes', admission, (o) => {
-    const r = readEnzymes(o);
+  const enzymes = nearest(fhir, obs, 'troponin', 'elevatedEnzymes', admission, (o) => {
+    const r = readEnzymes(o, fhir.units);
     if (r.note) notes.set(o, r.note);
     return r.lookup;
   });
@@ -123,11 +131,11 @@ function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, 
     describe: `recorded for this MI (from 24 h before its onset ${onset.text})`,
   };
   const flag = (valueSet: string, name: string) =>
-    take(nearest(obs, valueSet, name, presentation, (o) => latestBoolean([o], { valueSet, name, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
-  a.killipClass = take(nearest(obs, 'killip-class', 'killipClass', presentation, (o) => latestInteger([o], { valueSet: 'killip-class', name: 'killipClass', units: INTEGER_UNITS.grade, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+    take(nearest(fhir, obs, valueSet, name, presentation, (o) => fhir.latestBoolean([o], { valueSet, name, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  a.killipClass = take(nearest(fhir, obs, 'killip-class', 'killipClass', presentation, (o) => fhir.latestInteger([o], { valueSet: 'killip-class', name: 'killipClass', units: INTEGER_UNITS.grade, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
   a.cardiacArrest = flag('cardiac-arrest-at-admission', 'cardiacArrest');
   a.stDeviation = flag('st-deviation', 'stDeviation');
-  a.anteriorSteOrLbbb = anteriorSte(event, flag('anterior-ste-or-lbbb', 'anteriorSteOrLbbb'), out);
+  a.anteriorSteOrLbbb = anteriorSte(fhir, event, flag('anterior-ste-or-lbbb', 'anteriorSteOrLbbb'), out);
 
   const weightWindow: Window = {
     from: onset.start - ctx.config.bodyLookbackDays * DAY_MS,
@@ -135,20 +143,20 @@ function acuteInputs(event: AcuteEvent, anchor: Anchor, data: ResolvedPrefetch, 
     target: { start: onset.start, end: onset.end },
     describe: `from ${ctx.config.bodyLookbackDays} days before to 7 days after the MI onset`,
   };
-  a.weight = take(nearest(obs, 'body-weight', 'weight', weightWindow, (o) => latestQuantity([o], { valueSet: 'body-weight', name: 'weight', quantity: QUANTITIES.weight, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  a.weight = take(nearest(fhir, obs, 'body-weight', 'weight', weightWindow, (o) => fhir.latestQuantity([o], { valueSet: 'body-weight', name: 'weight', quantity: QUANTITIES.weight, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
 
-  const conditions = data[PREFETCH_KEYS.conditions];
-  a.diabetes = history(conditions, 'diabetes', event, ctx, reasons);
-  a.hypertension = history(conditions, 'hypertension', event, ctx, reasons);
-  a.angina = history(conditions, 'angina', event, ctx, reasons);
+  const conditions = data.conditions;
+  a.diabetes = history(fhir, conditions, 'diabetes', event, ctx.now, reasons);
+  a.hypertension = history(fhir, conditions, 'hypertension', event, ctx.now, reasons);
+  a.angina = history(fhir, conditions, 'angina', event, ctx.now, reasons);
 
-  a.timeToReperfusion = timeToReperfusion(event, presentation, data, obs, ctx, out);
+  a.timeToReperfusion = timeToReperfusion(event, presentation, data, obs, ev, out);
   return a;
 }
 
 /** ICD-10-CM I21.0 (STEMI of the anterior wall) records anterior ST elevation (ValueSet anterior-stemi). */
-function anteriorSte(event: AcuteEvent, recorded: Input<boolean> | undefined, out: MacceInputs): Input<boolean> | undefined {
-  const anteriorCode = defaultTerminology().valueSetContains('anterior-stemi', event.condition.resource.code);
+function anteriorSte(fhir: FhirReader, event: AcuteEvent, recorded: Input<boolean> | undefined, out: MacceInputs): Input<boolean> | undefined {
+  const anteriorCode = fhir.valueSetContains('anterior-stemi', event.condition.resource.code);
   // The recorded ECG finding is the item itself: it wins; a conflict with the diagnosis code is shown.
   if (recorded) {
     if (anteriorCode && !recorded.value) out.derivations.push(`Anterior ST elevation or LBBB recorded as absent (${recorded.source}), although the diagnosis code of ${event.condition.source} is a STEMI of the anterior wall: the recorded finding is used.`);
@@ -162,18 +170,20 @@ function anteriorSte(event: AcuteEvent, recorded: Input<boolean> | undefined, ou
   return recorded;
 }
 
-function timeToReperfusion(event: AcuteEvent, presentation: Window, data: ResolvedPrefetch, obs: ResourceSource, ctx: EvaluationContext, out: MacceInputs): Input<number> | undefined {
-  const proceduresUnavailable = ctx.unavailable.includes(PREFETCH_KEYS.procedures);
+function timeToReperfusion(event: AcuteEvent, presentation: Window, data: ResolvedPrefetch, obs: ResourceSource, ev: Evaluation, out: MacceInputs): Input<number> | undefined {
+  const fhir = ev.fhir;
+  const procedures: MaccePrefetchKey = 'procedures';
+  const proceduresUnavailable = ev.call.unavailable.includes(procedures);
   const derived = proceduresUnavailable
     ? { found: false as const, reason: 'procedures could not be retrieved' }
-    : reperfusionFromProcedures(event, data[PREFETCH_KEYS.procedures], ctx.now);
+    : reperfusionFromProcedures(fhir, event, data.procedures, ev.call.now);
   if (derived.found) {
     out.derivations.push(derived.note);
     return derived.input;
   }
   // A recorded time to reperfusion (project code) may stand in when no procedure time qualifies.
-  const recorded = nearest(obs, 'time-to-reperfusion', 'timeToReperfusion', presentation, (o) =>
-    latestQuantity([o], { valueSet: 'time-to-reperfusion', name: 'timeToReperfusion', quantity: QUANTITIES.timeToReperfusion, now: ctx.now, lookbackDays: ANY_AGE_DAYS }));
+  const recorded = nearest(fhir, obs, 'time-to-reperfusion', 'timeToReperfusion', presentation, (o) =>
+    fhir.latestQuantity([o], { valueSet: 'time-to-reperfusion', name: 'timeToReperfusion', quantity: QUANTITIES.timeToReperfusion, now: ev.call.now, lookbackDays: ANY_AGE_DAYS }));
   if (recorded.found) {
     out.derivations.push(`Time to reperfusion ${formatHours(recorded.input.value)}: as recorded (${recorded.input.source}); not derived from a procedure because ${derived.reason}.`);
     return recorded.input;
@@ -183,8 +193,8 @@ function timeToReperfusion(event: AcuteEvent, presentation: Window, data: Resolv
 }
 
 /** TIMI history items: a diagnosis with onset before the MI (or none recorded). Absent = unknown. */
-function history(conditions: ResourceSource, valueSet: string, event: AcuteEvent, ctx: EvaluationContext, reasons: Record<string, string>): Input<boolean> | undefined {
-  const before = findConditions(conditions, valueSet, { now: ctx.now }).find((c) => {
+function history(fhir: FhirReader, conditions: ResourceSource, valueSet: string, event: AcuteEvent, now: Date, reasons: Record<string, string>): Input<boolean> | undefined {
+  const before = fhir.findConditions(conditions, valueSet, { now }).find((c) => {
     const onset = parseFhirDate(c.onset);
     return !onset || onset.start <= event.onset.end;
   });
@@ -194,8 +204,8 @@ function history(conditions: ResourceSource, valueSet: string, event: AcuteEvent
 }
 
 /** Age in whole years at the MI onset (GRACE and TIMI score the age at presentation). */
-function ageAtOnset(patientSource: ResourceSource, event: AcuteEvent, reasons: Record<string, string>): Input<number> | undefined {
-  const patient = resourcesOf(patientSource).find((r): r is Patient => r.resourceType === 'Patient');
+function ageAtOnset(fhir: FhirReader, patientSource: ResourceSource, event: AcuteEvent, reasons: Record<string, string>): Input<number> | undefined {
+  const patient = fhir.resourcesOf(patientSource).find((r): r is Patient => r.resourceType === 'Patient');
   const age = patient?.birthDate ? ageInYears(patient.birthDate, new Date(event.onset.start)) : undefined;
   if (age === undefined) {
     reasons.age = 'no usable birth date on the Patient resource';
@@ -208,7 +218,9 @@ function ageAtOnset(patientSource: ResourceSource, event: AcuteEvent, reasons: R
 // ---------------------------------------------------------------------------------------------------
 // CMR measurements
 
-function cmrInputs(obs: ResourceSource, ctx: EvaluationContext, event: AcuteEvent | undefined, reasons: Record<string, string>): CmrInputs {
+function cmrInputs(obs: ResourceSource, ev: Evaluation, event: AcuteEvent | undefined, reasons: Record<string, string>): CmrInputs {
+  const fhir = ev.fhir;
+  const ctx = { now: ev.call.now };
   const nowMs = ctx.now.getTime();
   const window: Window = event
     ? {
@@ -224,18 +236,17 @@ function cmrInputs(obs: ResourceSource, ctx: EvaluationContext, event: AcuteEven
     return undefined;
   };
   const quantity = (valueSet: string, name: string, kind: QuantityKind) =>
-    take(nearest(obs, valueSet, name, window, (o) => latestQuantity([o], { valueSet, name, quantity: kind, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+    take(nearest(fhir, obs, valueSet, name, window, (o) => fhir.latestQuantity([o], { valueSet, name, quantity: kind, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
 
   const c: CmrInputs = {};
   // A CMR LVEF is one whose code (8811-2) or Observation.method says MR (MODELS.md 4, corrected). The
   // general code 10230-1 is often echocardiography: without an MR method it is shown as recorded and
   // never feeds the CMR risk score or a CMR threshold (derived with CMR LVEF).
-  const term = defaultTerminology();
-  const byMr = (o: Observation): boolean => term.valueSetContains('lvef-mr', o.code) || term.valueSetContains('mr-method', o.method);
-  const observations = resourcesOf(obs).filter((r): r is Observation => r.resourceType === 'Observation');
-  const readLvef = (o: Observation): Lookup<number> => latestQuantity([o], { valueSet: 'lvef', name: 'lvef', quantity: QUANTITIES.lvef, now: ctx.now, lookbackDays: ANY_AGE_DAYS });
-  const cmrLvef = nearest(observations.filter(byMr), 'lvef', 'lvef', window, readLvef);
-  const other = nearest(observations.filter((o) => !byMr(o)), 'lvef', 'lvef', window, readLvef);
+  const byMr = (o: Observation): boolean => fhir.valueSetContains('lvef-mr', o.code) || fhir.valueSetContains('mr-method', o.method);
+  const observations = fhir.resourcesOf(obs).filter((r): r is Observation => r.resourceType === 'Observation');
+  const readLvef = (o: Observation): Lookup<number> => fhir.latestQuantity([o], { valueSet: 'lvef', name: 'lvef', quantity: QUANTITIES.lvef, now: ctx.now, lookbackDays: ANY_AGE_DAYS });
+  const cmrLvef = nearest(fhir, observations.filter(byMr), 'lvef', 'lvef', window, readLvef);
+  const other = nearest(fhir, observations.filter((o) => !byMr(o)), 'lvef', 'lvef', window, readLvef);
   if (other.found) {
     const stated = (other.resource.method?.coding ?? []).length > 0 || other.resource.method?.text !== undefined;
     c.lvefNotCmr = { ...other.input, name: stated ? 'lvefOtherMethod' : 'lvefMethodNotStated' };
@@ -249,12 +260,12 @@ function cmrInputs(obs: ResourceSource, ctx: EvaluationContext, event: AcuteEven
   }
   c.infarctSize = quantity('infarct-size', 'infarctSize', QUANTITIES.infarctSize);
   c.mvo = quantity('mvo-extent', 'mvo', QUANTITIES.mvo);
-  c.mvoSegments = take(nearest(obs, 'mvo-segments', 'mvoSegments', window, (o) => latestInteger([o], { valueSet: 'mvo-segments', name: 'mvoSegments', units: INTEGER_UNITS.segments, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  c.mvoSegments = take(nearest(fhir, obs, 'mvo-segments', 'mvoSegments', window, (o) => fhir.latestInteger([o], { valueSet: 'mvo-segments', name: 'mvoSegments', units: INTEGER_UNITS.segments, now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
   c.laReservoirStrain = quantity('la-reservoir-strain', 'laReservoirStrain', QUANTITIES.laReservoirStrain);
   c.lvGls = quantity('lv-gls', 'lvGls', QUANTITIES.lvGls);
   c.nativeT1 = quantity('native-t1', 'nativeT1', QUANTITIES.nativeT1);
   c.t2 = quantity('t2', 't2', QUANTITIES.t2);
-  c.haemorrhage = take(nearest(obs, 'intramyocardial-haemorrhage', 'haemorrhage', window, (o) => latestBoolean([o], { valueSet: 'intramyocardial-haemorrhage', name: 'haemorrhage', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  c.haemorrhage = take(nearest(fhir, obs, 'intramyocardial-haemorrhage', 'haemorrhage', window, (o) => fhir.latestBoolean([o], { valueSet: 'intramyocardial-haemorrhage', name: 'haemorrhage', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
   return c;
 }
 

@@ -6,8 +6,9 @@
 // is not the time to reperfusion. Compared as instants (Date.parse honours UTC offsets, so
 // 10:00+02:00 and 08:00Z are the same instant). Pure: no I/O.
 import type { Input } from '../../models/types.ts';
-import { proceduresWithin, type ProcedureMatch } from '../../fhir/conditions.ts';
+import type { ProcedureMatch } from '../../fhir/conditions.ts';
 import { parseFhirDate, type DateRange, type ResourceSource } from '../../fhir/observations.ts';
+import type { FhirReader } from '../../fhir/reader.ts';
 import type { AcuteEvent } from './event.ts';
 import { ANY_AGE_DAYS, HOUR_MS, REPERFUSION_MAX_MS, hasOffset } from './windows.ts';
 
@@ -25,11 +26,11 @@ interface Therapy {
   label: string;
 }
 
-export function reperfusionFromProcedures(event: AcuteEvent, procedures: ResourceSource, now: Date): Reperfusion {
+export function reperfusionFromProcedures(fhir: FhirReader, event: AcuteEvent, procedures: ResourceSource, now: Date): Reperfusion {
   const onset = event.onset;
   if (onset.partial) return { found: false, reason: `the MI onset (${onset.text}) has no time of day` };
   const therapies: Therapy[] = THERAPIES.flatMap(({ valueSet, label }) =>
-    proceduresWithin(procedures, valueSet, { now, days: ANY_AGE_DAYS }).flatMap((p) => {
+    fhir.proceduresWithin(procedures, valueSet, { now, days: ANY_AGE_DAYS }).flatMap((p) => {
       const d = parseFhirDate(p.date);
       return d ? [{ p, d, label }] : [];
     }),

@@ -22,8 +22,8 @@
 //     presenters; a later procedure is not the reperfusion of the acute event).
 import type { Observation } from 'fhir/r4.js';
 import type { InputValue } from '../../models/types.ts';
-import { observationsIn, type DateRange, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
-import { defaultTerminology, type Terminology } from '../../fhir/terminology.ts';
+import type { DateRange, Lookup, ResourceSource } from '../../fhir/observations.ts';
+import type { FhirReader } from '../../fhir/reader.ts';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -85,15 +85,15 @@ export function isoDate(ms: number): string {
  * unusable result gives way to the next nearest. Ties go to the earlier result (before treatment).
  */
 export function nearest<V extends InputValue>(
+  fhir: FhirReader,
   source: ResourceSource,
   valueSet: string,
   name: string,
   window: Window,
   read: (obs: Observation) => Lookup<V>,
-  terminology: Terminology = defaultTerminology(),
 ): Lookup<V> {
   const candidates: Array<{ obs: Observation; d: DateRange; dist: number }> = [];
-  for (const { obs, date: d } of observationsIn(source, valueSet, terminology)) {
+  for (const { obs, date: d } of fhir.observationsIn(source, valueSet)) {
     if (!d || d.end < window.from || d.start > window.to) continue;
     candidates.push({ obs, d, dist: gap(d, window.target) });
   }

@@ -1,10 +1,18 @@
 // Conditions and Procedures as inputs: verification status, clinical status, onset, windows.
 import { fileURLToPath } from 'node:url';
 import type { Condition, Procedure } from 'fhir/r4.js';
-import { loadTerminology } from '../../../src/fhir/terminology.ts';
-import { findConditions, proceduresWithin } from '../../../src/fhir/conditions.ts';
+import { loadTerminology, type Terminology } from '../../../src/fhir/terminology.ts';
+import type { ConditionOptions, ProcedureOptions } from '../../../src/fhir/conditions.ts';
+import type { ResourceSource } from '../../../src/fhir/observations.ts';
+import { createFhirReader } from '../../../src/fhir/reader.ts';
+import { createUnitConverter } from '../../../src/fhir/units.ts';
 
 const terminology = loadTerminology([fileURLToPath(new URL('../../fixtures/terminology/', import.meta.url))]);
+// The readers as an evaluation has them (fhir/reader.ts), with the terminology each test names.
+type Named = { terminology: Terminology };
+const reader = (o: Named) => createFhirReader({ terminology: o.terminology, units: createUnitConverter() });
+const findConditions = (s: ResourceSource, vs: string, o: ConditionOptions & Named) => reader(o).findConditions(s, vs, o);
+const proceduresWithin = (s: ResourceSource, vs: string, o: ProcedureOptions & Named) => reader(o).proceduresWithin(s, vs, o);
 const NOW = new Date('2025-03-31T12:00:00Z');
 const DAY = 86_400_000;
 const ICD = 'http://hl7.org/fhir/sid/icd-10-cm';

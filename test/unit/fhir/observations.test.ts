@@ -1,22 +1,46 @@
 // Input extraction from Observations: look-back, status, units, components, dataAbsentReason, ties.
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Observation, OperationOutcome } from 'fhir/r4.js';
-import { loadTerminology } from '../../../src/fhir/terminology.ts';
+import { loadTerminology, type Terminology } from '../../../src/fhir/terminology.ts';
 import {
   inWindow,
-  latestBoolean,
-  latestCode,
-  latestInteger,
-  latestQuantity,
   parseFhirDate,
-  resourcesOf,
-  withEvaluationCache,
+  resourcesOf as flatten,
+  type CodeOptions,
+  type IntegerOptions,
+  type LatestOptions,
   type Lookup,
+  type QuantityOptions,
+  type ResourceSource,
 } from '../../../src/fhir/observations.ts';
+import { createFhirReader, type FhirReader } from '../../../src/fhir/reader.ts';
+import { createUnitConverter } from '../../../src/fhir/units.ts';
 import type { InputValue } from '../../../src/models/types.ts';
 import { INTEGER_UNITS, QUANTITIES } from '../../../src/fhir/quantities.ts';
 
 const terminology = loadTerminology([fileURLToPath(new URL('../../fixtures/terminology/', import.meta.url))]);
+const units = createUnitConverter();
+
+// The pickers as an evaluation has them (fhir/reader.ts), with the terminology each test names. Outside
+// an evaluation (withEvaluationCache below) each call gets a reader of its own: nothing is cached.
+type Named = { terminology: Terminology };
+let scope: FhirReader | undefined;
+const reader = (o: Named): FhirReader => scope ?? createFhirReader({ terminology: o.terminology, units });
+const latestQuantity = (s: ResourceSource, o: QuantityOptions & Named): Lookup<number> => reader(o).latestQuantity(s, o);
+const latestBoolean = (s: ResourceSource, o: LatestOptions & Named): Lookup<boolean> => reader(o).latestBoolean(s, o);
+const latestInteger = (s: ResourceSource, o: IntegerOptions & Named): Lookup<number> => reader(o).latestInteger(s, o);
+const latestCode = (s: ResourceSource, o: CodeOptions & Named): Lookup<string> => reader(o).latestCode(s, o);
+const resourcesOf = (s: ResourceSource) => (scope ? scope.resourcesOf(s) : flatten(s));
+/** One evaluation: one reader, whose views live until the evaluation ends (also by a throw). */
+function withEvaluationCache<T>(fn: () => T): T {
+  if (scope) return fn();
+  scope = createFhirReader({ terminology, units });
+  try {
+    return fn();
+  } finally {
+    scope = undefined;
+  }
+}
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
 const PROJ = 'https://fhir.imaging-cds.example.org/CodeSystem/imaging-cds';

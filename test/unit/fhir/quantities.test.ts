@@ -1,7 +1,9 @@
 // The catalogue of what each numeric input is (src/fhir/quantities.ts): the rules that keep a unit
 // meaning another quantity out of a score (issue 10, item 1).
 import { INTEGER_UNITS, QUANTITIES, type QuantityKind } from '../../../src/fhir/quantities.ts';
-import { isPureNumber, meansQuantity, normalizeUnit, toUnit } from '../../../src/fhir/units.ts';
+import { createUnitConverter, normalizeUnit } from '../../../src/fhir/units.ts';
+
+const { isPureNumber, meansQuantity, toUnit } = createUnitConverter();
 
 const kinds: Array<[string, QuantityKind]> = Object.entries(QUANTITIES);
 

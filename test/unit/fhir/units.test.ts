@@ -1,6 +1,14 @@
 // UCUM conversion (MODELS.md "General rules": units; factors creatinine ÷ 88.42, bilirubin ÷ 17.1,
 // albumin ÷ 10).
-import { clearUnitCache, isConvertible, normalizeUnit, toUnit, unitCacheStats } from '../../../src/fhir/units.ts';
+import { createUnitConverter, normalizeUnit } from '../../../src/fhir/units.ts';
+
+// The converter a runtime holds (src/runtime.ts); each test file has its own.
+let converter = createUnitConverter();
+const toUnit: typeof converter.toUnit = (...a) => converter.toUnit(...a);
+const isConvertible: typeof converter.isConvertible = (...a) => converter.isConvertible(...a);
+/** A new converter: an empty cache. */
+const clearUnitCache = (): void => { converter = createUnitConverter(); };
+const unitCacheStats = () => converter.stats();
 
 /** Equal to 11 significant digits (results are rounded to 12 to remove floating noise). */
 function expectRel(actual: number | null, expected: number): void {

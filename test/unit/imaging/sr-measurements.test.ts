@@ -2,6 +2,7 @@
 // archive's instance metadata gives). The archive itself is exercised in test/integration/imaging.
 import dcmjs from 'dcmjs';
 import { loadTerminology, DEFAULT_PROFILES_DIR } from '../../../src/fhir/terminology.ts';
+import { createUnitConverter } from '../../../src/fhir/units.ts';
 import { code, structuredReport, toPart10, uidFor, type SrItem } from '../../../src/demo/imaging/dicom-builders.ts';
 import { buildCmrStudy } from '../../../src/demo/imaging/cmr-study.ts';
 import { datasetSchema, type DicomDataset } from '../../../src/imaging/dicom-json.ts';
@@ -12,6 +13,7 @@ import type { SeriesClass } from '../../../src/imaging/series-classifier.ts';
 dcmjs.log.setLevel('silent');
 dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 const terminology = loadTerminology([DEFAULT_PROFILES_DIR]);
+const units = createUnitConverter();
 const conceptMap = loadDicomConceptMap();
 const patient = { patientId: 'P-SR', patientName: 'Report^Test', studyUid: uidFor('sr-study'), studyDate: '20260310', studyDescription: 'CMR' };
 
@@ -23,7 +25,7 @@ function read(items: SrItem[], classes: Record<string, SeriesClass[]> = {}) {
     title: code('126000', 'DCM', 'Imaging Measurement Report'),
     content: [{ kind: 'container', concept: code('126010', 'DCM', 'Imaging Measurements'), children: items }],
   });
-  return readSrMeasurements(asMetadata(toPart10(sr)), { terminology, conceptMap, seriesClasses: (uid) => classes[uid] });
+  return readSrMeasurements(asMetadata(toPart10(sr)), { terminology, units, conceptMap, seriesClasses: (uid) => classes[uid] });
 }
 const num = (c: [string, string], value: number, unit: string): SrItem => ({ kind: 'num', concept: code(c[0], c[1], c[0]), value, unit: code(unit, 'UCUM', unit) });
 const group = (children: SrItem[]): SrItem => ({ kind: 'container', concept: code('125007', 'DCM', 'Measurement Group'), children });
@@ -52,7 +54,7 @@ describe('readSrMeasurements', () => {
       [study.seriesUids['MOLLI 5(3)3 SAX'] ?? '']: ['t1-map'],
       [study.seriesUids['T2Map_SAX'] ?? '']: ['t2-map'],
     };
-    const r = readSrMeasurements(asMetadata(srFile), { terminology, conceptMap, seriesClasses: (uid) => classes[uid] });
+    const r = readSrMeasurements(asMetadata(srFile), { terminology, units, conceptMap, seriesClasses: (uid) => classes[uid] });
     const source = `dicom:${study.srSopUid}`;
     const v = (name: keyof typeof r.cmr) => [r.cmr[name]?.value, r.cmr[name]?.unit, r.cmr[name]?.source];
     expect(v('lvef')).toEqual([35, '%', source]);
@@ -94,7 +96,7 @@ describe('readSrMeasurements', () => {
       [study.seriesUids['MOLLI_post'] ?? '']: ['t1-map-post-contrast'],
       [study.seriesUids['MOLLI 5(3)3 SAX'] ?? '']: ['t1-map'],
     };
-    const r = readSrMeasurements(asMetadata(srFile), { terminology, conceptMap, seriesClasses: (uid) => classes[uid] });
+    const r = readSrMeasurements(asMetadata(srFile), { terminology, units, conceptMap, seriesClasses: (uid) => classes[uid] });
     expect(r.mass.finding?.value).toBe(true);
     expect(r.mass.tiScoutTypical?.value).toBe(true);
     expect(r.mass.lgePresent?.value).toBe(false);

@@ -1,5 +1,9 @@
-import { albiGrade, albiScore, computeAlbi, metadata } from '../../../src/models/albi.ts';
+import { albiGrade, albiScore, computeAlbi as computeAlbiModel, metadata } from '../../../src/models/albi.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inCirrhosisWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeAlbi = (...a: Parameters<typeof computeAlbiModel>) => inCirrhosisWords(computeAlbiModel(...a));
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, date: '2024-03-01', source: `Observation/${name}` });
 

@@ -1,7 +1,11 @@
 import {
-  albuminPoints, bilirubinPoints, cholestaticBilirubinPoints, childPughClass, computeChildPugh, inrPoints, metadata, type ChildPughInputs,
+  albuminPoints, bilirubinPoints, cholestaticBilirubinPoints, childPughClass, computeChildPugh as computeChildPughModel, inrPoints, metadata, type ChildPughInputs,
 } from '../../../src/models/child-pugh.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inCirrhosisWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeChildPugh = (...a: Parameters<typeof computeChildPughModel>) => inCirrhosisWords(computeChildPughModel(...a));
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, date: '2024-03-01', source: `Observation/${name}` });
 const code = (name: string, value: string): Input<string> => ({ name, value, source: `Condition/${name}` });

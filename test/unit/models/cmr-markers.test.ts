@@ -1,4 +1,9 @@
-import { assessCmrMarkers, metadata, type CmrMarkerFinding, type CmrMarkerInputs } from '../../../src/models/cmr-markers.ts';
+import { assessCmrMarkers as assessCmrMarkersModel, metadata, type CmrMarkerInputs } from '../../../src/models/cmr-markers.ts';
+import type { WordedFinding as CmrMarkerFinding } from '../../../src/services/cmr-ihd-macce/markers.ts';
+import { markersInWords } from '../../support/wording.ts';
+
+// Findings as the service shows them: statements and thresholds in the words of its card file.
+const assessCmrMarkers = (...a: Parameters<typeof assessCmrMarkersModel>) => markersInWords(assessCmrMarkersModel(...a));
 import type { Input } from '../../../src/models/types.ts';
 
 const n = (name: string, value: number): Input<number> => ({ name, value, source: 'derived' });

@@ -1,5 +1,9 @@
-import { computeCmrMassScore, metadata, type CmrMassScoreInputs } from '../../../src/models/cmr-mass-score.ts';
+import { computeCmrMassScore as computeCmrMassScoreModel, metadata, type CmrMassScoreInputs } from '../../../src/models/cmr-mass-score.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inMassWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeCmrMassScore = (...a: Parameters<typeof computeCmrMassScoreModel>) => inMassWords(computeCmrMassScoreModel(...a));
 
 const b = (name: string, value: boolean): Input<boolean> => ({ name, value, source: 'derived' });
 const all = (value: boolean): Required<CmrMassScoreInputs> => ({

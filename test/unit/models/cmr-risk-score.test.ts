@@ -1,5 +1,9 @@
-import { CMR_RISK_TIERS, computeCmrRiskScore, metadata, type CmrRiskScoreInputs } from '../../../src/models/cmr-risk-score.ts';
+import { CMR_RISK_TIERS, computeCmrRiskScore as computeCmrRiskScoreModel, metadata, type CmrRiskScoreInputs } from '../../../src/models/cmr-risk-score.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inMacceWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeCmrRiskScore = (...a: Parameters<typeof computeCmrRiskScoreModel>) => inMacceWords(computeCmrRiskScoreModel(...a));
 
 const n = (name: string, value: number): Input<number> => ({ name, value, source: 'derived' });
 

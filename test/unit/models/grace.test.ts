@@ -1,5 +1,9 @@
-import { computeGrace, graceNsteAcsTier, metadata, type GraceInputs } from '../../../src/models/grace.ts';
+import { computeGrace as computeGraceModel, graceNsteAcsTier, metadata, type GraceInputs } from '../../../src/models/grace.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inMacceWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeGrace = (...a: Parameters<typeof computeGraceModel>) => inMacceWords(computeGraceModel(...a));
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, source: 'derived' });
 const b = (name: string, value: boolean): Input<boolean> => ({ name, value, source: 'derived' });

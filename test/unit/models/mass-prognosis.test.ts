@@ -1,9 +1,13 @@
 import {
   CMR_DIAGNOSIS_ACCURACY_PERCENT,
-  computeMassPrognosis,
+  computeMassPrognosis as computeMassPrognosisModel,
   metadata,
 } from '../../../src/models/mass-prognosis.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inMassWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeMassPrognosis = (...a: Parameters<typeof computeMassPrognosisModel>) => inMassWords(computeMassPrognosisModel(...a));
 
 const dx = (value: string): Input<string> => ({ name: 'diagnosis', value, source: 'derived' });
 

@@ -1,8 +1,12 @@
 import { computeMeld } from '../../../src/models/meld.ts';
 import { computeMeld3 } from '../../../src/models/meld3.ts';
-import { computeMeldSarcopenia, metadata, SARCOPENIA_COEFFICIENT } from '../../../src/models/meld-sarcopenia.ts';
+import { computeMeldSarcopenia as computeMeldSarcopeniaModel, metadata, SARCOPENIA_COEFFICIENT } from '../../../src/models/meld-sarcopenia.ts';
 import { computeSmi } from '../../../src/models/smi.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inCirrhosisWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeMeldSarcopenia = (...a: Parameters<typeof computeMeldSarcopeniaModel>) => inCirrhosisWords(computeMeldSarcopeniaModel(...a));
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, date: '2024-03-01', source: `Observation/${name}` });
 const sex = (value: string): Input<string> => ({ name: 'sex', value, source: 'Patient/p1' });

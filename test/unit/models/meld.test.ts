@@ -1,7 +1,12 @@
 import {
-  computeMeld, computeMeldNa, meldI, meldMetadata, meldNaFromMeldI, meldNaMetadata, type MeldNaInputs,
+  computeMeld as computeMeldModel, computeMeldNa as computeMeldNaModel, meldI, meldMetadata, meldNaFromMeldI, meldNaMetadata, type MeldNaInputs,
 } from '../../../src/models/meld.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inCirrhosisWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeMeld = (...a: Parameters<typeof computeMeldModel>) => inCirrhosisWords(computeMeldModel(...a));
+const computeMeldNa = (...a: Parameters<typeof computeMeldNaModel>) => inCirrhosisWords(computeMeldNaModel(...a));
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, date: '2024-03-01', source: `Observation/${name}` });
 const dialysis = (value: boolean): Input<boolean> => ({ name: 'dialysis', value, source: 'derived' });

@@ -1,7 +1,11 @@
 import {
-  computeMeld3, meld3Band, meld3Mortality90d, MELD3_BANDS, MELD3_BANDS_LABEL, metadata, type Meld3Inputs,
+  computeMeld3 as computeMeld3Model, meld3Band, meld3Mortality90d, MELD3_BANDS, MELD3_BANDS_LABEL, metadata, type Meld3Inputs,
 } from '../../../src/models/meld3.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inCirrhosisWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeMeld3 = (...a: Parameters<typeof computeMeld3Model>) => inCirrhosisWords(computeMeld3Model(...a));
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, date: '2024-03-01', source: `Observation/${name}` });
 const sex = (value: boolean | string): Input<boolean | string> => ({ name: 'sex', value, source: 'Patient/p1' });

@@ -1,8 +1,12 @@
 import {
-  computeSmi, DEFAULT_SMI_CUTOFF_SET, isSarcopenic, isSmiCutoffSet, smiCutoff, smiCutoffSetOf, SMI_CUTOFF_SETS,
+  computeSmi as computeSmiModel, DEFAULT_SMI_CUTOFF_SET, isSarcopenic, isSmiCutoffSet, smiCutoff, smiCutoffSetOf, SMI_CUTOFF_SETS,
   type SmiCutoffSetName, type SmiInputs,
 } from '../../../src/models/smi.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inCirrhosisWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeSmi = (...a: Parameters<typeof computeSmiModel>) => inCirrhosisWords(computeSmiModel(...a));
 
 const n = (name: string, value: number, unit?: string): Input<number> => ({ name, value, unit, date: '2024-03-01', source: `Observation/${name}` });
 const sex = (value: string): Input<string> => ({ name: 'sex', value, source: 'Patient/p1' });

@@ -1,4 +1,8 @@
-import { assessThrombusFeatures, metadata, type ThrombusFeatureInputs } from '../../../src/models/thrombus-features.ts';
+import { assessThrombusFeatures as assessThrombusFeaturesModel, metadata, type ThrombusFeatureInputs } from '../../../src/models/thrombus-features.ts';
+import { thrombusInWords } from '../../support/wording.ts';
+
+// Features as the service shows them: criteria, accuracy and notes in the words of its card file.
+const assessThrombusFeatures = (...a: Parameters<typeof assessThrombusFeaturesModel>) => thrombusInWords(assessThrombusFeaturesModel(...a));
 import type { Input } from '../../../src/models/types.ts';
 
 const n = (name: string, value: number): Input<number> => ({ name, value, source: 'derived' });

@@ -1,10 +1,14 @@
 import {
-  computeTimiStemi,
+  computeTimiStemi as computeTimiStemiModel,
   metadata,
   timiMortalityPercent,
   type TimiStemiInputs,
 } from '../../../src/models/timi-stemi.ts';
 import type { Input } from '../../../src/models/types.ts';
+import { inMacceWords } from '../../support/wording.ts';
+
+// Results as the service shows them: the model's notes in the words of its card file.
+const computeTimiStemi = (...a: Parameters<typeof computeTimiStemiModel>) => inMacceWords(computeTimiStemiModel(...a));
 
 const n = (name: string, value: number): Input<number> => ({ name, value, source: 'derived' });
 const b = (name: string, value: boolean): Input<boolean> => ({ name, value, source: 'derived' });

@@ -2,10 +2,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CodeSystem } from 'fhir/r4.js';
-import { loadCardWording } from '../../../src/services/card-wording.ts';
+import { SERVICES as DEFINITIONS } from '../../../src/services/registry.ts';
 import { DEFAULT_PROFILES_DIR } from '../../../src/fhir/terminology.ts';
 
-const SERVICES = ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-mass'];
+// Every service of the registry, its wording loaded as the runtime loads it.
+const SERVICES = DEFINITIONS.map((d) => d.id);
+const loadCardWording = (id: string, profilesDir: string = DEFAULT_PROFILES_DIR) => {
+  const definition = DEFINITIONS.find((d) => d.id === id);
+  if (!definition) throw new Error(`no service ${id}`);
+  return definition.loadWording({ profilesDir });
+};
 const codeSystem = (id: string): CodeSystem => JSON.parse(readFileSync(join(DEFAULT_PROFILES_DIR, `CodeSystem-${id}.json`), 'utf8')) as CodeSystem;
 const displays = (id: string): Map<string, string | undefined> => new Map((codeSystem(id).concept ?? []).map((c) => [c.code, c.display]));
 

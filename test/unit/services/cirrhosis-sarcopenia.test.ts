@@ -1,14 +1,17 @@
 import type { FhirResource } from 'fhir/r4.js';
-import { evaluateCirrhosis, cirrhosisSarcopenia } from '../../../src/services/cirrhosis-sarcopenia/index.ts';
-import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
+import type { CdsService, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { Card } from '../../../src/hooks/types.ts';
 import { testConfig } from '../../../src/config.ts';
 import { ICD10, ICD10CM, SNOMED } from '../../../src/fhir/canonical.ts';
 import { NOW, daysAgo, loinc, patient, procedure, projectQuantity, projectValue, snomedCondition, condition } from '../../support/fhir-builders.ts';
+import { evaluateService, serviceOf, testRuntime, type TestContext } from '../../support/runtime.ts';
 
 const PID = 'p1';
 
-function ctx(overrides: Partial<EvaluationContext> = {}): EvaluationContext {
+const evaluateCirrhosis = (d: ResolvedPrefetch, c: TestContext): Card[] => evaluateService('cirrhosis-sarcopenia', d, c);
+const cirrhosisSarcopenia = (): CdsService => serviceOf(testRuntime(), 'cirrhosis-sarcopenia');
+
+function ctx(overrides: Partial<TestContext> = {}): TestContext {
   return {
     hookInstance: 'hi-1', patientId: PID, userId: 'Practitioner/1', now: NOW,
     config: testConfig(), publicBaseUrl: 'https://cds.example.org', unavailable: [], ...overrides,
@@ -161,6 +164,13 @@ describe('cirrhosis-sarcopenia service', () => {
       expect(psc[0]!.detail).toContain('Bilirubin bands for primary biliary cholangitis or primary sclerosing cholangitis: 1–4 / 4–10 / &gt; 10 mg/dL');
       // The MELD family is unchanged by PBC/PSC.
       expect(scores(psc)['meld-3.0']?.value).toBeCloseTo(scores(base)['meld-3.0']!.value, 10);
+    });
+
+    test('a PBC/PSC Condition whose text is not a string: the input is the coding\'s words, a string (found by fuzzing)', () => {
+      const psc = condition(PID, ICD10CM, 'K83.01');
+      psc.code = { ...psc.code, text: [] as unknown as string, coding: [{ system: ICD10CM, code: 'K83.01', display: 'Primary sclerosing cholangitis' }] };
+      const cards = evaluateCirrhosis(data({ conditions: [cirrhosis(), psc], observations: [...conventionalLabs(), ...decompensation()] }), ctx());
+      expect(scores(cards)['child-pugh']?.inputs.find((i) => i.name === 'cholestaticDisease')).toMatchObject({ value: 'Primary sclerosing cholangitis' });
     });
 
     test('the Condition prefetch asks for PBC/PSC codes too', () => {

@@ -1,15 +1,18 @@
 import type { Condition, FhirResource, Observation } from 'fhir/r4.js';
-import { evaluateCardiacMass, cmrCardiacMass } from '../../../src/services/cmr-cardiac-mass/index.ts';
-import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
+import type { CdsService, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { Card } from '../../../src/hooks/types.ts';
 import { testConfig } from '../../../src/config.ts';
 import { ICD10, ICD10CM, PROJECT_CODESYSTEM, SNOMED } from '../../../src/fhir/canonical.ts';
 import { md } from '../../../src/services/markdown.ts';
 import { NOW, condition, daysAgo, patient, projectQuantity, projectValue, snomedCondition } from '../../support/fhir-builders.ts';
+import { evaluateService, serviceOf, testRuntime, type TestContext } from '../../support/runtime.ts';
 
 const PID = 'p1';
 
-function ctx(overrides: Partial<EvaluationContext> = {}): EvaluationContext {
+const evaluateCardiacMass = (d: ResolvedPrefetch, c: TestContext): Card[] => evaluateService('cmr-cardiac-mass', d, c);
+const cmrCardiacMass = (): CdsService => serviceOf(testRuntime(), 'cmr-cardiac-mass');
+
+function ctx(overrides: Partial<TestContext> = {}): TestContext {
   return {
     hookInstance: 'hi-1', patientId: PID, userId: 'Practitioner/1', now: NOW,
     config: testConfig(), publicBaseUrl: 'https://cds.example.org', unavailable: [], ...overrides,
@@ -24,7 +27,7 @@ function data(resources: { conditions?: FhirResource[]; observations?: FhirResou
   };
 }
 
-const evaluate = (r: { conditions?: FhirResource[]; observations?: FhirResource[] }, c: EvaluationContext = ctx()): Card[] =>
+const evaluate = (r: { conditions?: FhirResource[]; observations?: FhirResource[] }, c: TestContext = ctx()): Card[] =>
   evaluateCardiacMass(data(r), c);
 
 type ScoreEntry = { model: string; value: number; unit: string; tier?: string; missing: string[]; inputs: Array<{ name: string; value: unknown; date?: string; source: string }> };

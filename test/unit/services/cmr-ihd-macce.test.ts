@@ -2,13 +2,25 @@
 // Expected values are computed by hand from the MODELS.md tables in the comments.
 import type { Condition, Encounter, FhirResource, Observation, ObservationComponent, Patient, Procedure } from 'fhir/r4.js';
 import type { Card } from '../../../src/hooks/types.ts';
-import type { EvaluationContext, ResolvedPrefetch } from '../../../src/services/types.ts';
+import type { CdsService, ResolvedPrefetch } from '../../../src/services/types.ts';
 import type { ScoreEntry } from '../../../src/services/card-kit.ts';
 import { testConfig, type AppConfig } from '../../../src/config.ts';
-import { cmrIhdMacce, evaluateCmrIhdMacce } from '../../../src/services/cmr-ihd-macce/index.ts';
-import { gatherMacceInputs } from '../../../src/services/cmr-ihd-macce/inputs.ts';
-import { acuteScores } from '../../../src/services/cmr-ihd-macce/scores.ts';
-import { loadCardWording } from '../../../src/services/card-wording.ts';
+import { cmrIhdMacce as definition } from '../../../src/services/cmr-ihd-macce/index.ts';
+import { gatherMacceInputs as gather, type MacceInputs } from '../../../src/services/cmr-ihd-macce/inputs.ts';
+import { acuteScores as acuteScoresModel } from '../../../src/services/cmr-ihd-macce/scores.ts';
+import { inMacceWords } from '../../support/wording.ts';
+import { DEFAULT_PROFILES_DIR } from '../../../src/fhir/terminology.ts';
+import { evaluateService, evaluationOf, serviceOf, testRuntime, type TestContext } from '../../support/runtime.ts';
+
+const evaluateCmrIhdMacce = (d: ResolvedPrefetch, c: TestContext): Card[] => evaluateService('cmr-ihd-macce', d, c);
+const cmrIhdMacce = (): CdsService => serviceOf(testRuntime(), 'cmr-ihd-macce');
+const gatherMacceInputs = (d: ResolvedPrefetch, c: TestContext): MacceInputs => gather(d, evaluationOf(c));
+const loadCardWording = (_id: 'cmr-ihd-macce') => definition.loadWording({ profilesDir: DEFAULT_PROFILES_DIR });
+/** The acute scores as the service shows them: their notes in the words of its card file. */
+const acuteScores = (i: MacceInputs) => {
+  const s = acuteScoresModel(i);
+  return { ...s, grace: inMacceWords(s.grace), timi: s.timi && inMacceWords(s.timi), cmr: s.cmr && inMacceWords(s.cmr) };
+};
 
 const LOINC = 'http://loinc.org';
 const SNOMED = 'http://snomed.info/sct';
@@ -119,7 +131,7 @@ function prefetch(resources: FhirResource[], p: Patient | null = patient()): Res
   const of = (t: string) => resources.filter((r) => r.resourceType === t);
   return { patient: p, conditions: of('Condition'), observations: of('Observation'), procedures: of('Procedure'), bloodPressure: [], encounter: null };
 }
-function context(overrides: Partial<EvaluationContext> = {}, config: Partial<AppConfig> = {}): EvaluationContext {
+function context(overrides: Partial<TestContext> = {}, config: Partial<AppConfig> = {}): TestContext {
   return { hookInstance: 'hook-1', patientId: 'pat-1', userId: 'Practitioner/dr-1', now: NOW, config: testConfig(config), publicBaseUrl: 'https://cds.example.org', unavailable: [], ...overrides };
 }
 const run = (resources: FhirResource[], ctx = context(), p?: Patient | null): Card[] => evaluateCmrIhdMacce(prefetch(resources, p), ctx);
@@ -295,6 +307,12 @@ describe('cmr-ihd-macce: elevated enzymes from troponin', () => {
     const cards = run([stemi(), troponin(at(1), 300)]);
     const grace = score(topic(cards, 'macce-risk')[0], 'grace-in-hospital');
     expect(grace?.missing ?? ['elevatedEnzymes']).toContain('elevatedEnzymes');
+  });
+
+  test('interpretation entries that are null or not arrays are no flags, and nothing throws (found by fuzzing)', () => {
+    const odd = troponin(at(1), 300);
+    odd.interpretation = [null, { coding: [null, { system: V3, code: 'H' }] }, { coding: 5 }] as unknown as Observation['interpretation'];
+    expect(enzymesOf(odd)).toEqual({ value: true, missing: false });
   });
 
   test('the reference range wins over a contradicting flag', () => {

@@ -4,6 +4,7 @@
 import { buildReportDraft } from '../../../src/smart/report.ts';
 import { loadReportTemplate } from '../../../src/smart/wording.ts';
 import { loinc, projectQuantity, projectValue } from '../../support/fhir-builders.ts';
+import { testReader } from '../../support/runtime.ts';
 
 const template = loadReportTemplate();
 const NOW = new Date('2026-03-15T10:00:00Z');
@@ -24,13 +25,13 @@ const draft = buildReportDraft(template, {
   now: NOW,
   indication: 'STEMI (Condition/c1, onset 2026-03-04)',
   impression: ['CMR risk score: 8 points, high'],
-});
+}, testReader());
 const section = (key: string) => draft.sections.find((s) => s.key === key)!;
 const item = (s: string, key: string) => section(s).items.find((i) => i.key === key)!;
 
 test('the SCMR sections, in order; the mass section only for the cardiac-mass service', () => {
   expect(draft.sections.map((s) => s.key)).toEqual(['indication', 'technique', 'lv', 'rv', 'lge', 'tissue', 'impression']);
-  const mass = buildReportDraft(template, { serviceId: 'cmr-cardiac-mass', patientId: P, observations: [], now: NOW, impression: [] });
+  const mass = buildReportDraft(template, { serviceId: 'cmr-cardiac-mass', patientId: P, observations: [], now: NOW, impression: [] }, testReader());
   expect(mass.sections.map((s) => s.key)).toContain('mass');
 });
 
@@ -49,7 +50,7 @@ test('values of the most recent study day, with date and source; the rest "not a
 test('indication, comparison and impression lines', () => {
   expect(section('indication').text).toBe('Indication: STEMI (Condition/c1, onset 2026-03-04)\nComparison: earlier CMR results on 2025-03-01');
   expect(section('impression').text).toBe('CMR risk score: 8 points, high');
-  const none = buildReportDraft(template, { serviceId: 'cmr-ihd-macce', patientId: P, observations: [], now: NOW, impression: [] });
+  const none = buildReportDraft(template, { serviceId: 'cmr-ihd-macce', patientId: P, observations: [], now: NOW, impression: [] }, testReader());
   expect(none.sections[0]!.text).toBe('Indication: not stated in the record\nComparison: no earlier CMR results in the record');
   expect(none.sections.at(-1)!.text).toMatch(/impression to be written by the reporting physician/);
   expect(none.resource.result).toBeUndefined();
