@@ -128,6 +128,12 @@ function smartLink(ev: Evaluation, topic: string, results: readonly Reported[]):
 }
 
 /**
+ * Modalities of derived objects (PS3.3 C.7.3.1.1.1: SR, SEG, presentation states, key objects,
+ * documents): the card names the study by its imaging modality (MR, CT).
+ */
+const DERIVED_MODALITIES = new Set(['SR', 'SEG', 'PR', 'KO', 'DOC']);
+
+/**
  * What a card says about the imaging read (issue 13): one line when the archive could not be used
  * (no detail: the cards come from the FHIR data alone), the study the numbers came from and why it
  * was chosen, and an "Open images" link (CDS Hooks 2.0 Link type `absolute`) from IMAGING_VIEWER_URL.
@@ -143,7 +149,7 @@ export function imagingBlock(ev: Evaluation, imaging: CardImaging | undefined, i
   const chosen = part.studiesFound > 1 ? fill(w.chosenNewest, { count: part.studiesFound }) : w.chosenOnly;
   const line = fill(w.study, {
     description: study.description ?? '—',
-    modality: study.modalities.join('/'),
+    modality: study.modalities.filter((m) => !DERIVED_MODALITIES.has(m)).join('/') || study.modalities.join('/'),
     date: study.date?.slice(0, 10) ?? '—',
     chosen,
   });

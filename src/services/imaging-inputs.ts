@@ -5,9 +5,10 @@
 import type { Input, InputValue } from '../models/types.ts';
 
 /**
- * The newer of the two. Dates are compared by calendar day when either has no time (a DICOM
- * StudyDate, a FHIR effectiveDate): on the same day the DICOM value, read from the study's own
- * report, is taken. An input without a date loses to one with a date.
+ * The newer of the two, by calendar day: a study reported both ways carries the same day but rarely
+ * the same time (StudyTime or the SR's ContentTime versus the Observation's effective time, often in
+ * another time zone or the time of filing). On the same day the DICOM value, read from the study's
+ * own report, is taken. An input without a date loses to one with a date.
  */
 export function newerInput<V extends InputValue>(fhir: Input<V> | undefined, dicom: Input<V> | undefined): Input<V> | undefined {
   if (!fhir) return dicom;
@@ -15,15 +16,12 @@ export function newerInput<V extends InputValue>(fhir: Input<V> | undefined, dic
   return compareDates(dicom.date, fhir.date) >= 0 ? dicom : fhir;
 }
 
-/** > 0 when a is newer than b; dates without a time are compared by day. */
+/** > 0 when a's calendar day is after b's, 0 on the same day (an absent date is the oldest). */
 export function compareDates(a: string | undefined, b: string | undefined): number {
-  if (a === undefined || b === undefined) return a === undefined ? (b === undefined ? 0 : -1) : 1;
-  const timed = (d: string): boolean => d.includes('T');
-  if (!timed(a) || !timed(b)) return a.slice(0, 10) < b.slice(0, 10) ? -1 : a.slice(0, 10) > b.slice(0, 10) ? 1 : 0;
-  const ta = Date.parse(a);
-  const tb = Date.parse(b);
-  if (!Number.isFinite(ta) || !Number.isFinite(tb)) return Number.isFinite(ta) ? 1 : Number.isFinite(tb) ? -1 : 0;
-  return ta - tb;
+  const day = (d: string | undefined): string => (d && /^\d{4}-\d{2}-\d{2}/.test(d) ? d.slice(0, 10) : '');
+  const da = day(a);
+  const db = day(b);
+  return da < db ? -1 : da > db ? 1 : 0;
 }
 
 /** Whether a dated input falls between `from` and `to` (ms); undated inputs do not. */
