@@ -135,23 +135,7 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ev: Evaluation):
   const location = fhir.latestCode(pool, { ...window, valueSet: 'mass-location', name: 'location' });
   if (location.found) out.location = location.input;
 
-  out.score = pickDefined({
-    infiltration: flags.infiltration,
-    firstPassPerfusion: flags.firstPassPerfusion,
-    sessile: flags.sessile,
-    polylobate: flags.polylobate,
-    pericardialEffusion: flags.pericardialEffusion,
-    heterogeneousEnhancement: flags.heterogeneousEnhancement,
-  });
-  out.thrombus = pickDefined({
-    tiScoutTypical: flags.tiScoutTypical,
-    lgePresent: flags.lgePresent,
-    firstPassPerfusionPresent: flags.firstPassPerfusion,
-    areaCm2: area,
-    diameterCm: diameter,
-    homogeneous: flags.homogeneous,
-    postContrastT1,
-  });
+  Object.assign(out, featureInputs(flags, { areaCm2: area, diameterCm: diameter, postContrastT1 }));
 
   Object.assign(out, diagnosisOf(fhir, observations, conditions, { ...window, studyDay: study?.day, massFinding }, missingReasons));
   return out;
@@ -191,6 +175,17 @@ function dicomFeatures(d: MassImagingInputs, day: string, reasons: Record<string
   const flags = Object.fromEntries(Object.keys(BOOLEAN_FEATURES).map((name) => [name, pick(name, d[name as keyof typeof BOOLEAN_FEATURES])])) as
     Partial<Record<keyof typeof BOOLEAN_FEATURES, Input<boolean>>>;
   return {
+    ...featureInputs(flags, { areaCm2: pick('areaCm2', d.areaCm2), diameterCm: pick('diameterCm', d.diameterCm), postContrastT1: pick('postContrastT1', d.postContrastT1) }),
+    ...(d.location ? { location: d.location } : {}),
+  };
+}
+
+/** The features of one study as the models take them (CMR Mass Score, thrombus features). */
+function featureInputs(
+  flags: Partial<Record<keyof typeof BOOLEAN_FEATURES, Input<boolean>>>,
+  size: { areaCm2?: Input<number>; diameterCm?: Input<number>; postContrastT1?: Input<number> },
+): Pick<CardiacMassInputs, 'score' | 'thrombus'> {
+  return {
     score: pickDefined({
       infiltration: flags.infiltration,
       firstPassPerfusion: flags.firstPassPerfusion,
@@ -203,12 +198,11 @@ function dicomFeatures(d: MassImagingInputs, day: string, reasons: Record<string
       tiScoutTypical: flags.tiScoutTypical,
       lgePresent: flags.lgePresent,
       firstPassPerfusionPresent: flags.firstPassPerfusion,
-      areaCm2: pick('areaCm2', d.areaCm2),
-      diameterCm: pick('diameterCm', d.diameterCm),
+      areaCm2: size.areaCm2,
+      diameterCm: size.diameterCm,
       homogeneous: flags.homogeneous,
-      postContrastT1: pick('postContrastT1', d.postContrastT1),
+      postContrastT1: size.postContrastT1,
     }),
-    ...(d.location ? { location: d.location } : {}),
   };
 }
 
