@@ -162,6 +162,11 @@ describe('cards from the FHIR record and the DICOMweb archive', () => {
       seriesInstanceUid: expect.stringMatching(/^[0-9.]+$/),
     });
     expect(area?.origin.kind === 'dicom' && `dicom:${area.origin.sopInstanceUid}`).toBe(area?.source);
+    // The LVEF trend: the record's CMR LVEFs (47 %, 52 %) and the archive's newer report (49 %).
+    const ihd = await computeDetailFor('cmr-ihd-macce', 'demo-chronic-ihd');
+    const lvef = ihd.trends.find((t) => t.id === 'lvef')?.points ?? [];
+    expect(lvef.map((p) => p.value)).toEqual([47, 52, 49]);
+    expect(lvef.at(-1)?.sources[0]).toMatch(/^dicom:[0-9.]+$/);
   });
 });
 
