@@ -46,7 +46,9 @@ export type HookObservation =
   | { kind: 'prefetch-unavailable'; service: string; key: string }
   | { kind: 'fhir-fetch'; resourceType: string; ms: number; ok: boolean }
   /** Resources about another patient dropped before scoring (patient-scope.ts), per resource type. */
-  | { kind: 'other-patient-dropped'; service: string; resourceType: string; count: number };
+  | { kind: 'other-patient-dropped'; service: string; resourceType: string; count: number }
+  /** The call's imaging read: 'ok', or the reason imaging was unavailable (imaging/types.ts). */
+  | { kind: 'imaging-read'; service: string; outcome: string; ms: number; requests: number };
 
 /** A call answered with cards. Plain data (structured-cloneable), as is CallFailure. */
 export interface CallAnswer {
@@ -175,6 +177,10 @@ async function resolveData(service: CdsService, request: CdsRequest, caller: Hoo
   }
   if (scoped.unidentified > 0) deps.log.warn({ unidentified: scoped.unidentified }, 'resources without a valid id ignored');
   for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: serviceId, key });
+  if (imaging) {
+    const outcome = imaging.unavailable?.reason ?? imaging.cmr.unavailable?.reason ?? imaging.ct.unavailable?.reason ?? 'ok';
+    deps.observe({ kind: 'imaging-read', service: serviceId, outcome, ms: imaging.stats.elapsedMs, requests: imaging.stats.requests });
+  }
 
   const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
   if (missingRequired.length > 0) {

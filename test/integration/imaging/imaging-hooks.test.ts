@@ -223,6 +223,13 @@ describe('an archive that is stopped, stalled or erroring', () => {
     expect(imagingLines).toHaveLength(1);
     for (const secret of ['DEMO-0001', 'demo-cirrhosis-decompensated', '127.0.0.1', 'dicom-web', 'Basic ']) expect(imagingLines[0]).not.toContain(secret);
   }, 30_000);
+
+  it('counts the reads by outcome in /metrics', async () => {
+    const text = (await request(faulty.app).get('/metrics')).text;
+    for (const outcome of ['archive-error', 'malformed-response', 'timeout', 'unreachable']) {
+      expect(text).toContain(`cds_imaging_read_duration_seconds_count{service="cirrhosis-sarcopenia",outcome="${outcome}"} 1`);
+    }
+  });
 });
 
 test('the healthy archive\'s log holds no imaging line and no patient identifier', () => {
