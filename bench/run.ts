@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonRequest } from 'autocannon';
 import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SMALL_BODY_PATIENT, SMALL_BODY_SERVICE, SYNTHETIC_LABS } from './fixtures.ts';
 import { openLoop } from './open-loop.ts';
+import { SERVICE_NODE_OPTIONS } from '../src/node-options.ts';
 import {
   CARDS_PREFIX, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, childBaseEnv, cpuMs,
   discoveryTemplates, fhirAccess, guardRun, hookRequest, makeSigner, percentile, signTokens, signing, startChild,
@@ -451,7 +452,7 @@ async function main(): Promise<number> {
         ...(hookWorkers !== undefined && hookWorkers !== '' ? { HOOK_WORKERS: hookWorkers } : {}),
         ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL } : {}),
       },
-      [...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+      [...SERVICE_NODE_OPTIONS, ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     );
     const wantMain = !ONLY || ONLY.has('a-main') || ONLY.has('d-main');
     const [service, echo, serviceMain] = await Promise.all([
