@@ -29,6 +29,7 @@ import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SMALL_BODY_PATIENT, SMALL_BODY_SE
 import { openLoop } from './open-loop.ts';
 import { runImagingBench } from './imaging.ts';
 import { orthancMissing } from '../src/demo/imaging/orthanc-process.ts';
+import { SERVICE_NODE_OPTIONS } from '../src/node-options.ts';
 import {
   CARDS_PREFIX, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, childBaseEnv, cpuMs,
   discoveryTemplates, fhirAccess, guardRun, hookRequest, makeSigner, percentile, signTokens, signing, startChild,
@@ -453,7 +454,7 @@ async function main(): Promise<number> {
         ...(hookWorkers !== undefined && hookWorkers !== '' ? { HOOK_WORKERS: hookWorkers } : {}),
         ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL } : {}),
       },
-      [...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+      [...SERVICE_NODE_OPTIONS, ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     );
     const wantMain = !ONLY || ONLY.has('a-main') || ONLY.has('d-main');
     const [service, echo, serviceMain] = await Promise.all([
