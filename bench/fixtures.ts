@@ -46,7 +46,7 @@ export function labHistory(patientId: string, clock: DemoClock, count = SYNTHETI
 }
 
 /** Copies a demo patient's resources onto another subject (ids prefixed, references rewritten). */
-function rehome(resources: FhirResource[], fromId: string, toId: string, tag: string): FhirResource[] {
+export function rehome(resources: FhirResource[], fromId: string, toId: string, tag: string): FhirResource[] {
   return resources
     .filter((r) => !(r.resourceType === 'Patient' && r.id === fromId))
     .map((r) => {

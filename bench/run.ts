@@ -14,7 +14,7 @@
 // Environment (all optional): BENCH_SECONDS (target seconds per measured run, default 6),
 // BENCH_ROUNDS (slices the measured run of compared scenarios is split into, default 3),
 // BENCH_WARMUP (warm-up seconds per scenario, default 2), BENCH_CONNECTIONS (default 10),
-// BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn),
+// BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn,img),
 // BENCH_HOOK_WORKERS (the service's HOOK_WORKERS; default: its own default), BENCH_LOG_LEVEL (service
 // LOG_LEVEL, default warn), BENCH_CPU_PROF=1 (--cpu-prof on the service child, into .bench/prof),
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
@@ -27,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonRequest } from 'autocannon';
 import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SMALL_BODY_PATIENT, SMALL_BODY_SERVICE, SYNTHETIC_LABS } from './fixtures.ts';
 import { openLoop } from './open-loop.ts';
+import { runImagingBench } from './imaging.ts';
+import { orthancMissing } from '../src/demo/imaging/orthanc-process.ts';
 import { SERVICE_NODE_OPTIONS } from '../src/node-options.ts';
 import {
   CARDS_PREFIX, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, childBaseEnv, cpuMs,
@@ -678,8 +680,18 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
+// The imaging scenario (bench/imaging.ts, key `img`): after the load runs, on its own private Orthanc,
+// so that neither disturbs the other's figures.
+const IMAGING = !ONLY || ONLY.has('img');
+const LOAD = !ONLY || [...ONLY].some((k) => k !== 'img');
+(LOAD ? main() : Promise.resolve(0)).then(
+  async (code) => {
+    if (IMAGING) {
+      if (orthancMissing()) console.log(`\n== Imaging: skipped, ${orthancMissing()}`);
+      else await runImagingBench();
+    }
+    process.exit(code || (typeof process.exitCode === 'number' ? process.exitCode : 0));
+  },
   async (err: unknown) => {
     console.error(`\nbench: FAILED — ${(err as Error).stack ?? String(err)}`);
     await stopChildren();

@@ -94,6 +94,8 @@ const EnvSchema = z.object({
   // --- Imaging (src/imaging/, README "Imaging") ---
   /** DICOMweb base URL of the archive (QIDO-RS / WADO-RS root); unset = imaging off. */
   DICOMWEB_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The embedded demo's private Orthanc (src/demo/imaging/orthanc-process.ts), when DICOMWEB_URL is unset. */
+  DEMO_ORTHANC_BINARY: z.string().min(1).default('/usr/sbin/Orthanc'),
   /** Authorization header value for the archive (e.g. "Bearer …", "Basic …"); never logged. */
   DICOMWEB_AUTHORIZATION: z.string().min(1).optional(),
   /** Patient.identifier system whose value is the archive's PatientID; unset = the FHIR Patient id. */
@@ -153,6 +155,8 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => {
     terminologySiteDir: e.TERMINOLOGY_SITE_DIR,
     bodyLimit: e.BODY_LIMIT,
     demo,
+    /** The Orthanc the demo starts for its imaging when DICOMWEB_URL is unset. */
+    demoOrthancBinary: e.DEMO_ORTHANC_BINARY,
     logLevel: e.LOG_LEVEL,
     frameAncestors: e.FRAME_ANCESTORS,
     smartClientId: e.SMART_CLIENT_ID,

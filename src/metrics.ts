@@ -9,6 +9,8 @@ export interface Metrics {
   fhirFetchErrors: Counter<'resource_type'>;
   prefetchUnavailable: Counter<'service' | 'key'>;
   otherPatientDropped: Counter<'service' | 'resource_type'>;
+  imagingReadDuration: Histogram<'service' | 'outcome'>;
+  imagingRequests: Counter<'service'>;
 }
 
 export function createMetrics(): Metrics {
@@ -41,6 +43,15 @@ export function createMetrics(): Metrics {
       name: 'cds_other_patient_resources_dropped_total',
       help: 'Resources about another patient than context.patientId, dropped before scoring (prefetch or FHIR answers)',
       labelNames: ['service', 'resource_type'], registers: [registry],
+    }),
+    imagingReadDuration: new Histogram({
+      name: 'cds_imaging_read_duration_seconds',
+      help: 'Imaging reads of hook calls (DICOMweb archive), by outcome: ok, or why imaging was unavailable',
+      labelNames: ['service', 'outcome'], buckets: ms, registers: [registry],
+    }),
+    imagingRequests: new Counter({
+      name: 'cds_imaging_requests_total', help: 'HTTP requests sent to the DICOMweb archive (a warm call sends none)',
+      labelNames: ['service'], registers: [registry],
     }),
   };
 }

@@ -7,8 +7,9 @@ import { createMetrics } from './metrics.ts';
 import { createApp } from './app.ts';
 import { JwtVerifier, loadTrustedClients, type TrustedClient } from './hooks/auth.ts';
 import { openStore } from './store/store.ts';
-import { createRuntime } from './runtime.ts';
-import { createDemo } from './demo/index.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { createDemo, type Demo } from './demo/index.ts';
+import { startDemoArchive } from './demo/imaging/demo-archive.ts';
 import { startHookWorkers } from './hooks/hook-runner.ts';
 
 export interface RunningServer {
@@ -18,12 +19,36 @@ export interface RunningServer {
 }
 
 /** Builds every dependency and starts listening (also used by integration tests and the benchmark). */
-export async function startServer(config: AppConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
-  // Terminology, services and their wording now, so a broken ValueSet or wording file fails the start,
-  // not a call (each hook worker builds its own runtime from the same config).
-  const runtime = createRuntime(config, { logger });
+export async function startServer(givenConfig: AppConfig, logger: Logger = createLogger(givenConfig.logLevel)): Promise<RunningServer> {
+  // The embedded demo's imaging archive (a private Orthanc on loopback, loaded with the demo studies)
+  // starts first, in its own process, while the rest is built; without Orthanc the demo runs without
+  // imaging and its page says why (demo/imaging/demo-archive.ts). A configured DICOMWEB_URL wins.
+  const demoNow = new Date();
+  const archive = givenConfig.demo && !givenConfig.imaging.dicomWebUrl
+    ? startDemoArchive({ now: demoNow }, { binary: givenConfig.demoOrthancBinary })
+    : undefined;
+  const stopArchive = async (): Promise<void> => {
+    const a = await archive;
+    if (a?.ok) await a.stop();
+  };
+  let config = givenConfig;
+  let runtime: Runtime;
+  let demo: Demo | undefined;
+  try {
+    demo = config.demo ? await createDemo({ config, now: demoNow, imaging: archive }) : undefined;
+    const a = await archive;
+    if (a) {
+      if (a.ok) config = { ...config, imaging: { ...config.imaging, dicomWebUrl: a.dicomWebUrl, patientIdSystem: a.patientIdSystem } };
+      logger.info(a.ok ? { demoImaging: 'orthanc', instances: a.instances } : { demoImaging: 'off', reason: a.reason }, 'demo imaging archive');
+    }
+    // Terminology, services and their wording now, so a broken ValueSet or wording file fails the
+    // start, not a call (each hook worker builds its own runtime from the same config).
+    runtime = createRuntime(config, { logger });
+  } catch (err) {
+    await stopArchive();
+    throw err;
+  }
   const clients: TrustedClient[] = config.cdsClientsFile ? loadTrustedClients(config.cdsClientsFile) : [];
-  const demo = config.demo ? await createDemo({ config }) : undefined;
   if (demo) clients.push(demo.trustedClient);
   const store = await openStore({
     databaseUrl: config.databaseUrl,
@@ -31,11 +56,15 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     logger,
     commentRetentionDays: config.feedbackCommentRetentionDays,
     issuedCardRetentionDays: config.issuedCardRetentionDays,
+  }).catch(async (err: unknown) => {
+    await stopArchive();
+    throw err;
   });
   const services = runtime.services;
   const hookRunner = config.hookWorkers > 0
     ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {
       await store.close();
+      await stopArchive();
       throw err;
     })
     : undefined;
@@ -57,6 +86,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
   }).catch(async (err: unknown) => {
     await hookRunner?.close();
     await store.close();
+    await stopArchive();
     throw err;
   });
   const address = server.address();
@@ -69,6 +99,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await hookRunner?.close();
       await store.close();
+      await stopArchive();
     },
   };
 }

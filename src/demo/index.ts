@@ -6,7 +6,8 @@ import type { TrustedClient } from '../hooks/auth.ts';
 import { createEmbeddedFhirServer } from '../fhir/embedded-server.ts';
 import { createDemoClient } from './demo-client.ts';
 import { demoPatients, demoResources } from './patients/index.ts';
-import { demoRoutes } from './routes.ts';
+import { demoRoutes, type DemoImagingStatus } from './routes.ts';
+import type { DemoArchive } from './imaging/demo-archive.ts';
 import { createSmartAuthServer } from './smart-auth.ts';
 import { fhirAccessPolicy } from './fhir-access.ts';
 
@@ -23,7 +24,12 @@ export interface Demo {
   fhirBaseUrl: string;
 }
 
-export async function createDemo(opts: { config: AppConfig; now?: Date }): Promise<Demo> {
+export async function createDemo(opts: {
+  config: AppConfig;
+  now?: Date;
+  /** The demo's imaging archive being started (server.ts); absent: DICOMWEB_URL decides. */
+  imaging?: Promise<DemoArchive>;
+}): Promise<Demo> {
   const base = opts.config.publicBaseUrl.replace(/\/+$/, '');
   const fhirBaseUrl = `${base}${DEMO_FHIR_PATH}`;
   const client = await createDemoClient({ publicBaseUrl: base });
@@ -39,6 +45,11 @@ export async function createDemo(opts: { config: AppConfig; now?: Date }): Promi
     authorize: fhirAccessPolicy({ ehrToken: client.fhirAccessToken, verifySmartToken: auth.verifyAccessToken }),
   });
 
+  const archive = await opts.imaging;
+  const imaging: DemoImagingStatus = archive === undefined
+    ? (opts.config.imaging.dicomWebUrl ? { state: 'configured' } : { state: 'off', reason: 'no imaging archive is configured (DICOMWEB_URL)', howToEnable: 'Set DICOMWEB_URL, or unset it to let the demo start its own Orthanc.' })
+    : archive.ok ? { state: 'demo-archive', instances: archive.instances } : { state: 'off', reason: archive.reason, howToEnable: archive.howToEnable };
+
   const router = express.Router();
   router.use(
     demoRoutes({
@@ -48,6 +59,7 @@ export async function createDemo(opts: { config: AppConfig; now?: Date }): Promi
         accessToken: client.fhirAccessToken,
         publicBaseUrl: base,
         scenarios: Object.fromEntries(patients.map((p) => [p.id, p.scenario])),
+        imaging,
       },
     }),
   );

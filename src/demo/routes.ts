@@ -27,7 +27,17 @@ export interface DemoPageConfig {
   publicBaseUrl: string;
   /** One-line description of each demo patient's scenario, by Patient id. */
   scenarios: Record<string, string>;
+  /** The demo's imaging archive, for the page's notice (server.ts, demo/imaging/demo-archive.ts). */
+  imaging: DemoImagingStatus;
 }
+
+export type DemoImagingStatus =
+  /** The demo's private Orthanc, loaded with the demo studies. */
+  | { state: 'demo-archive'; instances: number }
+  /** DICOMWEB_URL points at an archive of the operator's. */
+  | { state: 'configured' }
+  /** No archive: why, and how to enable it. */
+  | { state: 'off'; reason: string; howToEnable: string };
 
 /**
  * Whether the demo may sign a JWT for `aud`: exactly `<base>/cds-services` or a URL beneath it.

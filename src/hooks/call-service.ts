@@ -14,7 +14,8 @@ import { isFhirServerAllowed, type HookCaller } from './auth.ts';
 import { CdsRequestSchema, describeIssues } from './schemas.ts';
 import type { Card, CdsRequest, CdsResponse } from './types.ts';
 import { underDeadline } from './deadline.ts';
-import { resolvePrefetch } from './prefetch.ts';
+import { resolveCallData } from './call-data.ts';
+import type { ImagingResult } from '../imaging/types.ts';
 import { droppedCount, keepPatientData } from './patient-scope.ts';
 import type { IssuedCardRow } from './store-port.ts';
 import { createFhirFetcher, type FhirFetcher } from '../fhir/client.ts';
@@ -45,7 +46,9 @@ export type HookObservation =
   | { kind: 'prefetch-unavailable'; service: string; key: string }
   | { kind: 'fhir-fetch'; resourceType: string; ms: number; ok: boolean }
   /** Resources about another patient dropped before scoring (patient-scope.ts), per resource type. */
-  | { kind: 'other-patient-dropped'; service: string; resourceType: string; count: number };
+  | { kind: 'other-patient-dropped'; service: string; resourceType: string; count: number }
+  /** The call's imaging read: 'ok', or the reason imaging was unavailable (imaging/types.ts). */
+  | { kind: 'imaging-read'; service: string; outcome: string; ms: number; requests: number };
 
 /** A call answered with cards. Plain data (structured-cloneable), as is CallFailure. */
 export interface CallAnswer {
@@ -79,13 +82,17 @@ export async function callService(call: ServiceCall, deps: CallServiceDeps): Pro
     if (!request.ok) return failed(request.error);
     const log = deps.logger.child({ hookInstance: request.value.hookInstance, service: service.description.id });
 
-    const data = await resolveData(service, request.value, call.caller, { config: deps.config, log, observe });
+    const data = await resolveData(service, request.value, call.caller, { config: deps.config, runtime: deps.runtime, log, observe });
     if (!data.ok) return failed(data.error);
 
-    const evaluation = createEvaluation(deps.runtime, callContext(request.value, data.value, deps));
+    const evaluation = createEvaluation(deps.runtime, callContext(request.value, data.value, deps), data.value.imaging);
     const cards = service.evaluate(data.value.prefetch, evaluation);
 
-    log.debug({ cards: cards.length, unavailable: data.value.unavailable }, 'evaluated');
+    const imaging = data.value.imaging;
+    log.debug({
+      cards: cards.length, unavailable: data.value.unavailable,
+      ...(imaging ? { imaging: { unavailable: imaging.unavailable?.reason, requests: imaging.stats.requests, depth: imaging.stats.depth, ms: imaging.stats.elapsedMs } } : {}),
+    }, 'evaluated');
     const issuedCards = issuedCardRows(cards, service, request.value, call.caller, deps.now());
     const response: CdsResponse = { cards };
     // Buffer.from encodes faster than TextEncoder; a worker hands the bytes over with movable().
@@ -131,10 +138,13 @@ interface CallData {
   unavailable: string[];
   /** Resources about another patient, dropped. */
   otherPatientDropped: number;
+  /** The archive's answer, when the service wants imaging and DICOMWEB_URL is set. */
+  imaging?: ImagingResult;
 }
 
 interface ResolveDeps {
   config: AppConfig;
+  runtime: Runtime;
   log: Logger;
   observe: (o: HookObservation) => void;
 }
@@ -146,11 +156,13 @@ interface ResolveDeps {
 async function resolveData(service: CdsService, request: CdsRequest, caller: HookCaller, deps: ResolveDeps): Promise<Step<CallData>> {
   const serviceId = service.description.id;
   const fetcher = fhirFetcherFor(request, caller, deps);
-  // The sources of the call's data run in parallel on the deadline's signal; the imaging reader
-  // (issue 13: readImaging(runtime, { ..., signal })) joins this list, its result goes to the evaluation.
-  const [resolved] = await underDeadline(deps.config.fetchBudgetMs, (signal) => Promise.all([
-    resolvePrefetch({ templates: service.description.prefetch, request, fetcher, signal, logger: deps.log }),
-  ]));
+  // The sources of the call's data (prefetch and FHIR fetches; the archive, for a service that wants
+  // imaging) run in parallel on the deadline's signal (call-data.ts); the imaging result goes to the
+  // evaluation.
+  const { prefetch: resolved, imaging } = await underDeadline(deps.config.fetchBudgetMs, (signal) => resolveCallData({
+    templates: service.description.prefetch, request, fetcher, signal, logger: deps.log,
+    ...(service.imaging ? { imaging: { runtime: deps.runtime.imaging, want: service.imaging } } : {}),
+  }));
 
   // The one place where data about another patient leaves, whether the EHR sent it or we fetched it.
   const scoped = keepPatientData(resolved.data, {
@@ -165,6 +177,10 @@ async function resolveData(service: CdsService, request: CdsRequest, caller: Hoo
   }
   if (scoped.unidentified > 0) deps.log.warn({ unidentified: scoped.unidentified }, 'resources without a valid id ignored');
   for (const key of unavailable) deps.observe({ kind: 'prefetch-unavailable', service: serviceId, key });
+  if (imaging) {
+    const outcome = imaging.unavailable?.reason ?? imaging.cmr.unavailable?.reason ?? imaging.ct.unavailable?.reason ?? 'ok';
+    deps.observe({ kind: 'imaging-read', service: serviceId, outcome, ms: imaging.stats.elapsedMs, requests: imaging.stats.requests });
+  }
 
   const missingRequired = service.requiredPrefetch.filter((k) => unavailable.includes(k));
   if (missingRequired.length > 0) {
@@ -179,7 +195,7 @@ async function resolveData(service: CdsService, request: CdsRequest, caller: Hoo
       ),
     };
   }
-  return { ok: true, value: { prefetch: scoped.data, unavailable, otherPatientDropped } };
+  return { ok: true, value: { prefetch: scoped.data, unavailable, otherPatientDropped, ...(imaging ? { imaging } : {}) } };
 }
 
 /**

@@ -105,6 +105,9 @@ function recordObservation(metrics: Metrics, o: HookObservation): void {
     metrics.prefetchUnavailable.inc({ service: o.service, key: o.key });
   } else if (o.kind === 'other-patient-dropped') {
     metrics.otherPatientDropped.inc({ service: o.service, resource_type: o.resourceType }, o.count);
+  } else if (o.kind === 'imaging-read') {
+    metrics.imagingReadDuration.observe({ service: o.service, outcome: o.outcome }, o.ms / 1000);
+    metrics.imagingRequests.inc({ service: o.service }, o.requests);
   } else {
     metrics.fhirFetchDuration.observe({ resource_type: o.resourceType, outcome: o.ok ? 'ok' : 'error' }, o.ms / 1000);
     if (!o.ok) metrics.fhirFetchErrors.inc({ resource_type: o.resourceType });

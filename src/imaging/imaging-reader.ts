@@ -17,7 +17,7 @@ import { isExactPatientId, newestFirst, patientIndex, studySeries, type Instance
 import { muscleArea, planL3, type L3Plan } from './seg-muscle.ts';
 import { readSrMeasurements, type SrReading } from './sr-measurements.ts';
 import type {
-  ClassifiedSeries, CmrImagingInputs, CtImagingInputs, ImagingPart, ImagingRequest, ImagingResult, ImagingStudy,
+  ClassifiedSeries, CmrImagingInputs, CtImagingInputs, DicomObjectOrigin, ImagingPart, ImagingRequest, ImagingResult, ImagingStudy,
   MassImagingInputs, Unavailable, UnavailableReason,
 } from './types.ts';
 
@@ -55,7 +55,7 @@ function reasonOf(err: unknown): UnavailableReason {
   }
 }
 
-const emptyPart = <I extends object>(inputs: I): ImagingPart<I> => ({ inputs, missingReasons: {}, derivations: [] });
+const emptyPart = <I extends object>(inputs: I): ImagingPart<I> => ({ inputs, studiesFound: 0, missingReasons: {}, derivations: [] });
 
 /** Counts sequential round trips of one line of work (a flow). */
 class Flow {
@@ -97,6 +97,7 @@ export async function readImaging(runtime: ImagingRuntime, request: ImagingReque
     cmr: emptyPart<CmrImagingInputs>({}),
     mass: emptyPart<MassImagingInputs>({}),
     ct: emptyPart<CtImagingInputs>({}),
+    objects: {},
     stats: {
       requests: 0, bytes: 0, depth: 0, cacheHits: 0, elapsedMs: 0,
       byKind: { qido: { requests: 0, bytes: 0 }, metadata: { requests: 0, bytes: 0 }, instance: { requests: 0, bytes: 0 }, frames: { requests: 0, bytes: 0 } },
@@ -173,6 +174,17 @@ function studyOf(runtime: ImagingRuntime, s: StudySummary, series?: ClassifiedSe
   };
 }
 
+function objectOrigin(study: StudySummary, ref: InstanceRef, modality: string, seriesDescription?: string): DicomObjectOrigin {
+  return {
+    studyInstanceUid: study.studyInstanceUid,
+    seriesInstanceUid: ref.seriesInstanceUid,
+    ...(study.date ? { studyDate: study.date } : {}),
+    ...(study.description ? { studyDescription: study.description } : {}),
+    modality,
+    ...(seriesDescription ? { seriesDescription } : {}),
+  };
+}
+
 const inStudy = (refs: readonly InstanceRef[], study: StudySummary): InstanceRef[] => refs.filter((r) => r.studyInstanceUid === study.studyInstanceUid);
 const studyLabel = (s: StudySummary): string => `${s.description ?? 'study'} of ${s.date?.slice(0, 10) ?? 'unknown date'}`;
 
@@ -183,9 +195,13 @@ async function readCmr(ctx: CallContext, flow: Flow, index: PatientIndex, result
   const { runtime } = ctx;
   const candidates = newestFirst(index.studies.filter((s) => s.modalities.includes('MR') && inStudy(index.srs, s).length > 0), (s) => s.studyInstanceUid);
   const none = 'no MR study with a DICOM SR (measurement report) in the imaging archive';
+  result.cmr.studiesFound = candidates.length;
+  result.mass.studiesFound = candidates.length;
   if (candidates.length === 0) {
     result.cmr.missingReasons.study = none;
     result.mass.missingReasons.study = none;
+    result.cmr.absent = 'no-study';
+    result.mass.absent = 'no-study';
     return;
   }
   const access = flow.wrap();
@@ -219,6 +235,11 @@ async function readCmr(ctx: CallContext, flow: Flow, index: PatientIndex, result
         continue;
       }
       const provenance = studyOf(runtime, study, series);
+      const seriesOf = new Map(series.map((s) => [s.seriesInstanceUid, s]));
+      for (const r of srs) {
+        const s = seriesOf.get(r.seriesInstanceUid);
+        result.objects[r.sopInstanceUid] = objectOrigin(study, r, 'SR', s?.description);
+      }
       result.cmr.inputs = merged.cmr;
       result.mass.inputs = merged.mass;
       result.cmr.study = provenance;
@@ -230,6 +251,8 @@ async function readCmr(ctx: CallContext, flow: Flow, index: PatientIndex, result
     }
     result.cmr.missingReasons.study = 'no measurement the services read in the SRs of the newest MR studies';
     result.mass.missingReasons.study = result.cmr.missingReasons.study;
+    result.cmr.absent = 'nothing-usable';
+    result.mass.absent = 'nothing-usable';
   } catch (err) {
     const u = unavailable(reasonOf(err));
     result.cmr.unavailable = u;
@@ -258,8 +281,10 @@ const NO_SEG = 'no CT study with a DICOM SEG of skeletal muscle in the imaging a
 async function readCt(ctx: CallContext, flow: Flow, index: PatientIndex, result: ImagingResult): Promise<void> {
   const { runtime } = ctx;
   const candidates = newestFirst(index.studies.filter((s) => s.modalities.includes('CT') && inStudy(index.segs, s).length > 0), (s) => s.studyInstanceUid);
+  result.ct.studiesFound = candidates.length;
   if (candidates.length === 0) {
     result.ct.missingReasons.muscleArea = NO_SEG;
+    result.ct.absent = 'no-study';
     return;
   }
   const access = flow.wrap();
@@ -272,7 +297,7 @@ async function readCt(ctx: CallContext, flow: Flow, index: PatientIndex, result:
       const cached = segs[0] ? runtime.caches.muscle.get(segs[0].sopInstanceUid) : undefined;
       if (cached) {
         ctx.cacheHits++;
-        setMuscle(runtime, result, study, cached);
+        setMuscle(runtime, result, study, cached, segs[0]);
         return;
       }
       const parts = await flow.stage(() => Promise.all(segs.map((s) => access.retrieveInstance(s.studyInstanceUid, s.seriesInstanceUid, s.sopInstanceUid))));
@@ -308,16 +333,18 @@ async function readCt(ctx: CallContext, flow: Flow, index: PatientIndex, result:
         pixelSpacing: area.value.pixelSpacing,
       };
       if (segs[0]?.sopInstanceUid === chosen.segSopInstanceUid) runtime.caches.muscle.set(chosen.segSopInstanceUid, reading);
-      setMuscle(runtime, result, study, reading);
+      setMuscle(runtime, result, study, reading, segs.find((s) => s.sopInstanceUid === chosen.segSopInstanceUid));
       return;
     }
     result.ct.missingReasons.muscleArea = reasons.length > 0 ? `no usable L3 muscle SEG: ${[...new Set(reasons)].join('; ')}` : NO_SEG;
+    result.ct.absent = 'nothing-usable';
   } catch (err) {
     result.ct.unavailable = unavailable(reasonOf(err));
   }
 }
 
-function setMuscle(runtime: ImagingRuntime, result: ImagingResult, study: StudySummary, m: MuscleReading): void {
+function setMuscle(runtime: ImagingRuntime, result: ImagingResult, study: StudySummary, m: MuscleReading, seg: InstanceRef | undefined): void {
+  if (seg) result.objects[m.segSopInstanceUid] = objectOrigin(study, seg, 'SEG');
   const input: Input<number> = {
     name: 'muscleArea',
     value: m.areaCm2,

@@ -56,7 +56,7 @@ export interface ImagingRuntime {
   conceptMap: DicomConceptMap;
   terminology: Pick<Terminology, 'valueSetContains'>;
   /** UCUM conversions of SR measurements (the runtime's converter when built by src/runtime.ts). */
-  units: Pick<UnitConverter, 'toUnit'>;
+  units: Pick<UnitConverter, 'toUnit' | 'meansQuantity'>;
   logger: ImagingLogger;
   now(): number;
 }
@@ -65,7 +65,7 @@ export function createImagingRuntime(
   config: ImagingConfig,
   deps: {
     terminology: Pick<Terminology, 'valueSetContains'>;
-    units?: Pick<UnitConverter, 'toUnit'>;
+    units?: Pick<UnitConverter, 'toUnit' | 'meansQuantity'>;
     logger: ImagingLogger;
     now?: () => number;
     patterns?: SeriesPatterns;

@@ -14,6 +14,7 @@ import type { Coding } from 'fhir/r4.js';
 import type { Input, InputValue } from '../models/types.ts';
 import type { Terminology } from '../fhir/terminology.ts';
 import type { UnitConverter } from '../fhir/units.ts';
+import { QUANTITIES, type QuantityKind } from '../fhir/quantities.ts';
 import { codeIn, isoDateTime, items, num, str, TAG, type DicomDataset } from './dicom-json.ts';
 import { booleanOf, isCardiacMassFinding, isFindingConcept, isSourceSeriesConcept, toCoding } from './dicom-codes.ts';
 import { mapConcept, type DicomConceptMap, type ItemContext } from './dicom-concept-map.ts';
@@ -21,7 +22,11 @@ import type { SeriesClass } from './series-classifier.ts';
 import type { CmrImagingInputs, MassImagingInputs } from './types.ts';
 
 type KeysOf<T, V extends InputValue> = { [K in keyof T]-?: T[K] extends Input<V> | undefined ? K : never }[keyof T];
-type Range = { min?: number; max?: number; integer?: boolean };
+/**
+ * `quantity`: the FHIR path's unit rules for the same input (src/fhir/quantities.ts): the recorded
+ * unit must mean that quantity (an LVEF in '1' is a fraction, a strain only in %), not merely convert.
+ */
+type Range = { min?: number; max?: number; integer?: boolean; quantity?: QuantityKind };
 
 type Target =
   | ({ kind: 'quantity'; part: 'cmr'; name: KeysOf<CmrImagingInputs, number>; valueSet: string; unit: string; indexed?: { name: KeysOf<CmrImagingInputs, number>; unit: string } } & Range)
@@ -32,18 +37,18 @@ type Target =
 
 /** Input ← ValueSet (profiles/), unit and range as in the imaging-cds CodeSystem properties. */
 const TARGETS: readonly Target[] = [
-  { kind: 'quantity', part: 'cmr', name: 'lvef', valueSet: 'lvef-mr', unit: '%', min: 0, max: 100 },
+  { kind: 'quantity', part: 'cmr', name: 'lvef', valueSet: 'lvef-mr', unit: '%', min: 0, max: 100, quantity: QUANTITIES.lvef },
   { kind: 'quantity', part: 'cmr', name: 'lvEdv', valueSet: 'lv-edv', unit: 'mL', min: 0, indexed: { name: 'lvEdvIndexed', unit: 'mL/m2' } },
   { kind: 'quantity', part: 'cmr', name: 'lvEsv', valueSet: 'lv-esv', unit: 'mL', min: 0, indexed: { name: 'lvEsvIndexed', unit: 'mL/m2' } },
   { kind: 'quantity', part: 'cmr', name: 'lvMass', valueSet: 'lv-mass', unit: 'g', min: 0, indexed: { name: 'lvMassIndexed', unit: 'g/m2' } },
-  { kind: 'quantity', part: 'cmr', name: 'infarctSize', valueSet: 'infarct-size', unit: '%', min: 0, max: 100 },
-  { kind: 'quantity', part: 'cmr', name: 'mvo', valueSet: 'mvo-extent', unit: '%', min: 0, max: 100 },
+  { kind: 'quantity', part: 'cmr', name: 'infarctSize', valueSet: 'infarct-size', unit: '%', min: 0, max: 100, quantity: QUANTITIES.infarctSize },
+  { kind: 'quantity', part: 'cmr', name: 'mvo', valueSet: 'mvo-extent', unit: '%', min: 0, max: 100, quantity: QUANTITIES.mvo },
   { kind: 'quantity', part: 'cmr', name: 'mvoSegments', valueSet: 'mvo-segments', unit: '{segments}', min: 0, max: 17, integer: true },
-  { kind: 'quantity', part: 'cmr', name: 'nativeT1', valueSet: 'native-t1', unit: 'ms', min: 0 },
-  { kind: 'quantity', part: 'cmr', name: 't2', valueSet: 't2', unit: 'ms', min: 0 },
-  { kind: 'quantity', part: 'cmr', name: 'ecv', valueSet: 'ecv', unit: '%', min: 0, max: 100 },
-  { kind: 'quantity', part: 'cmr', name: 'lvGls', valueSet: 'lv-gls', unit: '%' },
-  { kind: 'quantity', part: 'cmr', name: 'laReservoirStrain', valueSet: 'la-reservoir-strain', unit: '%' },
+  { kind: 'quantity', part: 'cmr', name: 'nativeT1', valueSet: 'native-t1', unit: 'ms', min: 0, quantity: QUANTITIES.nativeT1 },
+  { kind: 'quantity', part: 'cmr', name: 't2', valueSet: 't2', unit: 'ms', min: 0, quantity: QUANTITIES.t2 },
+  { kind: 'quantity', part: 'cmr', name: 'ecv', valueSet: 'ecv', unit: '%', min: 0, max: 100, quantity: QUANTITIES.ecv },
+  { kind: 'quantity', part: 'cmr', name: 'lvGls', valueSet: 'lv-gls', unit: '%', quantity: QUANTITIES.lvGls },
+  { kind: 'quantity', part: 'cmr', name: 'laReservoirStrain', valueSet: 'la-reservoir-strain', unit: '%', quantity: QUANTITIES.laReservoirStrain },
   { kind: 'boolean', part: 'cmr', name: 'haemorrhage', valueSet: 'intramyocardial-haemorrhage' },
   { kind: 'boolean', part: 'mass', name: 'finding', valueSet: 'cardiac-mass-finding' },
   { kind: 'boolean', part: 'mass', name: 'infiltration', valueSet: 'mass-infiltration' },
@@ -55,9 +60,9 @@ const TARGETS: readonly Target[] = [
   { kind: 'boolean', part: 'mass', name: 'tiScoutTypical', valueSet: 'mass-ti-scout-thrombus-pattern' },
   { kind: 'boolean', part: 'mass', name: 'lgePresent', valueSet: 'mass-lge' },
   { kind: 'boolean', part: 'mass', name: 'homogeneous', valueSet: 'mass-homogeneous' },
-  { kind: 'quantity', part: 'mass', name: 'areaCm2', valueSet: 'mass-area', unit: 'cm2', min: 0 },
-  { kind: 'quantity', part: 'mass', name: 'diameterCm', valueSet: 'mass-diameter', unit: 'cm', min: 0 },
-  { kind: 'quantity', part: 'mass', name: 'postContrastT1', valueSet: 'mass-post-contrast-t1', unit: 'ms', min: 0 },
+  { kind: 'quantity', part: 'mass', name: 'areaCm2', valueSet: 'mass-area', unit: 'cm2', min: 0, quantity: QUANTITIES.massArea },
+  { kind: 'quantity', part: 'mass', name: 'diameterCm', valueSet: 'mass-diameter', unit: 'cm', min: 0, quantity: QUANTITIES.massDiameter },
+  { kind: 'quantity', part: 'mass', name: 'postContrastT1', valueSet: 'mass-post-contrast-t1', unit: 'ms', min: 0, quantity: QUANTITIES.postContrastT1 },
   { kind: 'code', part: 'mass', name: 'location', valueSet: 'mass-location', answers: 'mass-location-answers' },
   { kind: 'code', part: 'mass', name: 'diagnosis', valueSet: 'mass-diagnosis', answers: 'mass-diagnosis-answers' },
 ];
@@ -68,7 +73,7 @@ const MAX_ITEMS = 20_000;
 export interface SrReadingDeps {
   terminology: Pick<Terminology, 'valueSetContains'>;
   /** UCUM conversions (the runtime's converter and its cache). */
-  units: Pick<UnitConverter, 'toUnit'>;
+  units: Pick<UnitConverter, 'toUnit' | 'meansQuantity'>;
   conceptMap: DicomConceptMap;
   /** Classes of a series of the same study (from the series QIDO), by Series Instance UID. */
   seriesClasses(seriesUid: string): readonly SeriesClass[] | undefined;
@@ -173,9 +178,15 @@ export function readSrMeasurements(sr: DicomDataset, deps: SrReadingDeps): SrRea
       reasons[t.name] ??= `the report ${source} gives no UCUM unit for it`;
       return;
     }
+    const kind = t.quantity;
+    if (kind && !deps.units.meansQuantity(kind, unitCode.value)) {
+      const other = kind.otherQuantities?.[unitCode.value as keyof typeof kind.otherQuantities];
+      reasons[t.name] ??= `the report ${source} gives it in '${unitCode.value}'${other ? `: ${other}` : `, which is not a unit of ${kind.what}`}`;
+      return;
+    }
     let name: string = t.name;
     let unit = t.unit;
-    let converted = deps.units.toUnit(value, unitCode.value, t.unit);
+    let converted = deps.units.toUnit(value, unitCode.value, t.unit, kind?.analyte);
     if (converted === null && t.part === 'cmr' && t.indexed) {
       converted = deps.units.toUnit(value, unitCode.value, t.indexed.unit);
       name = t.indexed.name;

@@ -105,6 +105,13 @@ export interface CtImagingInputs {
 export interface ImagingPart<I> {
   inputs: I;
   study?: ImagingStudy;
+  /** Qualifying studies found for this part (the chosen `study` is the newest that gave inputs). */
+  studiesFound: number;
+  /**
+   * Why nothing was read, as a code the services word from their card file: no qualifying study
+   * (CMR: no MR study with an SR; CT: no CT study with a SEG), or studies whose objects gave nothing.
+   */
+  absent?: 'no-study' | 'nothing-usable';
   /** Input name or 'study' → why it was not read (shown on the card, once). */
   missingReasons: Record<string, string>;
   /** How inputs were derived (e.g. which CT slice and SEG gave the muscle area), for the "why" view. */
@@ -127,9 +134,22 @@ export interface ImagingStats {
   elapsedMs: number;
 }
 
+/** Where a DICOM object that gave inputs lives: the SMART view's origin of a `dicom:` source. */
+export interface DicomObjectOrigin {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  /** The study's date (ISO), description and modalities. */
+  studyDate?: string;
+  studyDescription?: string;
+  modality: string;
+  seriesDescription?: string;
+}
+
 export interface ImagingResult {
   /** The archive could not be used at all: the services go on with FHIR data alone. */
   unavailable?: Unavailable;
+  /** SOP Instance UID → its study and series, for every object whose inputs are in a part. */
+  objects: Record<string, DicomObjectOrigin>;
   cmr: ImagingPart<CmrImagingInputs>;
   mass: ImagingPart<MassImagingInputs>;
   ct: ImagingPart<CtImagingInputs>;

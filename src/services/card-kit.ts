@@ -9,7 +9,8 @@ import type { Input, ModelId, ModelResult } from '../models/types.ts';
 /** A result a card reports (its notes, worded or not, are the card's detail, not read here). */
 type Reported = Omit<ModelResult, 'notes'>;
 import type { Evaluation } from './types.ts';
-import type { CodeDisplay, CommonWording } from './card-wording.ts';
+import { fill, type CodeDisplay, type CommonWording, type ImagingWording } from './card-wording.ts';
+import type { ImagingPart } from '../imaging/types.ts';
 import {
   CARD_TOPIC_CODESYSTEM, MODEL_CODESYSTEM, OVERRIDE_REASON_CODESYSTEM, structureDefinitionUrl,
 } from '../fhir/canonical.ts';
@@ -66,6 +67,15 @@ export interface CardSpec {
   results: readonly Reported[];
   /** Whether to offer "Save to chart" (only when at least one score was computed). */
   offerSave?: boolean;
+  /** The part of the call's imaging read this card draws on, with the service's imaging wording. */
+  imaging?: CardImaging;
+}
+
+export interface CardImaging {
+  part: ImagingPart<object> | undefined;
+  wording: ImagingWording;
+  /** Inputs the card used, to tell whether a number came from the study (default: the results' inputs). */
+  inputs?: readonly Input[];
 }
 
 export function buildCard(spec: CardSpec): Card {
@@ -85,10 +95,15 @@ export function buildCard(spec: CardSpec): Card {
     overrideReasons: wording.overrideReasons.map((r) => ({ system: OVERRIDE_REASON_CODESYSTEM, code: r.code, display: r.display })),
     links: [smartLink(ev, wording.text.openDetailView, template.topic.code, computed)],
   };
-  const detail = ctx.otherPatientDataIgnored
-    ? [`_${md(wording.text.otherPatientDataIgnored)}_`, spec.detail].filter((x) => x.trim().length > 0).join('\n\n')
-    : spec.detail;
+  const imaging = imagingBlock(ev, spec.imaging, spec.imaging?.inputs ?? results.flatMap((r) => r.inputs));
+  const detail = [
+    ctx.otherPatientDataIgnored ? `_${md(wording.text.otherPatientDataIgnored)}_` : '',
+    imaging.notice ? `_${md(imaging.notice)}_` : '',
+    spec.detail,
+    imaging.provenance ? md(imaging.provenance) : '',
+  ].filter((x) => x.trim().length > 0).join('\n\n');
   if (detail.trim().length > 0) card.detail = detail;
+  if (imaging.link) card.links?.push(imaging.link);
   if ((spec.offerSave ?? true) && computed.length > 0) {
     card.suggestions = [saveToChart(ctx, computed)];
     card.selectionBehavior = 'at-most-one';
@@ -109,6 +124,39 @@ function smartLink(ev: Evaluation, label: string, topic: string, results: readon
     url: ev.runtime.config.smartLaunchUrl,
     type: 'smart',
     appContext: JSON.stringify({ s: topic, h: ev.call.hookInstance, v: scores }),
+  };
+}
+
+/**
+ * Modalities of derived objects (PS3.3 C.7.3.1.1.1: SR, SEG, presentation states, key objects,
+ * documents): the card names the study by its imaging modality (MR, CT).
+ */
+const DERIVED_MODALITIES = new Set(['SR', 'SEG', 'PR', 'KO', 'DOC']);
+
+/**
+ * What a card says about the imaging read (issue 13): one line when the archive could not be used
+ * (no detail: the cards come from the FHIR data alone), the study the numbers came from and why it
+ * was chosen, and an "Open images" link (CDS Hooks 2.0 Link type `absolute`) from IMAGING_VIEWER_URL.
+ */
+export function imagingBlock(ev: Evaluation, imaging: CardImaging | undefined, inputs: readonly Input[]): { notice?: string; provenance?: string; link?: Link } {
+  const read = ev.imaging;
+  if (!imaging || !read) return {};
+  const w = imaging.wording;
+  const part = imaging.part;
+  if (read.unavailable || part?.unavailable) return { notice: w.unavailable };
+  const study = part?.study;
+  if (!study) return {};
+  const chosen = part.studiesFound > 1 ? fill(w.chosenNewest, { count: part.studiesFound }) : w.chosenOnly;
+  const line = fill(w.study, {
+    description: study.description ?? '—',
+    modality: study.modalities.filter((m) => !DERIVED_MODALITIES.has(m)).join('/') || study.modalities.join('/'),
+    date: study.date?.slice(0, 10) ?? '—',
+    chosen,
+  });
+  const used = inputs.some((i) => i.source.startsWith('dicom:') && read.objects[i.source.slice('dicom:'.length)]?.studyInstanceUid === study.studyInstanceUid);
+  return {
+    provenance: used ? line : `${line} ${w.notUsed}`,
+    ...(study.viewerUrl ? { link: { label: w.openImages, url: study.viewerUrl, type: 'absolute' as const } } : {}),
   };
 }
 

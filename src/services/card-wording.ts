@@ -82,6 +82,21 @@ export const COMMON_TEXT = {
   openDetailView: phrase(),
 };
 
+/**
+ * The `imaging` section of the file of a service that declares imaging (card-kit.ts imagingBlock):
+ * the line saying the archive could not be used, the study the inputs came from and why it was
+ * chosen, the line when the record's results were newer, and the "Open images" link label.
+ */
+export const imagingWording = z.strictObject({
+  unavailable: phrase(),
+  study: phrase('description', 'modality', 'date', 'chosen'),
+  chosenOnly: phrase(),
+  chosenNewest: phrase('count'),
+  notUsed: phrase(),
+  openImages: phrase(),
+});
+export type ImagingWording = z.output<typeof imagingWording>;
+
 /** The top level of a service's wording file: its id, override reasons, cards, tables and texts. */
 export function serviceWording<C extends z.ZodRawShape, T extends z.ZodRawShape, X extends z.ZodRawShape, E extends z.ZodRawShape = {}>(
   codes: WordingCodes,

@@ -62,9 +62,9 @@ export interface ServiceDeclaration<K extends string, W extends CommonWording, I
   valueSets: readonly string[];
   /** Schema of cards/<id>.yaml. */
   wording: WordingSchema<W>;
-  /** Imaging it wants read beside the prefetch (issue 13; not read yet: gather gets undefined). */
+  /** Imaging it wants read beside the prefetch (hooks/call-data.ts), handed to gather. */
   imaging?: ImagingWant;
-  /** Pure: typed inputs from the data (and the imaging read, when there is one); undefined = not applicable. */
+  /** Pure: typed inputs from the data and the imaging read (ev.imaging, when there is one); undefined = not applicable. */
   gather(data: ResolvedPrefetch, ev: ServiceEvaluation<W>, imaging?: ImagingResult): I | undefined;
   /** Pure: the models on the inputs. */
   score(inputs: I, ev: ServiceEvaluation<W>): R;
@@ -135,17 +135,17 @@ export function defineService<K extends string, W extends CommonWording, I, R>(
       if (unused.length > 0) throw new WordingError(`cards/${d.id}.yaml: no card has the declared topic(s) ${unused.join(', ')}`);
       const templates = prefetchTemplates((vs) => deps.terminology.queryCodes(vs));
       const withWording = (ev: Evaluation): ServiceEvaluation<W> => ({ ...ev, wording });
-      const run = (data: ResolvedPrefetch, ev: ServiceEvaluation<W>, imaging?: ImagingResult): R | undefined => {
-        const inputs = d.gather(data, ev, imaging);
+      const run = (data: ResolvedPrefetch, ev: ServiceEvaluation<W>): R | undefined => {
+        const inputs = d.gather(data, ev, ev.imaging);
         return inputs === undefined ? undefined : d.score(inputs, ev);
       };
       const service: CdsService = {
         description: { hook: d.hook, id: d.id, title: d.title, description: d.description, prefetch: templates.prefetch },
         requiredPrefetch: d.requiredPrefetch,
         ...(d.imaging ? { imaging: d.imaging } : {}),
-        evaluate(data, evaluation, imaging) {
+        evaluate(data, evaluation) {
           const ev = withWording(evaluation);
-          const results = run(data, ev, imaging);
+          const results = run(data, ev);
           return results === undefined ? [] : d.cards(results, ev);
         },
         ...(d.detail ? { detail: detailView(d.detail, wording, templates.extra, topicsOf(wording), withWording, run) } : {}),

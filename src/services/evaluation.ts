@@ -2,8 +2,10 @@
 // of derived views is this call's and no other's (DESIGN.md: caches live in the evaluation or the
 // runtime, never in a module).
 import { createFhirReader } from '../fhir/reader.ts';
+import type { ImagingResult } from '../imaging/types.ts';
 import type { CallContext, Evaluation, ServiceRuntime } from './types.ts';
 
-export function createEvaluation(runtime: ServiceRuntime, call: CallContext): Evaluation {
-  return { runtime, call, fhir: createFhirReader(runtime) };
+/** `imaging`: what the archive gave for this call (absent: the service wants none, or no archive). */
+export function createEvaluation(runtime: ServiceRuntime, call: CallContext, imaging?: ImagingResult): Evaluation {
+  return { runtime, call, fhir: createFhirReader(runtime), ...(imaging ? { imaging } : {}) };
 }

@@ -56,9 +56,14 @@ export interface Evaluation {
   readonly runtime: ServiceRuntime;
   readonly call: CallContext;
   readonly fhir: FhirReader;
+  /**
+   * The imaging read of this call (src/hooks/call-data.ts), when the service declares `imaging` and
+   * an archive is configured; its inputs are merged with the FHIR ones in gather (imaging-inputs.ts).
+   */
+  readonly imaging?: ImagingResult;
 }
 
-/** The imaging a service wants read beside its prefetch (issue 13; the use case does not read it yet). */
+/** The imaging a service wants read beside its prefetch (src/hooks/call-data.ts reads it). */
 export interface ImagingWant {
   readonly cmr?: boolean;
   readonly ct?: boolean;
@@ -73,8 +78,8 @@ export interface CdsService {
    */
   readonly requiredPrefetch: readonly string[];
   readonly imaging?: ImagingWant;
-  /** Pure: data (and, once wired, the imaging read) in, cards out. No I/O. */
-  evaluate(data: ResolvedPrefetch, evaluation: Evaluation, imaging?: ImagingResult): Card[];
+  /** Pure: data (and the evaluation's imaging read) in, cards out. No I/O. */
+  evaluate(data: ResolvedPrefetch, evaluation: Evaluation): Card[];
   /** The SMART detail view of the same gather and score steps (absent: the service has none). */
   readonly detail?: ServiceDetailView;
 }

@@ -16,6 +16,11 @@ export const OriginSchema = z.discriminatedUnion('kind', [
     sopInstanceUid: z.string(),
     seriesInstanceUid: z.string().optional(),
     studyInstanceUid: z.string().optional(),
+    /** The study's date (ISO), description, the object's modality (SR, SEG) and its series' description. */
+    studyDate: z.string().optional(),
+    studyDescription: z.string().optional(),
+    modality: z.string().optional(),
+    seriesDescription: z.string().optional(),
   }),
   z.object({ kind: z.literal('derived') }),
 ]);

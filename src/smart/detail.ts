@@ -12,7 +12,10 @@ import { createEvaluation } from '../services/evaluation.ts';
 import type { Contribution, Input, ModelMetadata } from '../models/types.ts';
 import type { ShownResult } from '../services/model-notes.ts';
 import type { CdsRequest } from '../hooks/types.ts';
-import { resolvePrefetch } from '../hooks/prefetch.ts';
+import { resolveCallData } from '../hooks/call-data.ts';
+import { underDeadline } from '../hooks/deadline.ts';
+import type { ImagingRuntime } from '../imaging/imaging-runtime.ts';
+import type { ImagingResult } from '../imaging/types.ts';
 import { droppedCount, keepPatientData } from '../hooks/patient-scope.ts';
 import { createFhirFetcher } from '../fhir/client.ts';
 import { badRequest, notFound, preconditionFailed } from '../errors.ts';
@@ -44,7 +47,7 @@ export interface DetailDeps {
   now: () => Date;
   /** The services of the runtime; those with a detail view are offered. */
   services: readonly CdsService[];
-  runtime: ServiceRuntime;
+  runtime: ServiceRuntime & { readonly imaging: ImagingRuntime };
   wording: DetailWording;
   report: ReportTemplate;
 }
@@ -68,13 +71,15 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
       prefetch: {},
     };
     const fetcher = createFhirFetcher({ baseUrl: req.iss, accessToken: req.accessToken, timeoutMs: deps.config.fetchBudgetMs });
-    const resolved = await resolvePrefetch({
+    // The same sources as the hook call, the archive included (hooks/call-data.ts).
+    const { prefetch: resolved, imaging } = await underDeadline(deps.config.fetchBudgetMs, (signal) => resolveCallData({
       templates: { ...service.description.prefetch, ...view.extraPrefetch },
       request,
       fetcher,
-      budgetMs: deps.config.fetchBudgetMs,
+      signal,
       logger: deps.logger,
-    });
+      ...(service.imaging ? { imaging: { runtime: deps.runtime.imaging, want: service.imaging } } : {}),
+    }));
     // The same rule as a hook call (hooks/patient-scope.ts): only this patient's resources are used,
     // and a key left with none of them is unavailable.
     const scoped = keepPatientData(resolved.data, { patientId: req.patientId, bases: [fetcher.baseUrl] });
@@ -93,7 +98,7 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
       now: deps.now(),
       unavailable,
     };
-    const evaluation = createEvaluation(deps.runtime, ctx);
+    const evaluation = createEvaluation(deps.runtime, ctx, imaging);
     const viewContext: ViewContext = {
       card: req.appContext,
       wording: deps.wording,
@@ -111,7 +116,7 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
       generatedAt: ctx.now.toISOString(),
       ...(req.appContext ? { topic: req.appContext.s } : {}),
       applies: body.applies,
-      results: body.results.map(toDetailResult),
+      results: body.results.map((r) => toDetailResult(r, imaging)),
       explanations: body.results.map((r) => explain(r, body, viewContext)),
       labels: body.labels,
       missingReasons: body.missingReasons,
@@ -126,14 +131,19 @@ export function createDetailComputer(deps: DetailDeps): ComputeDetail {
   };
 }
 
-export function originOf(source: string): Origin {
-  if (source.startsWith('dicom:')) return { kind: 'dicom', sopInstanceUid: source.slice('dicom:'.length) };
+/** Where an input came from; a DICOM object with its study and series as the archive gave them. */
+export function originOf(source: string, imaging?: ImagingResult): Origin {
+  if (source.startsWith('dicom:')) {
+    const sopInstanceUid = source.slice('dicom:'.length);
+    const o = imaging?.objects[sopInstanceUid];
+    return { kind: 'dicom', sopInstanceUid, ...(o ?? {}) };
+  }
   if (source === 'derived') return { kind: 'derived' };
   return { kind: 'fhir', reference: source };
 }
 
-function toDetailResult(r: ShownResult): DetailResult {
-  return { ...r, inputs: r.inputs.map((i: Input) => ({ ...i, origin: originOf(i.source) })) };
+function toDetailResult(r: ShownResult, imaging?: ImagingResult): DetailResult {
+  return { ...r, inputs: r.inputs.map((i: Input) => ({ ...i, origin: originOf(i.source, imaging) })) };
 }
 
 function contributionKind(cs: readonly Contribution[]): Explanation['contributionKind'] {

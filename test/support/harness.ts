@@ -67,7 +67,7 @@ export async function startHarness(opts: {
   const logger = opts.logger ?? createLogger('silent');
   const store = await openStore({ dataDir, logger });
   const app = createApp({
-    config, logger, metrics: createMetrics(), store, runtime: createRuntime(config),
+    config, logger, metrics: createMetrics(), store, runtime: createRuntime(config, { logger }),
     verifier: new JwtVerifier({ clients: [client, otherClient], clockSkewS: config.jwtClockSkewS, logger }),
   });
 

@@ -22,7 +22,16 @@ export interface BenchImagingPatient {
   counts: { cmrStudies: number; seriesPerStudy: number; instancesPerSeries: number; ctSlices: number };
 }
 
-export function benchImagingPatient(opts: { instancesPerSeries?: number; ctSlices?: number; ctSize?: number } = {}): BenchImagingPatient {
+/** A DICOM DA value `days` before `now`. */
+const daysBefore = (now: Date, days: number): string => new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+
+/**
+ * `now`: the studies are dated relative to it (CMR about 2 years, 1 year and 30 days before, the CT 35
+ * days before), so that the newest ones stay within the services' one-year look-backs whenever the
+ * benchmark runs.
+ */
+export function benchImagingPatient(opts: { instancesPerSeries?: number; ctSlices?: number; ctSize?: number; now?: Date } = {}): BenchImagingPatient {
+  const now = opts.now ?? new Date();
   const instances = opts.instancesPerSeries ?? 50;
   const series: SeriesSpec[] = PROTOCOL.map((description) => ({
     description, instances, ...(description.includes('cine') ? { cardiacNumberOfImages: instances } : {}),
@@ -30,7 +39,7 @@ export function benchImagingPatient(opts: { instancesPerSeries?: number; ctSlice
   const person = { patientId: BENCH_PATIENT_ID, patientName: 'Bench^Imaging' };
   const files: Uint8Array[] = [];
   const lvefs = [52, 47, 41];
-  ['20240115', '20250120', '20260110'].forEach((date, i) => {
+  [daysBefore(now, 720), daysBefore(now, 350), daysBefore(now, 30)].forEach((date, i) => {
     const study = buildCmrStudy({
       patient: { ...person, studyUid: uidFor(`bench/cmr/${i}`), studyDate: date, studyDescription: 'CMR VIABILITY' },
       seed: `bench/cmr/${i}`,
@@ -47,7 +56,7 @@ export function benchImagingPatient(opts: { instancesPerSeries?: number; ctSlice
   });
   const size = opts.ctSize ?? 512;
   const ct = buildCtPhantom({
-    patient: { ...person, studyUid: uidFor('bench/ct'), studyDate: '20260105', studyDescription: 'CT ABDOMEN' },
+    patient: { ...person, studyUid: uidFor('bench/ct'), studyDate: daysBefore(now, 35), studyDescription: 'CT ABDOMEN' },
     seed: 'bench/ct', rows: size, columns: size, pixelSpacing: [0.78125, 0.78125], slices: opts.ctSlices ?? 40, l3Slice: 20,
     l3Segment: true, musclePixels: 18_000, pixelRepresentation: 1, intercept: 0, bitsStored: 16,
   });

@@ -1,9 +1,10 @@
 // The demo's imaging archive: a private Orthanc on loopback loaded with the demo patients' studies,
 // when Debian's orthanc and orthanc-dicomweb are installed; otherwise an exact reason and how to
-// enable it, for the demo page. (Phase 2 of issue 13 calls this from the demo's start-up.)
+// enable it, for the demo page. src/server.ts starts it with the embedded demo (DEMO=true) when no
+// DICOMWEB_URL is configured, and stops it on shutdown.
 import { DEMO_MRN_SYSTEM, type DemoClock } from '../patients/builders.ts';
 import { demoImagingPatients } from './demo-studies.ts';
-import { HOW_TO_INSTALL, orthancMissing, startOrthanc, type OrthancProcess } from './orthanc-process.ts';
+import { HOW_TO_INSTALL, ORTHANC_BINARY, orthancMissing, startOrthanc, type OrthancProcess } from './orthanc-process.ts';
 
 export type DemoArchive =
   | {
@@ -18,20 +19,22 @@ export type DemoArchive =
   | { ok: false; reason: string; howToEnable: string };
 
 export interface DemoArchiveDeps {
+  /** The Orthanc executable (DEMO_ORTHANC_BINARY; default Debian's /usr/sbin/Orthanc). */
+  binary?: string;
   /** Why Orthanc is missing, or undefined (default: look for Debian's binaries). */
   missing?: () => string | undefined;
   start?: () => Promise<OrthancProcess>;
 }
 
 export async function startDemoArchive(clock: DemoClock, deps: DemoArchiveDeps = {}): Promise<DemoArchive> {
-  const missing = (deps.missing ?? orthancMissing)();
+  const missing = (deps.missing ?? (() => orthancMissing(deps.binary)))();
   if (missing) return { ok: false, reason: `Orthanc is ${missing.split('. Install:')[0]}`, howToEnable: `Install it: ${HOW_TO_INSTALL}, then restart the demo.` };
   let orthanc: OrthancProcess;
   try {
-    orthanc = await (deps.start ?? (() => startOrthanc()))();
+    orthanc = await (deps.start ?? (() => startOrthanc(deps.binary ? { binary: deps.binary } : {})))();
   } catch (err) {
     const first = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-    return { ok: false, reason: `Orthanc could not be started: ${first}`, howToEnable: 'Check that /usr/sbin/Orthanc runs (`Orthanc --version`) and that the machine allows a local HTTP port, then restart the demo.' };
+    return { ok: false, reason: `Orthanc could not be started: ${first}`, howToEnable: `Check that ${deps.binary ?? ORTHANC_BINARY} runs (\`Orthanc --version\`) and that the machine allows a local HTTP port, then restart the demo.` };
   }
   try {
     const files = demoImagingPatients(clock).flatMap((p) => p.files);

@@ -17,6 +17,8 @@ export const ORTHANC_PACKAGES = ['orthanc', 'orthanc-dicomweb'] as const;
 export const HOW_TO_INSTALL = `apt-get update && apt-get install -y --no-install-recommends ${ORTHANC_PACKAGES.join(' ')} (as root; scripts/install-test-deps.sh does this)`;
 
 export interface OrthancOptions {
+  /** The Orthanc executable (default ORTHANC_BINARY, Debian's). */
+  binary?: string;
   /** HTTP Basic users; when given, authentication is on (Orthanc's RegisteredUsers). */
   users?: Record<string, string>;
   /** Seconds Orthanc waits to start answering; the start fails after it. */
@@ -35,16 +37,17 @@ export interface OrthancProcess {
 }
 
 /** Why Orthanc cannot be started here, or undefined when the binaries are installed. */
-export function orthancMissing(): string | undefined {
+export function orthancMissing(binary: string = ORTHANC_BINARY): string | undefined {
   const missing = [
-    existsSync(ORTHANC_BINARY) ? undefined : `${ORTHANC_BINARY} (package orthanc)`,
+    existsSync(binary) ? undefined : `${binary} (package orthanc)`,
     existsSync(DICOMWEB_PLUGIN) ? undefined : `${DICOMWEB_PLUGIN} (package orthanc-dicomweb)`,
   ].filter((x): x is string => x !== undefined);
   return missing.length === 0 ? undefined : `not installed: ${missing.join(', ')}. Install: ${HOW_TO_INSTALL}`;
 }
 
 export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancProcess> {
-  const missing = orthancMissing();
+  const binary = opts.binary ?? ORTHANC_BINARY;
+  const missing = orthancMissing(binary);
   if (missing) throw new Error(`Orthanc cannot be started: ${missing}`);
   const dir = mkdtempSync(join(tmpdir(), 'cds-orthanc-'));
   const port = await freePort();
@@ -68,7 +71,7 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancPr
   writeFileSync(configFile, JSON.stringify(config, null, 2));
 
   let output = '';
-  const child: ChildProcess = spawn(ORTHANC_BINARY, [configFile], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  const child: ChildProcess = spawn(binary, [configFile], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   child.stdout?.on('data', (b: Buffer) => { output = (output + b.toString()).slice(-8000); });
   child.stderr?.on('data', (b: Buffer) => { output = (output + b.toString()).slice(-8000); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -226,7 +226,23 @@ async function main() {
     showPageError(err.message);
     return;
   }
+  showImagingStatus(cfg.imaging);
   await showPatientList(cfg);
+}
+
+/** Whether the demo reads imaging, and if not exactly why and how to enable it (server.ts). */
+function showImagingStatus(imaging) {
+  const p = $('imaging-status');
+  if (!imaging) return;
+  if (imaging.state === 'demo-archive') {
+    p.textContent = `Imaging: the demo patients' CMR reports (DICOM SR) and CT muscle segmentations (DICOM SEG) are read from a private Orthanc on this machine (${imaging.instances} instances).`;
+  } else if (imaging.state === 'configured') {
+    p.textContent = 'Imaging: read from the DICOMweb archive configured in DICOMWEB_URL.';
+  } else {
+    p.classList.add('off');
+    p.textContent = `Imaging is off in this demo: ${imaging.reason}. ${imaging.howToEnable} Until then the cards use the FHIR data alone.`;
+  }
+  p.hidden = false;
 }
 
 main();

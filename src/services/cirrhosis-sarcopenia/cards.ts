@@ -77,6 +77,7 @@ function liverCard(r: CirrhosisResults, ev: Ev, extra: ShownResult[]): Card {
     detail,
     indicator: liverIndicator(r, w),
     results: reported,
+    imaging: { part: ev.imaging?.ct, wording: w.imaging },
   });
 }
 
@@ -103,7 +104,7 @@ function sarcopeniaCard(r: CirrhosisResults, ev: Ev): Card {
     d.inputsHeading,
     inputsTable(allInputs(results), w.tables.inputLabels),
   ].filter((x) => x.length > 0).join('\n\n');
-  return buildCard({ ev, wording: w, template, summary, detail, indicator: 'warning', results });
+  return buildCard({ ev, wording: w, template, summary, detail, indicator: 'warning', results, imaging: { part: ev.imaging?.ct, wording: w.imaging } });
 }
 
 function dataMissingCard(r: CirrhosisResults, ev: Ev): Card {
@@ -121,6 +122,7 @@ function dataMissingCard(r: CirrhosisResults, ev: Ev): Card {
     detail,
     indicator: 'info',
     results: [],
+    imaging: { part: ev.imaging?.ct, wording: w.imaging },
   });
 }
 

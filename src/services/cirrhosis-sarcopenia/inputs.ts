@@ -8,6 +8,10 @@ import type { ConditionMatch } from '../../fhir/conditions.ts';
 import { arrayOf, stringOf, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
 import { SNOMED } from '../../fhir/canonical.ts';
 import { INTEGER_UNITS, QUANTITIES } from '../../fhir/quantities.ts';
+import type { CtImagingInputs, ImagingPart } from '../../imaging/types.ts';
+import { datedWithin, newerInput } from '../imaging-inputs.ts';
+import { fill } from '../card-wording.ts';
+import type { CirrhosisWording } from './wording.ts';
 
 export interface CirrhosisInputs {
   /** Cirrhosis recorded and not refuted: the service applies. */
@@ -51,7 +55,7 @@ const SEVERITY_TO_ASCITES: Record<string, string> = {
 /** Prefetch keys of the service (index.ts declares their templates). */
 export type CirrhosisPrefetchKey = 'patient' | 'conditions' | 'observations' | 'procedures';
 
-export function gatherCirrhosisInputs(data: ResolvedPrefetch, ev: Evaluation): CirrhosisInputs {
+export function gatherCirrhosisInputs(data: ResolvedPrefetch, ev: Evaluation & { wording: CirrhosisWording }): CirrhosisInputs {
   const { now } = ev.call;
   const { config } = ev.runtime;
   const fhir = ev.fhir;
@@ -87,6 +91,7 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ev: Evaluation): C
   if (out.bmi) delete missingReasons.bmi;
   out.smi = take(fhir.latestQuantity(observations, { ...body, valueSet: 'l3-smi', name: 'smi', quantity: QUANTITIES.smi }));
   out.muscleArea = take(fhir.latestQuantity(observations, { ...body, valueSet: 'l3-skeletal-muscle-area', name: 'muscleArea', quantity: QUANTITIES.muscleArea }));
+  if (ev.imaging) withCtImaging(out, ev.imaging.ct, ev, missingReasons);
 
   out.ascites = ascites(conditions, observations, ev, missingReasons);
   out.encephalopathy = encephalopathy(conditions, observations, ev, missingReasons);
@@ -97,6 +102,34 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ev: Evaluation): C
   }
   return out;
 }
+
+/**
+ * The L3 muscle area the archive's CT SEG gave (imaging/seg-muscle.ts), beside the record's SMI or
+ * muscle area: the newer measurement wins (imaging-inputs.ts), within the same look-back. A DICOM area
+ * replaces a recorded SMI too, so that the SMI is its area / height² (MODELS.md 3e). Without one, the
+ * card says why and what would provide it (cards/cirrhosis-sarcopenia.yaml).
+ */
+function withCtImaging(out: CirrhosisInputs, ct: ImagingPart<CtImagingInputs>, ev: Evaluation & { wording: CirrhosisWording }, reasons: Record<string, string>): void {
+  const now = ev.call.now.getTime();
+  const area = ct.inputs.muscleArea;
+  const usable = area && datedWithin(area, now - ev.runtime.config.bodyLookbackDays * DAY_MS, now) ? area : undefined;
+  if (usable) {
+    const recorded = newerInput(out.smi, out.muscleArea);
+    if (newerInput(recorded, usable) === usable) {
+      out.muscleArea = usable;
+      delete out.smi;
+      delete reasons.muscleArea;
+      delete reasons.smi;
+    }
+    return;
+  }
+  if (out.smi || out.muscleArea || ct.unavailable) return;
+  const t = ev.wording.text;
+  if (ct.absent === 'no-study') reasons.muscleArea = t.imagingNoSeg;
+  else if (ct.absent === 'nothing-usable') reasons.muscleArea = fill(t.imagingSegUnusable, { reason: ct.missingReasons.muscleArea ?? '—' });
+}
+
+const DAY_MS = 86_400_000;
 
 function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<string, string>): Pick<CirrhosisInputs, 'sex' | 'age'> {
   const source = patient?.id ? `Patient/${patient.id}` : 'Patient';

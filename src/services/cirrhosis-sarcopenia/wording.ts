@@ -1,7 +1,7 @@
 // The schema of cards/cirrhosis-sarcopenia.yaml: every key explicit, every text with the
 // placeholders cards.ts fills. A missing or misspelt key stops the start (card-wording.ts).
 import { z } from 'zod';
-import { card, indicator, labels, phrase, serviceWording, type WordingCodes } from '../card-wording.ts';
+import { card, indicator, labels, phrase, serviceWording, type WordingCodes, imagingWording } from '../card-wording.ts';
 import { SMI_CUTOFF_SETS, SMI_NOTE_SPEC, type SmiCutoffSetName } from '../../models/smi.ts';
 import { MELD3_BANDS, MELD3_NOTE_SPEC } from '../../models/meld3.ts';
 import { MELD_NOTE_SPEC } from '../../models/meld.ts';
@@ -64,9 +64,13 @@ export const cirrhosisWording = (codes: WordingCodes) => serviceWording(codes, '
     dialysisOneSession: phrase(),
     dialysisAtCap: phrase('score', 'creatinine', 'cap'),
     dialysisBelowCap: phrase('score', 'creatinine', 'cap', 'value', 'ifDialysis'),
+    imagingNoSeg: phrase(),
+    imagingSegUnusable: phrase('reason'),
     secondaryEvidence: phrase(),
   },
   extra: {
+    /** What the cards say about the imaging read (card-kit.ts imagingBlock). */
+    imaging: imagingWording,
     /** What the models say about a result (their NoteSpecs), shown with the scores. */
     modelNotes: modelNotes(MELD3_NOTE_SPEC, MELD_NOTE_SPEC, CHILD_PUGH_NOTE_SPEC, ALBI_NOTE_SPEC, SMI_NOTE_SPEC, MELD_SARCOPENIA_NOTE_SPEC),
     /** The SMART detail view of this service (detail.ts). */

@@ -54,6 +54,7 @@ function massCard(r: CardiacMassResults, ev: Ev): Card {
     results: computed,
     // A score whose range spans the cut-off is not worth a chart entry; a settled one is.
     offerSave: r.score.tier !== undefined,
+    imaging: { part: ev.imaging?.mass, wording: w.imaging, inputs: allInputs(r) },
   });
 }
 
@@ -76,6 +77,7 @@ function dataMissingCard(r: CardiacMassResults, ev: Ev): Card {
     summary: fill(template.summary.text, vars),
     indicator: 'info',
     results: [],
+    imaging: { part: ev.imaging?.mass, wording: w.imaging, inputs: allInputs(r) },
   });
 }
 

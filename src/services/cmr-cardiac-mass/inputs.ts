@@ -24,7 +24,9 @@ import type { ConditionMatch } from '../../fhir/conditions.ts';
 import { arrayOf, inWindow, observationDate, stringOf, type DateRange, type Lookup } from '../../fhir/observations.ts';
 import type { FhirReader } from '../../fhir/reader.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
-import { chooseStudy, dayOf, type MassStudy } from './study.ts';
+import { chooseStudy, dayOf, type MassStudy, type StudyChoice } from './study.ts';
+import type { MassImagingInputs } from '../../imaging/types.ts';
+import { compareDates, datedWithin } from '../imaging-inputs.ts';
 
 export interface CardiacMassInputs {
   applies: boolean;
@@ -78,7 +80,11 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ev: Evaluation):
   const conditions = fhir.findConditions(data.conditions, 'cardiac-mass', { now }).filter((c) => c.active);
   const heartSpecific = conditions.filter((c) => !fhir.valueSetContains('mass-diagnosis-thrombus-conditions', c.resource.code));
 
-  const choice = chooseStudy(fhir, observations, now, lookbackDays);
+  const fhirChoice = chooseStudy(fhir, observations, now, lookbackDays);
+  // The archive's CMR report of a mass, when its study is at least as new as the record's (one study
+  // only, study.ts): then every feature comes from that report.
+  const dicom = dicomMassStudy(ev, fhirChoice, now, lookbackDays);
+  const choice: StudyChoice = dicom?.choice ?? fhirChoice;
   const massFinding = choice.finding?.value === true;
   const missingReasons: Record<string, string> = {};
   const out: CardiacMassInputs = {
@@ -94,6 +100,14 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ev: Evaluation):
   if (choice.finding) out.finding = choice.finding;
   const study = choice.study;
   if (study) out.study = { day: study.day, linked: study.linked, ...(study.report ? { report: study.report } : {}) };
+
+  if (dicom && study) {
+    Object.assign(out, dicomFeatures(dicom.inputs, study.day, missingReasons));
+    Object.assign(out, dicom.inputs.diagnosis && (DIAGNOSES as readonly string[]).includes(dicom.inputs.diagnosis.value)
+      ? { diagnosis: dicom.inputs.diagnosis, diagnosisFrom: 'observation' as const }
+      : diagnosisOf(fhir, observations, conditions, { now, lookbackDays, studyDay: study.day, massFinding }, missingReasons));
+    return out;
+  }
 
   // Features: from the chosen study only; a missing feature is unknown, never absent (MODELS.md 2).
   const pool = study?.observations ?? [];
@@ -121,26 +135,75 @@ export function gatherCardiacMassInputs(data: ResolvedPrefetch, ev: Evaluation):
   const location = fhir.latestCode(pool, { ...window, valueSet: 'mass-location', name: 'location' });
   if (location.found) out.location = location.input;
 
-  out.score = pickDefined({
-    infiltration: flags.infiltration,
-    firstPassPerfusion: flags.firstPassPerfusion,
-    sessile: flags.sessile,
-    polylobate: flags.polylobate,
-    pericardialEffusion: flags.pericardialEffusion,
-    heterogeneousEnhancement: flags.heterogeneousEnhancement,
-  });
-  out.thrombus = pickDefined({
-    tiScoutTypical: flags.tiScoutTypical,
-    lgePresent: flags.lgePresent,
-    firstPassPerfusionPresent: flags.firstPassPerfusion,
-    areaCm2: area,
-    diameterCm: diameter,
-    homogeneous: flags.homogeneous,
-    postContrastT1,
-  });
+  Object.assign(out, featureInputs(flags, { areaCm2: area, diameterCm: diameter, postContrastT1 }));
 
   Object.assign(out, diagnosisOf(fhir, observations, conditions, { ...window, studyDay: study?.day, massFinding }, missingReasons));
   return out;
+}
+
+/**
+ * The mass report of the archive's newest CMR study with one (imaging-reader.ts), as the study of the
+ * features, when it is within the look-back and not older than the record's study (imaging-inputs.ts:
+ * the newer wins; on the same day the DICOM report).
+ */
+function dicomMassStudy(ev: Evaluation, fhirChoice: StudyChoice, now: Date, lookbackDays: number): { choice: StudyChoice; inputs: MassImagingInputs } | undefined {
+  const part = ev.imaging?.mass;
+  const finding = part?.inputs.finding;
+  const date = finding?.date ?? part?.study?.date;
+  if (!part || !finding || !date) return undefined;
+  if (!datedWithin({ ...finding, date }, now.getTime() - lookbackDays * 86_400_000, now.getTime())) return undefined;
+  const fhirDate = fhirChoice.finding?.date ?? fhirChoice.study?.day;
+  if (fhirDate !== undefined && compareDates(date, fhirDate) < 0) return undefined;
+  const day = date.slice(0, 10);
+  return {
+    inputs: part.inputs,
+    choice: {
+      finding,
+      noMassOnLatestCmr: finding.value === false,
+      ...(finding.value ? { study: { day, observations: [], linked: true, report: finding.source } } : {}),
+    },
+  };
+}
+
+/** The features of the archive's report: what it does not state is unknown, never absent. */
+function dicomFeatures(d: MassImagingInputs, day: string, reasons: Record<string, string>): Pick<CardiacMassInputs, 'score' | 'thrombus' | 'location'> {
+  const notReported = `not reported in the DICOM SR of the CMR of ${day}`;
+  const pick = <V extends boolean | number | string>(name: string, i: Input<V> | undefined): Input<V> | undefined => {
+    if (i === undefined) reasons[name] = notReported;
+    return i;
+  };
+  const flags = Object.fromEntries(Object.keys(BOOLEAN_FEATURES).map((name) => [name, pick(name, d[name as keyof typeof BOOLEAN_FEATURES])])) as
+    Partial<Record<keyof typeof BOOLEAN_FEATURES, Input<boolean>>>;
+  return {
+    ...featureInputs(flags, { areaCm2: pick('areaCm2', d.areaCm2), diameterCm: pick('diameterCm', d.diameterCm), postContrastT1: pick('postContrastT1', d.postContrastT1) }),
+    ...(d.location ? { location: d.location } : {}),
+  };
+}
+
+/** The features of one study as the models take them (CMR Mass Score, thrombus features). */
+function featureInputs(
+  flags: Partial<Record<keyof typeof BOOLEAN_FEATURES, Input<boolean>>>,
+  size: { areaCm2?: Input<number>; diameterCm?: Input<number>; postContrastT1?: Input<number> },
+): Pick<CardiacMassInputs, 'score' | 'thrombus'> {
+  return {
+    score: pickDefined({
+      infiltration: flags.infiltration,
+      firstPassPerfusion: flags.firstPassPerfusion,
+      sessile: flags.sessile,
+      polylobate: flags.polylobate,
+      pericardialEffusion: flags.pericardialEffusion,
+      heterogeneousEnhancement: flags.heterogeneousEnhancement,
+    }),
+    thrombus: pickDefined({
+      tiScoutTypical: flags.tiScoutTypical,
+      lgePresent: flags.lgePresent,
+      firstPassPerfusionPresent: flags.firstPassPerfusion,
+      areaCm2: size.areaCm2,
+      diameterCm: size.diameterCm,
+      homogeneous: flags.homogeneous,
+      postContrastT1: size.postContrastT1,
+    }),
+  };
 }
 
 function conditionInput(c: ConditionMatch): Input<string> {

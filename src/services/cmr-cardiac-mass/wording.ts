@@ -1,7 +1,7 @@
 // The schema of cards/cmr-cardiac-mass.yaml: every key explicit, every text with the placeholders
 // cards.ts fills. A missing or misspelt key stops the start (card-wording.ts).
 import { z } from 'zod';
-import { card, indicator, labels, phrase, serviceWording, type WordingCodes } from '../card-wording.ts';
+import { card, indicator, labels, phrase, serviceWording, type WordingCodes, imagingWording } from '../card-wording.ts';
 import { CMR_MASS_NOTE_SPEC, FEATURES } from '../../models/cmr-mass-score.ts';
 import { DIAGNOSES, MASS_PROGNOSIS_NOTE_SPEC } from '../../models/mass-prognosis.ts';
 import { THROMBUS_NOTE_SPEC } from '../../models/thrombus-features.ts';
@@ -76,6 +76,8 @@ export const massWording = (codes: WordingCodes) => serviceWording(codes, 'cmr-c
     noMassOnLatestCmr: phrase('date', 'source'),
   },
   extra: {
+    /** What the cards say about the imaging read (card-kit.ts imagingBlock). */
+    imaging: imagingWording,
     /** What the models say about a result (their NoteSpecs). */
     modelNotes: modelNotes(CMR_MASS_NOTE_SPEC, MASS_PROGNOSIS_NOTE_SPEC, THROMBUS_NOTE_SPEC),
     /** The criteria of Table 3 (Pazos-López 2014) and their published accuracy, from models/thrombus-features.ts. */

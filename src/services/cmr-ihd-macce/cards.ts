@@ -76,6 +76,7 @@ function acuteCard(i: MacceInputs, s: ShownAcuteScores, reasons: Record<string, 
     detail,
     indicator: acuteIndicator(shown, w),
     results: shown,
+    imaging: { part: ev.imaging?.cmr, wording: w.imaging },
   });
 }
 
@@ -171,6 +172,7 @@ function dataMissingCard(i: MacceInputs, all: ShownResult[], reasons: Record<str
     ),
     detail,
     indicator: 'info',
+    imaging: { part: ev.imaging?.cmr, wording: w.imaging },
     results: [],
   });
 }
@@ -219,6 +221,7 @@ function markersCard(i: MacceInputs, m: WordedMarkers, reasons: Record<string, s
     indicator: flagged.length > 0 ? w.tables.markersIndicator.flagged : w.tables.markersIndicator.none,
     // Markers are findings, not scores: no extension.scores, no RiskAssessment (DESIGN.md).
     results: [],
+    imaging: { part: ev.imaging?.cmr, wording: w.imaging, inputs: m.inputs },
   });
 }
 

@@ -2,7 +2,8 @@
 // the LVEF trend, and the CMR report draft (MODELS.md section 5). Pure: data in, DetailBody out.
 import type { ShownResult } from '../model-notes.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
-import type { Finding } from '../../smart/detail-schema.ts';
+import type { Finding, Trend } from '../../smart/detail-schema.ts';
+import type { Input } from '../../models/types.ts';
 import { fill, labelOf } from '../card-wording.ts';
 import type { DetailStep } from '../define.ts';
 import { measurementPoints, scoreLine } from '../detail-kit.ts';
@@ -42,7 +43,7 @@ export const macceDetail: DetailStep<MaccePrefetchKey, MacceWording, MacceResult
       labels,
       missingReasons: r.missingReasons,
       findings,
-      trends: [{ id: 'lvef', label: trend.label, unit: '%', kind: 'measurement', note: trend.note, points: measurementPoints(ev.fhir, data.observations, 'lvef-mr', QUANTITIES.lvef, ev.call.now) }],
+      trends: [{ id: 'lvef', label: trend.label, unit: '%', kind: 'measurement', note: trend.note, points: withDicomLvef(measurementPoints(ev.fhir, data.observations, 'lvef-mr', QUANTITIES.lvef, ev.call.now), ev.imaging?.cmr.inputs.lvef) }],
       extraModels: r.markers ? [r.markers.metadata] : [],
       notes: [...new Set(notes)],
       report: view.reportDraft({
@@ -70,4 +71,15 @@ function markerFindings(m: WordedMarkers, w: MacceWording): Finding[] {
     evidence: f.evidence,
     inputs: f.inputs.map((x) => x.name),
   }));
+}
+
+/**
+ * The LVEF of the archive's newest CMR report (the one readImaging reads) among the record's, unless
+ * the record already holds that value on that day (the same study reported both ways).
+ */
+function withDicomLvef(points: Trend['points'], lvef: Input<number> | undefined): Trend['points'] {
+  if (!lvef?.date) return points;
+  const day = lvef.date.slice(0, 10);
+  if (points.some((p) => p.date.slice(0, 10) === day && p.value === lvef.value)) return points;
+  return [...points, { date: lvef.date, value: lvef.value, sources: [lvef.source] }].sort((a, b) => Date.parse(a.date) - Date.parse(b.date));
 }

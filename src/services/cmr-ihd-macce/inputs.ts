@@ -7,6 +7,8 @@ import type { Observation, Patient } from 'fhir/r4.js';
 import type { Input, InputValue } from '../../models/types.ts';
 import type { CmrMarkerInputs } from '../../models/cmr-markers.ts';
 import type { Evaluation, ResolvedPrefetch } from '../types.ts';
+import type { CmrImagingInputs } from '../../imaging/types.ts';
+import { datedWithin, newerInput } from '../imaging-inputs.ts';
 import { parseFhirDate, type Lookup, type ResourceSource } from '../../fhir/observations.ts';
 import type { FhirReader } from '../../fhir/reader.ts';
 import { INTEGER_UNITS, QUANTITIES, type QuantityKind } from '../../fhir/quantities.ts';
@@ -266,8 +268,32 @@ function cmrInputs(obs: ResourceSource, ev: Evaluation, event: AcuteEvent | unde
   c.nativeT1 = quantity('native-t1', 'nativeT1', QUANTITIES.nativeT1);
   c.t2 = quantity('t2', 't2', QUANTITIES.t2);
   c.haemorrhage = take(nearest(fhir, obs, 'intramyocardial-haemorrhage', 'haemorrhage', window, (o) => fhir.latestBoolean([o], { valueSet: 'intramyocardial-haemorrhage', name: 'haemorrhage', now: ctx.now, lookbackDays: ANY_AGE_DAYS })));
+  withDicom(c, ev.imaging?.cmr.inputs, window, reasons);
   return c;
 }
+
+/**
+ * The archive's CMR report (imaging-reader.ts) beside the record: per input the newer, within the same
+ * window as the FHIR values (imaging-inputs.ts). A DICOM LVEF is a CMR LVEF: it comes from an MR
+ * study's report and its code says MR (sr-measurements.ts).
+ */
+function withDicom(c: CmrInputs, dicom: CmrImagingInputs | undefined, window: Window, reasons: Record<string, string>): void {
+  if (!dicom) return;
+  const inWindow = <V extends InputValue>(i: Input<V> | undefined): Input<V> | undefined => (i && datedWithin(i, window.from, window.to) ? i : undefined);
+  const merged = <V extends InputValue>(name: string, fhir: Input<V> | undefined, fromDicom: Input<V> | undefined): Input<V> | undefined => {
+    const chosen = newerInput(fhir, inWindow(fromDicom));
+    if (chosen) delete reasons[name];
+    return chosen;
+  };
+  for (const name of CMR_DICOM_NUMBERS) {
+    const chosen = merged(name, c[name], dicom[name]);
+    if (chosen) c[name] = chosen;
+  }
+  const haemorrhage = merged('haemorrhage', c.haemorrhage, dicom.haemorrhage);
+  if (haemorrhage) c.haemorrhage = haemorrhage;
+}
+
+const CMR_DICOM_NUMBERS = ['lvef', 'infarctSize', 'mvo', 'mvoSegments', 'laReservoirStrain', 'lvGls', 'nativeT1', 't2'] as const;
 
 /** Whether any CMR measurement was found. */
 export function hasCmr(c: CmrInputs): boolean {

@@ -1,7 +1,7 @@
 // The schema of cards/cmr-ihd-macce.yaml: every key explicit, every text with the placeholders
 // cards.ts fills. A missing or misspelt key stops the start (card-wording.ts).
 import { z } from 'zod';
-import { card, indicator, labels, phrase, serviceWording, type WordingCodes } from '../card-wording.ts';
+import { card, indicator, labels, phrase, serviceWording, type WordingCodes, imagingWording } from '../card-wording.ts';
 import { CMR_MARKERS, CMR_MARKERS_NOTE_SPEC } from '../../models/cmr-markers.ts';
 import { GRACE_NOTE_SPEC } from '../../models/grace.ts';
 import { TIMI_NOTE_SPEC } from '../../models/timi-stemi.ts';
@@ -108,6 +108,8 @@ export const macceWording = (codes: WordingCodes) => serviceWording(codes, 'cmr-
     cmrRates: phrase(),
   },
   extra: {
+    /** What the cards say about the imaging read (card-kit.ts imagingBlock). */
+    imaging: imagingWording,
     /** What the models (and the score step) say about a result, shown under "Notes" with the score. */
     modelNotes: modelNotes(GRACE_NOTE_SPEC, TIMI_NOTE_SPEC, CMR_RISK_NOTE_SPEC, CMR_MARKERS_NOTE_SPEC, MACCE_NOTE_SPEC),
     /** The single CMR markers: the texts of each rule of MARKER_RULES (models/cmr-markers.ts). */

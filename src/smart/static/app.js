@@ -55,7 +55,19 @@ function valueText(input) {
 
 function originText(origin) {
   if (origin.kind === 'fhir') return origin.reference;
-  if (origin.kind === 'dicom') return ['DICOM', origin.studyInstanceUid && `study ${origin.studyInstanceUid}`, origin.seriesInstanceUid && `series ${origin.seriesInstanceUid}`, `instance ${origin.sopInstanceUid}`].filter(Boolean).join(' ');
+  if (origin.kind === 'dicom') {
+    // The study and series the archive gave for the object (imaging-reader.ts), then its UIDs.
+    const study = [origin.studyDescription && `"${origin.studyDescription}"`, origin.studyDate && `of ${origin.studyDate.slice(0, 10)}`].filter(Boolean).join(' ');
+    const series = [origin.seriesDescription && `"${origin.seriesDescription}"`, origin.modality && `(${origin.modality})`].filter(Boolean).join(' ');
+    return [
+      'DICOM',
+      study && `study ${study},`,
+      series && `series ${series},`,
+      `SOP Instance UID ${origin.sopInstanceUid}`,
+      origin.seriesInstanceUid && `(series ${origin.seriesInstanceUid}`,
+      origin.studyInstanceUid && `study ${origin.studyInstanceUid})`,
+    ].filter(Boolean).join(' ');
+  }
   return 'derived';
 }
 

@@ -134,7 +134,15 @@ describe('readSrMeasurements', () => {
     expect(read([num(LVEF_MR, 0.35, '1')]).cmr.lvef).toMatchObject({ value: 35, unit: '%' });
     const mm = read([num(LVEF_MR, 35, 'mm')]);
     expect(mm.cmr.lvef).toBeUndefined();
-    expect(mm.reasons.cmr.lvef).toMatch(/'mm', a unit of another quantity/);
+    expect(mm.reasons.cmr.lvef).toMatch(/'mm', which is not a unit of an ejection fraction/);
+    // The FHIR path's unit rules (src/fhir/quantities.ts), not mere convertibility: UCUM turns a strain
+    // of -0.11 '1' into -11 %, but a strain is only read in %; an infarct in g is a mass, not a share.
+    const strain = read([num(['lv-gls', '99IMGCDS'], -0.11, '1')]);
+    expect(strain.cmr.lvGls).toBeUndefined();
+    expect(strain.reasons.cmr.lvGls).toMatch(/'1', which is not a unit of a strain in %/);
+    const infarctMass = read([num(['infarct-size', '99IMGCDS'], 12, 'g')]);
+    expect(infarctMass.cmr.infarctSize).toBeUndefined();
+    expect(infarctMass.reasons.cmr.infarctSize).toMatch(/'g': an infarct mass, not a percentage of the LV/);
     const noUcum = read([{ kind: 'num', concept: code('8811-2', 'LN', 'LVEF'), value: 35, unit: code('percent', '99LOCAL', 'percent') }]);
     expect(noUcum.cmr.lvef).toBeUndefined();
     expect(noUcum.reasons.cmr.lvef).toMatch(/no UCUM unit/);
