@@ -10,6 +10,9 @@ import { openStore } from './store/store.ts';
 import { createRuntime } from './runtime.ts';
 import { createDemo } from './demo/index.ts';
 import { startHookWorkers } from './hooks/hook-runner.ts';
+import { memoryReplayStore, type ReplayStore } from './hooks/replay-store.ts';
+import { openRedisReplayStore } from './replay/redis-replay-store.ts';
+import { configFingerprint } from './config-fingerprint.ts';
 
 export interface RunningServer {
   server: Server;
@@ -33,18 +36,26 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     issuedCardRetentionDays: config.issuedCardRetentionDays,
   });
   const services = runtime.services;
+  // The JWT replay record: Redis when several instances serve the same clients (REDIS_URL), else
+  // this process's own cache (one instance only: docs/deployment.md).
+  const replay: ReplayStore = config.redisUrl
+    ? await openRedisReplayStore({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, logger })
+    : memoryReplayStore();
   const hookRunner = config.hookWorkers > 0
     ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {
+      await replay.close();
       await store.close();
       throw err;
     })
     : undefined;
+  const fingerprint = configFingerprint(config, clients, replay.kind);
   const app = createApp({
     config,
     logger,
     metrics: createMetrics(),
-    verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger }),
+    verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger, replayStore: replay }),
     store,
+    configFingerprint: fingerprint,
     runtime,
     demoRouter: demo?.router,
     hookRunner,
@@ -56,18 +67,24 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
     s.once('error', reject);
   }).catch(async (err: unknown) => {
     await hookRunner?.close();
+    await replay.close();
     await store.close();
     throw err;
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, demo: config.demo, hookWorkers: config.hookWorkers, services: services.map((s) => s.description.id) }, 'listening');
+  // The fingerprint of the shared-must-agree settings: equal on every instance behind one balancer.
+  logger.info({
+    port, demo: config.demo, hookWorkers: config.hookWorkers, services: services.map((s) => s.description.id),
+    configFingerprint: fingerprint, replayStore: replay.kind, trustedClients: clients.length,
+  }, 'listening');
   return {
     server,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await hookRunner?.close();
+      await replay.close();
       await store.close();
     },
   };
