@@ -15,6 +15,8 @@ export interface HaproxyOptions {
 
 export interface Haproxy {
   url: string;
+  /** The HAProxy process (the benchmark reads its CPU time). */
+  pid: number;
   /** Each backend server's status as HAProxy sees it: UP, DOWN, "UP 1/2" (going down), ... */
   serverStatus(): Promise<Record<string, string>>;
   /** Resolves when every named server has the wanted status (polls the stats page). */
@@ -105,6 +107,7 @@ frontend stats
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: proc.pid ?? -1,
     serverStatus,
     async waitFor(want, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;

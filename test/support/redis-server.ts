@@ -11,6 +11,8 @@ import { freePort } from '../../src/demo/free-port.ts';
 export interface RedisServer {
   url: string;
   port: number;
+  /** The running server's process id (the benchmark reads its CPU time); -1 while stopped. */
+  readonly pid: number;
   /** Stops the server (SIGTERM) and waits for it to exit; `start()` brings it back on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid() { return proc?.pid ?? -1; },
     start,
     stop,
     async close() {
