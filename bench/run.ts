@@ -14,7 +14,8 @@
 // Environment (all optional): BENCH_SECONDS (target seconds per measured run, default 6),
 // BENCH_ROUNDS (slices the measured run of compared scenarios is split into, default 3),
 // BENCH_WARMUP (warm-up seconds per scenario, default 2), BENCH_CONNECTIONS (default 10),
-// BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn),
+// BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn,
+// x1,x1-redis,x2: the scale-out group, which also starts a private PostgreSQL, Redis and HAProxy),
 // BENCH_HOOK_WORKERS (the service's HOOK_WORKERS; default: its own default), BENCH_LOG_LEVEL (service
 // LOG_LEVEL, default warn), BENCH_CPU_PROF=1 (--cpu-prof on the service child, into .bench/prof),
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),

@@ -196,6 +196,21 @@ describe('several instances behind HAProxy, on shared PostgreSQL and Redis', () 
     expect((await post(publicBaseUrl, SERVICE_PATH, hookCall())).status).toBe(200);
   });
 
+  test('Redis stalled: a call is refused within REDIS_TIMEOUT_MS, it does not hang', async () => {
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      const started = performance.now();
+      const stalled = await post(a.url, SERVICE_PATH, hookCall());
+      const ms = performance.now() - started;
+      expect(stalled.status).toBe(503);
+      expect(ms).toBeLessThan(5_000); // the bound is 250 ms; generous for a loaded test machine
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    await haproxy.waitFor({ a: 'UP', b: 'UP' });
+    expect((await post(a.url, SERVICE_PATH, hookCall())).status).toBe(200);
+  });
+
   test('an instance killed during a load run loses only its in-flight calls; no stored feedback is lost', async () => {
     const CONCURRENCY = 6;
     const stored: string[] = [];
