@@ -21,7 +21,7 @@
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
 // BENCH_SERVICE_SCRIPT (another service child, for experiments; same IPC contract),
 // BENCH_SERVICE_NODE_ARGS (extra node options for the service children, e.g. V8 flags to try).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -221,6 +221,8 @@ interface ScenarioResult {
   upstreamCpuMsPerReq?: number;
   /** CPU ms per request of the side processes (HAProxy, Redis), by name. */
   sideCpuMsPerReq?: Record<string, number>;
+  /** Context switches of the service children (all threads) per request: thread wake-ups. */
+  ctxSwitchesPerReq?: number;
   serviceLogLines: number;
   /** Open-loop runs: the arrival rate, the saturation it derives from, and the generator's own delay. */
   open?: { rate: number; saturation: number; sendLagP99Ms: number; sendLagMaxMs: number; maxInFlight: number };
@@ -242,6 +244,7 @@ interface Slice extends RunStats {
   serverCpuMs: number;
   upstreamCpuMs: number;
   sideCpuMs: Record<string, number>;
+  ctxSwitches: number;
   /** Lines the server child logged during the slice. */
   logLines: number;
 }
@@ -257,11 +260,27 @@ async function runSlice(spec: ScenarioSpec, amount: number): Promise<Slice> {
   const serversCpu = async (): Promise<number> => sum(await Promise.all(servers.map(cpuMs)));
   const [s0, u0] = await Promise.all([serversCpu(), upstream ? cpuMs(upstream) : 0]);
   const side0 = side.map((p) => procCpuMs(p.pid));
+  const ctx = (): number => sum(servers.map((x) => contextSwitches(x.proc.pid ?? -1)));
+  const ctx0 = ctx();
   const logBefore = sum(servers.map((x) => x.logLines));
   const stats = await load(spec.url?.() ?? servers[0]!.url, targets, amount, connections);
   const [s1, u1] = await Promise.all([serversCpu(), upstream ? cpuMs(upstream) : 0]);
   const sideCpuMs = Object.fromEntries(side.map((p, i) => [p.name, procCpuMs(p.pid) - side0[i]!]));
-  return { ...stats, serverCpuMs: s1 - s0, upstreamCpuMs: u1 - u0, sideCpuMs, logLines: sum(servers.map((x) => x.logLines)) - logBefore };
+  return { ...stats, serverCpuMs: s1 - s0, upstreamCpuMs: u1 - u0, sideCpuMs, ctxSwitches: ctx() - ctx0, logLines: sum(servers.map((x) => x.logLines)) - logBefore };
+}
+
+/** Voluntary and involuntary context switches of every thread of a process so far, from /proc. */
+function contextSwitches(pid: number): number {
+  let total = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) total += Number(m[1]);
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return total;
 }
 
 /** CPU time (user + system) of a process that is not a Node child (HAProxy, Redis), ms, from /proc. */
@@ -323,6 +342,7 @@ async function runGroup(specs: ScenarioSpec[], rounds: number): Promise<Scenario
       key: spec.key, label: spec.label, warmup: warm[i]!.warmup, run,
       rounds: own.map((x) => x.rps),
       serverCpuMsPerReq: sum(own.map((x) => x.serverCpuMs)) / run.requests,
+      ctxSwitchesPerReq: sum(own.map((x) => x.ctxSwitches)) / run.requests,
       ...(upstream !== undefined ? { upstreamCpuMsPerReq: upstream } : {}),
       ...(sideNames.length > 0 ? { sideCpuMsPerReq: Object.fromEntries(sideNames.map((n) => [n, sum(own.map((x) => x.sideCpuMs[n] ?? 0)) / run.requests])) } : {}),
       serviceLogLines: sum(own.map((x) => x.logLines)),
@@ -756,6 +776,19 @@ async function main(): Promise<number> {
         `cpu ms per call ${f2(by('x1-redis')?.serverCpuMsPerReq ?? Number.NaN)} against ${f2(by('x1')?.serverCpuMsPerReq ?? Number.NaN)}` +
         (redisRtt ? `; one claim's round trip p50 ${f2(redisRtt.p50)} ms, p99 ${f2(redisRtt.p99)} ms unloaded` : ''));
     }
+    const x1 = by('x1');
+    const x2 = by('x2');
+    // On a shared machine req/s swings with other work; CPU per call does much less. Every
+    // process of each set-up counted (instances, HAProxy, Redis; not the load generator).
+    const setupCpu = (r: ScenarioResult): number => r.serverCpuMsPerReq + sum(Object.values(r.sideCpuMsPerReq ?? {}));
+    const cpuRatioX = x1 && x2 ? setupCpu(x1) / setupCpu(x2) : Number.NaN;
+    if (x1 && x2) {
+      const cpuX1 = setupCpu(x1);
+      const cpuX2 = setupCpu(x2);
+      console.log(`info  CPU per call, whole set-up: (x1) ${f2(cpuX1)} ms, (x2) ${f2(cpuX2)} ms (instances ${f2(x2.serverCpuMsPerReq)} + ` +
+        `${Object.entries(x2.sideCpuMsPerReq ?? {}).map(([n, v]) => `${n} ${f2(v)}`).join(' + ')}): where CPU is the limit, (x2) can reach ${f2(cpuX1 / cpuX2)} of (x1)'s req/s`);
+      console.log(`info  context switches of the service processes per call: (x1) ${f1(x1.ctxSwitchesPerReq ?? Number.NaN)}, (x1-redis) ${f1(by('x1-redis')?.ctxSwitchesPerReq ?? Number.NaN)}, (x2) ${f1(x2.ctxSwitchesPerReq ?? Number.NaN)} (all threads; a wake-up of an idle thread is one)`);
+    }
     if (Number.isFinite(p99A)) console.log(`info  (a) p99 at ${CONNECTIONS} connections, closed loop: ${f2(p99A)} ms (about connections / throughput, Little's law: not a latency target)`);
     if (Number.isFinite(ratioAMain) || Number.isFinite(ratioDMain)) {
       console.log(`info  evaluated on the main thread (HOOK_WORKERS=0): (a-main)/(c) ${f2(ratioAMain)}, (d-main)/(d-echo) ${f2(ratioDMain)}`);
@@ -792,6 +825,7 @@ async function main(): Promise<number> {
           requests: r.run.requests, seconds: r.run.seconds, statuses: r.run.statuses, errors: r.run.errors,
           timeouts: r.run.timeouts, mismatches: r.run.mismatches, serviceLogLines: r.serviceLogLines,
           serverCpuMsPerRequest: r.serverCpuMsPerReq,
+          serviceContextSwitchesPerRequest: r.ctxSwitchesPerReq,
           loadGeneratorCoreShare: r.run.clientBusy,
           ...(r.upstreamCpuMsPerReq !== undefined ? { fhirServerCpuMsPerRequest: r.upstreamCpuMsPerReq } : {}),
           ...(r.sideCpuMsPerReq ? { sideCpuMsPerRequest: r.sideCpuMsPerReq } : {}),
@@ -801,7 +835,7 @@ async function main(): Promise<number> {
       ),
       ratios: {
         aOverC: ratioA, sOverSEcho: ratioS, dOverDEcho: ratioD, aMainOverC: ratioAMain, dMainOverDEcho: ratioDMain,
-        x2OverX1: ratioX, x1RedisOverX1: ratioXRedis,
+        x2OverX1: ratioX, x1RedisOverX1: ratioXRedis, x2OverX1ByCpu: cpuRatioX,
         byRound: {
           aOverC: roundRatios('a', 'c'), sOverSEcho: roundRatios('s', 's-echo'), dOverDEcho: roundRatios('d', 'd-echo'),
           x2OverX1: roundRatios('x2', 'x1'), x1RedisOverX1: roundRatios('x1-redis', 'x1'),
