@@ -18,4 +18,4 @@ USER node
 ENV PORT=8080 DATA_DIR=/app/data DEMO=false
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "src/server.ts"]
+CMD ["node", "--max-semi-space-size=2", "src/server.ts"]

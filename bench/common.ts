@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 // Shared by `npm run bench` (run.ts) and `npm run soak` (soak.ts): the child processes (service,
 // FHIR servers, echo), the bench client's JWTs, and the hook request bodies built as an EHR would.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -64,6 +65,8 @@ export function startChild(name: string, script: string, childEnv: NodeJS.Proces
     children.push(child);
     let buffered = '';
     proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      // BENCH_SERVICE_STDOUT: keep what the service child writes (e.g. with --trace-gc in its options).
+      if (process.env.BENCH_SERVICE_STDOUT && name === 'service') appendFileSync(process.env.BENCH_SERVICE_STDOUT, chunk);
       buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';

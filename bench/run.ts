@@ -30,6 +30,7 @@ import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SMALL_BODY_PATIENT, SMALL_BODY_SE
 import { openLoop } from './open-loop.ts';
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { SERVICE_NODE_OPTIONS } from '../src/node-options.ts';
 import { startPostgres } from '../test/support/postgres-server.ts';
 import { findRedisServer, startRedis, type RedisServer } from '../test/support/redis-server.ts';
 import { findHaproxy, startHaproxy, type Haproxy } from '../test/support/haproxy.ts';
@@ -590,7 +591,7 @@ async function main(): Promise<number> {
         ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL } : {}),
         ...extraEnv,
       },
-      [...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+      [...SERVICE_NODE_OPTIONS, ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     );
     const wantMain = !ONLY || ONLY.has('a-main') || ONLY.has('d-main');
     const [service, echo, serviceMain] = await Promise.all([

@@ -27,6 +27,7 @@ import {
 } from './common.ts';
 import { openLoop, type OpenLoopRequest, type OpenLoopStats } from './open-loop.ts';
 import type { MemorySample } from './children/service.ts';
+import { SERVICE_NODE_OPTIONS } from '../src/node-options.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_FILE = join(ROOT, '.bench', 'soak.json');
@@ -126,7 +127,7 @@ async function main(): Promise<number> {
       // As in the bench: the fetch calls measure memory, not the time budget.
       FETCH_BUDGET_MS: '10000',
       ...(env.SOAK_HOOK_WORKERS ? { HOOK_WORKERS: env.SOAK_HOOK_WORKERS } : {}),
-    }, env.SOAK_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
+    }, [...SERVICE_NODE_OPTIONS, ...(env.SOAK_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
     const pid = service.proc.pid;
     if (pid === undefined) throw new Error('service child has no pid');
     console.log(`service: pid ${pid}, ${service.hookWorkers ?? '?'} evaluation worker thread(s)`);

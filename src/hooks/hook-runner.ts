@@ -9,6 +9,7 @@
 // metrics registry and the log destination. A worker only ever sees one call's bytes and the
 // caller's fhirServer allowlist, and sends back bytes, issued-card rows and metric observations.
 import type { Worker } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
 import type { AppConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { errorValue, internalError } from '../errors.ts';
@@ -59,6 +60,12 @@ const RESTART = { firstDelayMs: 0, retryDelayMs: 1_000, maxDelayMs: 60_000 };
  * is far smaller, and what outlives a scavenge moves to the old generation as before.
  */
 export const HOOK_WORKER_YOUNG_GENERATION_MB = 48;
+/**
+ * The same as a V8 flag: a process-wide --max-semi-space-size (the main thread's, src/node-options.ts)
+ * overrides a worker's resourceLimits, and V8 reads the flag when it creates an isolate, so it is set
+ * to the workers' size (a third of the young generation) just before they start.
+ */
+const HOOK_WORKER_SEMI_SPACE_FLAG = `--max-semi-space-size=${HOOK_WORKER_YOUNG_GENERATION_MB / 3}`;
 
 /**
  * Starts `size` workers and resolves once every one has loaded the services and terminology (a
@@ -67,6 +74,7 @@ export const HOOK_WORKER_YOUNG_GENERATION_MB = 48;
  */
 export async function startHookWorkers(size: number, config: AppConfig, logger: Logger): Promise<HookWorkerPool> {
   if (!Number.isInteger(size) || size < 1) throw new Error('startHookWorkers: size must be a positive integer');
+  setFlagsFromString(HOOK_WORKER_SEMI_SPACE_FLAG);
   const start = (): Promise<HookWorker> => WorkerRpc.start<ServiceCall, CallResult, HookWorkerEvent>({
     entry: WORKER_URL,
     name: 'hook worker',

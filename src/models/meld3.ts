@@ -65,8 +65,6 @@ export interface Meld3Band {
   observedWaitlistMortality90d: number;
 }
 
-/** How the detail view labels MELD3_BANDS (MODELS.md 3a: never beside the equation's figure on a card). */
-export const MELD3_BANDS_LABEL = 'Observed waitlist mortality by band';
 export const MELD3_BANDS_SOURCE = 'MSD Manual table adapted from Kim 2021 (secondary source)';
 
 /**

@@ -83,7 +83,7 @@ export function buildCard(spec: CardSpec): Card {
       topic: { system: CARD_TOPIC_CODESYSTEM, code: template.topic.code, display: template.topic.display },
     },
     overrideReasons: wording.overrideReasons.map((r) => ({ system: OVERRIDE_REASON_CODESYSTEM, code: r.code, display: r.display })),
-    links: [smartLink(ev, template.topic.code, computed)],
+    links: [smartLink(ev, wording.text.openDetailView, template.topic.code, computed)],
   };
   const detail = ctx.otherPatientDataIgnored
     ? [`_${md(wording.text.otherPatientDataIgnored)}_`, spec.detail].filter((x) => x.trim().length > 0).join('\n\n')
@@ -101,11 +101,11 @@ export function buildCard(spec: CardSpec): Card {
  * The `smart` link with a compact appContext (CDS Hooks 2.0 §"Link"): the service, the card topic
  * and the scores, so the detail app can open on the right view without a second computation.
  */
-function smartLink(ev: Evaluation, topic: string, results: readonly Reported[]): Link {
+function smartLink(ev: Evaluation, label: string, topic: string, results: readonly Reported[]): Link {
   const scores: Record<string, number> = {};
   for (const r of results) if (r.value !== null) scores[r.model] = Math.round(r.value * 100) / 100;
   return {
-    label: 'Open the detail view',
+    label,
     url: ev.runtime.config.smartLaunchUrl,
     type: 'smart',
     appContext: JSON.stringify({ s: topic, h: ev.call.hookInstance, v: scores }),

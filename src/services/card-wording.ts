@@ -74,11 +74,12 @@ export function card<S extends z.ZodRawShape, D extends z.ZodRawShape>(codes: Wo
 }
 
 /**
- * Texts every service's file has, because card-kit.ts may show them on any card: the notice that
- * resources about another patient were ignored.
+ * Texts every service's file has, because card-kit.ts puts them on any card: the notice that
+ * resources about another patient were ignored, and the label of the card's SMART link.
  */
 export const COMMON_TEXT = {
   otherPatientDataIgnored: phrase(),
+  openDetailView: phrase(),
 };
 
 /** The top level of a service's wording file: its id, override reasons, cards, tables and texts. */
@@ -101,7 +102,7 @@ export function serviceWording<C extends z.ZodRawShape, T extends z.ZodRawShape,
 export interface CommonWording {
   overrideReasons: readonly CodeDisplay[];
   cards: Readonly<Record<string, { topic: CodeDisplay }>>;
-  text: { otherPatientDataIgnored: string };
+  text: { otherPatientDataIgnored: string; openDetailView: string };
 }
 
 /** The schema of a service's wording file, given the code resolvers (the service's declaration holds it). */

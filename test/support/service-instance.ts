@@ -1,8 +1,10 @@
-// One CDS service instance as in production: `node src/server.ts` in a child process, configured by
+// One CDS service instance as in production: `node src/server.ts` (with the Node options of
+// src/node-options.ts, as `npm start` and the image) in a child process, configured by
 // its environment only (no DEMO, LOG_LEVEL=info so that its start-up line can be read). For the
 // multi-instance test (several of them behind HAProxy, test/support/haproxy.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_OPTIONS } from '../../src/node-options.ts';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 
@@ -22,7 +24,7 @@ export interface ServiceInstance {
 }
 
 export async function startInstance(name: string, port: number, env: Record<string, string>): Promise<ServiceInstance> {
-  const proc: ChildProcess = spawn(process.execPath, [SERVER], {
+  const proc: ChildProcess = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, SERVER], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', HOOK_WORKERS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

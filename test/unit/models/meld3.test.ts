@@ -1,5 +1,5 @@
 import {
-  computeMeld3 as computeMeld3Model, meld3Band, meld3Mortality90d, MELD3_BANDS, MELD3_BANDS_LABEL, metadata, type Meld3Inputs,
+  computeMeld3 as computeMeld3Model, meld3Band, meld3Mortality90d, MELD3_BANDS, metadata, type Meld3Inputs,
 } from '../../../src/models/meld3.ts';
 import type { Input } from '../../../src/models/types.ts';
 import { inCirrhosisWords } from '../../support/wording.ts';
@@ -112,9 +112,8 @@ describe('MELD 3.0', () => {
       expect(meld3Band(score).label).toBe(label);
       expect(meld3Band(score).observedWaitlistMortality90d).toBe(mortality);
     });
-    test('five bands, labelled as observed waitlist mortality', () => {
+    test('five bands (the detail view labels them as observed waitlist mortality: cards/cirrhosis-sarcopenia.yaml)', () => {
       expect(MELD3_BANDS.map((b) => b.label)).toEqual(['≤9', '10–19', '20–29', '30–39', '≥40']);
-      expect(MELD3_BANDS_LABEL).toBe('Observed waitlist mortality by band');
     });
     test('the result carries the band as its tier, and one 90-day figure: the survival equation\'s', () => {
       const r = computeMeld3(v(4.0, 128, 1.8, 1.9, 2.8, 'F'));
