@@ -9,6 +9,8 @@ export interface Metrics {
   fhirFetchErrors: Counter<'resource_type'>;
   prefetchUnavailable: Counter<'service' | 'key'>;
   otherPatientDropped: Counter<'service' | 'resource_type'>;
+  /** The JWT jti claim (src/replay/instrumented.ts): store memory|redis, outcome ok|replay|full|unavailable. */
+  replayClaimDuration: Histogram<'store' | 'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -41,6 +43,13 @@ export function createMetrics(): Metrics {
       name: 'cds_other_patient_resources_dropped_total',
       help: 'Resources about another patient than context.patientId, dropped before scoring (prefetch or FHIR answers)',
       labelNames: ['service', 'resource_type'], registers: [registry],
+    }),
+    replayClaimDuration: new Histogram({
+      name: 'cds_jwt_replay_claim_duration_seconds',
+      help: 'Time to claim a JWT jti in the replay store (one Redis round trip with REDIS_URL), by outcome',
+      labelNames: ['store', 'outcome'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [registry],
     }),
   };
 }

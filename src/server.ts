@@ -12,6 +12,7 @@ import { createDemo } from './demo/index.ts';
 import { startHookWorkers } from './hooks/hook-runner.ts';
 import { memoryReplayStore, type ReplayStore } from './hooks/replay-store.ts';
 import { openRedisReplayStore } from './replay/redis-replay-store.ts';
+import { instrumentReplayStore } from './replay/instrumented.ts';
 import { configFingerprint } from './config-fingerprint.ts';
 
 export interface RunningServer {
@@ -38,9 +39,10 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
   const services = runtime.services;
   // The JWT replay record: Redis when several instances serve the same clients (REDIS_URL), else
   // this process's own cache (one instance only: docs/deployment.md).
-  const replay: ReplayStore = config.redisUrl
+  const metrics = createMetrics();
+  const replay: ReplayStore = instrumentReplayStore(config.redisUrl
     ? await openRedisReplayStore({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, logger })
-    : memoryReplayStore();
+    : memoryReplayStore(), metrics.replayClaimDuration);
   const hookRunner = config.hookWorkers > 0
     ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {
       await replay.close();
@@ -52,7 +54,7 @@ export async function startServer(config: AppConfig, logger: Logger = createLogg
   const app = createApp({
     config,
     logger,
-    metrics: createMetrics(),
+    metrics,
     verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger, replayStore: replay }),
     store,
     configFingerprint: fingerprint,

@@ -14,14 +14,14 @@ import { ReplayStoreUnavailable, type ReplayClaim, type ReplayStore } from '../h
 export interface RedisReplayStoreOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// (TLS). Never logged (it may carry a password). */
   url: string;
-  /** Longest wait for one claim or ping, ms: beyond it the call is refused (503). Default 250. */
+  /** Longest wait for one claim or ping, ms: beyond it the call is refused (503). Default 1000. */
   commandTimeoutMs?: number;
   /** Key prefix, so that one Redis may serve several deployments. Default "cds:jti:". */
   keyPrefix?: string;
   logger?: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
 }
 
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250;
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_000;
 /** Longest wait for the first connection at start-up; the instance starts anyway (not ready). */
 const STARTUP_WAIT_MS = 3_000;
 
