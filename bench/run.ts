@@ -498,8 +498,11 @@ async function startScaleOut(
     // Started one after the other: three processes compiling the runtime at once on two cores
     // would only slow each other down (and the first one migrates the database).
     const x1 = await startService('x1', 'data-x1', env.BENCH_HOOK_WORKERS, pgEnv);
-    const r1 = await startService('x-redis-1', 'data-r1', env.BENCH_HOOK_WORKERS, { ...pgEnv, REDIS_URL: redis.url });
-    const r2 = await startService('x-redis-2', 'data-r2', env.BENCH_HOOK_WORKERS, { ...pgEnv, REDIS_URL: redis.url });
+    // BENCH_X2_HOOK_WORKERS: the two Redis instances' own worker count (e.g. 1 each, so that x2 runs
+    // as many evaluation threads as x1), to see what the extra threads cost.
+    const x2Workers = env.BENCH_X2_HOOK_WORKERS || env.BENCH_HOOK_WORKERS;
+    const r1 = await startService('x-redis-1', 'data-r1', x2Workers, { ...pgEnv, REDIS_URL: redis.url });
+    const r2 = await startService('x-redis-2', 'data-r2', x2Workers, { ...pgEnv, REDIS_URL: redis.url });
     const portOf = (c: Child): number => Number(new URL(c.url).port);
     haproxy = await startHaproxy({ backends: [{ name: 'i1', port: portOf(r1) }, { name: 'i2', port: portOf(r2) }], checkIntervalMs: 1_000 });
     await haproxy.waitFor({ i1: 'UP', i2: 'UP' });
@@ -604,7 +607,7 @@ async function main(): Promise<number> {
     // Scale-out (x1, x1-redis, x2): a private PostgreSQL shared by every instance, a private Redis,
     // one instance with the in-process replay cache, two with the Redis replay store behind HAProxy.
     scale = SCALE_KEYS.some((k) => !ONLY || ONLY.has(k)) ? await startScaleOut(startService) : undefined;
-    if (scale) console.log(`scale-out: PostgreSQL store for x1/x1-redis/x2, Redis ${scale.redisVersion}, HAProxy ${scale.haproxyVersion}; ${scale.x1.hookWorkers ?? '?'} evaluation worker thread(s) per instance`);
+    if (scale) console.log(`scale-out: PostgreSQL store for x1/x1-redis/x2, Redis ${scale.redisVersion}, HAProxy ${scale.haproxyVersion}; evaluation worker threads: ${scale.x1.hookWorkers ?? '?'} in x1, ${scale.r1.hookWorkers ?? '?'} in each x1-redis/x2 instance`);
     const mainService = (): Child => {
       if (!serviceMain) throw new Error('service-main not started');
       return serviceMain;
