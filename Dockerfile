@@ -11,6 +11,10 @@ COPY profiles ./profiles
 COPY openapi.yaml ./
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
+# One instance: the embedded database lives in DATA_DIR (mount a volume there; never share it).
+# Several instances behind a load balancer (docs/deployment.md): give every one the same
+#   PUBLIC_BASE_URL, CDS_CLIENTS_FILE, DATABASE_URL=postgres://… and REDIS_URL=redis://…
+# and point the balancer's readiness check at GET /readyz (this HEALTHCHECK is liveness only).
 ENV PORT=8080 DATA_DIR=/app/data DEMO=false
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

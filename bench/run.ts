@@ -14,13 +14,14 @@
 // Environment (all optional): BENCH_SECONDS (target seconds per measured run, default 6),
 // BENCH_ROUNDS (slices the measured run of compared scenarios is split into, default 3),
 // BENCH_WARMUP (warm-up seconds per scenario, default 2), BENCH_CONNECTIONS (default 10),
-// BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn,img),
+// BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn,img,
+// x1,x1-redis,x2: the scale-out group, which also starts a private PostgreSQL, Redis and HAProxy),
 // BENCH_HOOK_WORKERS (the service's HOOK_WORKERS; default: its own default), BENCH_LOG_LEVEL (service
 // LOG_LEVEL, default warn), BENCH_CPU_PROF=1 (--cpu-prof on the service child, into .bench/prof),
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
 // BENCH_SERVICE_SCRIPT (another service child, for experiments; same IPC contract),
 // BENCH_SERVICE_NODE_ARGS (extra node options for the service children, e.g. V8 flags to try).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,12 @@ import { CIRRHOSIS_PATIENT, COMPOSITE_PATIENT, SMALL_BODY_PATIENT, SMALL_BODY_SE
 import { openLoop } from './open-loop.ts';
 import { runImagingBench } from './imaging.ts';
 import { orthancMissing } from '../src/demo/imaging/orthanc-process.ts';
+import { spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { SERVICE_NODE_OPTIONS } from '../src/node-options.ts';
+import { startPostgres } from '../test/support/postgres-server.ts';
+import { findRedisServer, startRedis, type RedisServer } from '../test/support/redis-server.ts';
+import { findHaproxy, startHaproxy, type Haproxy } from '../test/support/haproxy.ts';
 import {
   CARDS_PREFIX, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, childBaseEnv, cpuMs,
   discoveryTemplates, fhirAccess, guardRun, hookRequest, makeSigner, percentile, signTokens, signing, startChild,
@@ -190,6 +196,12 @@ interface ScenarioSpec {
   /** The child under load, and (for b) the FHIR server it calls: their CPU time is reported. */
   server: () => Child;
   upstream?: () => Child;
+  /** Where the load goes when not straight to `server` (the HAProxy of x2). */
+  url?: () => string;
+  /** More service children behind `url`: their CPU time counts with the server's (x2). */
+  others?: () => Child[];
+  /** Processes beside the service whose CPU per request is reported on its own (HAProxy, Redis). */
+  side?: () => { name: string; pid: number }[];
   /** Default CONNECTIONS. */
   connections?: number;
   /** Scenarios with the same group are measured in interleaved rounds (their ratios are the targets). */
@@ -210,6 +222,10 @@ interface ScenarioResult {
   /** CPU time of the server child per request during the measured run (ms), and of the upstream. */
   serverCpuMsPerReq: number;
   upstreamCpuMsPerReq?: number;
+  /** CPU ms per request of the side processes (HAProxy, Redis), by name. */
+  sideCpuMsPerReq?: Record<string, number>;
+  /** Context switches of the service children (all threads) per request: thread wake-ups. */
+  ctxSwitchesPerReq?: number;
   serviceLogLines: number;
   /** Open-loop runs: the arrival rate, the saturation it derives from, and the generator's own delay. */
   open?: { rate: number; saturation: number; sendLagP99Ms: number; sendLagMaxMs: number; maxInFlight: number };
@@ -230,23 +246,59 @@ async function poolsFor(spec: ScenarioSpec, total: number, connections: number):
 interface Slice extends RunStats {
   serverCpuMs: number;
   upstreamCpuMs: number;
+  sideCpuMs: Record<string, number>;
+  ctxSwitches: number;
   /** Lines the server child logged during the slice. */
   logLines: number;
 }
 
 /** One autocannon run of `amount` requests, with the CPU time the server (and upstream) used. */
 async function runSlice(spec: ScenarioSpec, amount: number): Promise<Slice> {
-  const server = spec.server();
+  const servers = [spec.server(), ...(spec.others?.() ?? [])];
   const upstream = spec.upstream?.();
+  const side = spec.side?.() ?? [];
   const connections = spec.connections ?? CONNECTIONS;
   const pools = await poolsFor(spec, amount, connections);
   const targets: Target[] = spec.targets.map((t, i) => ({ path: t.path, body: t.body, expect: t.expect, pool: pools[i]! }));
-  const [s0, u0] = await Promise.all([cpuMs(server), upstream ? cpuMs(upstream) : 0]);
-  const logBefore = server.logLines;
-  const stats = await load(server.url, targets, amount, connections);
-  const [s1, u1] = await Promise.all([cpuMs(server), upstream ? cpuMs(upstream) : 0]);
-  return { ...stats, serverCpuMs: s1 - s0, upstreamCpuMs: u1 - u0, logLines: server.logLines - logBefore };
+  const serversCpu = async (): Promise<number> => sum(await Promise.all(servers.map(cpuMs)));
+  const [s0, u0] = await Promise.all([serversCpu(), upstream ? cpuMs(upstream) : 0]);
+  const side0 = side.map((p) => procCpuMs(p.pid));
+  const ctx = (): number => sum(servers.map((x) => contextSwitches(x.proc.pid ?? -1)));
+  const ctx0 = ctx();
+  const logBefore = sum(servers.map((x) => x.logLines));
+  const stats = await load(spec.url?.() ?? servers[0]!.url, targets, amount, connections);
+  const [s1, u1] = await Promise.all([serversCpu(), upstream ? cpuMs(upstream) : 0]);
+  const sideCpuMs = Object.fromEntries(side.map((p, i) => [p.name, procCpuMs(p.pid) - side0[i]!]));
+  return { ...stats, serverCpuMs: s1 - s0, upstreamCpuMs: u1 - u0, sideCpuMs, ctxSwitches: ctx() - ctx0, logLines: sum(servers.map((x) => x.logLines)) - logBefore };
 }
+
+/** Voluntary and involuntary context switches of every thread of a process so far, from /proc. */
+function contextSwitches(pid: number): number {
+  let total = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) total += Number(m[1]);
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return total;
+}
+
+/** CPU time (user + system) of a process that is not a Node child (HAProxy, Redis), ms, from /proc. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux build the bench runs on (sysconf(_SC_CLK_TCK)). */
+const CLOCK_TICKS_PER_S = 100;
 
 /**
  * A short probe, then the warm-up, each sized from the rate of the step before, so that slow and
@@ -288,11 +340,14 @@ async function runGroup(specs: ScenarioSpec[], rounds: number): Promise<Scenario
     const own = slices[i]!;
     const run = mergeRuns(own);
     const upstream = spec.upstream ? sum(own.map((x) => x.upstreamCpuMs)) / run.requests : undefined;
+    const sideNames = Object.keys(own[0]?.sideCpuMs ?? {});
     return {
       key: spec.key, label: spec.label, warmup: warm[i]!.warmup, run,
       rounds: own.map((x) => x.rps),
       serverCpuMsPerReq: sum(own.map((x) => x.serverCpuMs)) / run.requests,
+      ctxSwitchesPerReq: sum(own.map((x) => x.ctxSwitches)) / run.requests,
       ...(upstream !== undefined ? { upstreamCpuMsPerReq: upstream } : {}),
+      ...(sideNames.length > 0 ? { sideCpuMsPerReq: Object.fromEntries(sideNames.map((n) => [n, sum(own.map((x) => x.sideCpuMs[n] ?? 0)) / run.requests])) } : {}),
       serviceLogLines: sum(own.map((x) => x.logLines)),
     };
   });
@@ -418,6 +473,91 @@ async function fhirRoundTrip(fhirBaseUrl: string, relativeUrl: string): Promise<
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Scale-out (issue 15): PostgreSQL, Redis and HAProxy as in the multi-instance test
+
+const SCALE_KEYS = ['x1', 'x1-redis', 'x2'];
+
+interface ScaleOut {
+  /** One instance, in-process jti cache. */
+  x1: Child;
+  /** Two instances with the jti record in Redis (r1 alone is x1-redis; both behind HAProxy are x2). */
+  r1: Child;
+  r2: Child;
+  redis: RedisServer;
+  haproxy: Haproxy;
+  redisVersion: string;
+  haproxyVersion: string;
+  close(): Promise<void>;
+}
+
+async function startScaleOut(
+  startService: (name: string, dataDir: string, hookWorkers: string | undefined, extraEnv?: NodeJS.ProcessEnv) => Promise<Child>,
+): Promise<ScaleOut> {
+  const [postgres, redis] = await Promise.all([startPostgres({ database: 'cds_bench' }), startRedis()]);
+  let haproxy: Haproxy | undefined;
+  try {
+    const pgEnv = { DATABASE_URL: postgres.url };
+    // Started one after the other: three processes compiling the runtime at once on two cores
+    // would only slow each other down (and the first one migrates the database).
+    const x1 = await startService('x1', 'data-x1', env.BENCH_HOOK_WORKERS, pgEnv);
+    // BENCH_X2_HOOK_WORKERS: the two Redis instances' own worker count (e.g. 1 each, so that x2 runs
+    // as many evaluation threads as x1), to see what the extra threads cost.
+    const x2Workers = env.BENCH_X2_HOOK_WORKERS || env.BENCH_HOOK_WORKERS;
+    const r1 = await startService('x-redis-1', 'data-r1', x2Workers, { ...pgEnv, REDIS_URL: redis.url });
+    const r2 = await startService('x-redis-2', 'data-r2', x2Workers, { ...pgEnv, REDIS_URL: redis.url });
+    const portOf = (c: Child): number => Number(new URL(c.url).port);
+    haproxy = await startHaproxy({ backends: [{ name: 'i1', port: portOf(r1) }, { name: 'i2', port: portOf(r2) }], checkIntervalMs: 1_000 });
+    await haproxy.waitFor({ i1: 'UP', i2: 'UP' });
+    const h = haproxy;
+    return {
+      x1, r1, r2, redis, haproxy: h,
+      redisVersion: versionOf(findRedisServer(), ['--version'], /v=(\S+)/),
+      haproxyVersion: versionOf(findHaproxy(), ['-v'], /version (\S+)/),
+      async close() {
+        await h.close();
+        await Promise.all([x1, r1, r2].map(stopChild));
+        await redis.close();
+        await postgres.stop();
+      },
+    };
+  } catch (err) {
+    await haproxy?.close();
+    await redis.close();
+    await postgres.stop();
+    throw err;
+  }
+}
+
+function versionOf(bin: string, args: string[], pattern: RegExp): string {
+  const out = spawnSync(bin, args, { encoding: 'utf8' });
+  return pattern.exec(`${out.stdout}${out.stderr}`)?.[1] ?? '?';
+}
+
+/** One jti claim as the service makes it (SET key 1 PX ttl NX), sequential on one connection. */
+async function redisRoundTrip(url: string): Promise<RunStats> {
+  const redis = new Redis(url, { lazyConnect: true });
+  await redis.connect();
+  const latencies: number[] = [];
+  const started = performance.now();
+  try {
+    for (let i = 0; i < 3_000; i++) {
+      const t0 = performance.now();
+      await redis.set(`bench:rtt:${i}:${Math.random()}`, '1', 'PX', 60_000, 'NX');
+      if (i >= 500) latencies.push(performance.now() - t0); // the first 500 warm up
+    }
+  } finally {
+    await redis.quit();
+  }
+  const sorted = Float64Array.from(latencies).sort();
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    requests: sorted.length, seconds, rps: sorted.length / seconds,
+    p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? Number.NaN,
+    statuses: { 200: sorted.length }, errors: 0, timeouts: 0, mismatches: 0, overdrawn: 0, latencies: sorted,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Main
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
@@ -427,6 +567,7 @@ async function main(): Promise<number> {
   const wallStart = performance.now();
   const now = new Date();
   const { tmp, cleanup, release } = guardRun('bench', TIME_LIMIT_MS);
+  let scale: ScaleOut | undefined;
 
   try {
     const loadStart = loadavg();
@@ -440,7 +581,7 @@ async function main(): Promise<number> {
     writeFileSync(clientsFile, JSON.stringify([{ iss: ISSUER, name: 'bench EHR', jwks: { keys: [rs.publicJwk, es.publicJwk] }, fhirServers: [fhirB.url] }]));
     const profiling = env.BENCH_CPU_PROF === '1';
     if (profiling) mkdirSync(PROFILE_DIR, { recursive: true });
-    const startService = (name: string, dataDir: string, hookWorkers: string | undefined): Promise<Child> => startChild(
+    const startService = (name: string, dataDir: string, hookWorkers: string | undefined, extraEnv: NodeJS.ProcessEnv = {}): Promise<Child> => startChild(
       name,
       env.BENCH_SERVICE_SCRIPT ? new URL(env.BENCH_SERVICE_SCRIPT, `file://${process.cwd()}/`).href : './children/service.ts',
       {
@@ -453,6 +594,7 @@ async function main(): Promise<number> {
         FETCH_BUDGET_MS: '10000',
         ...(hookWorkers !== undefined && hookWorkers !== '' ? { HOOK_WORKERS: hookWorkers } : {}),
         ...(env.BENCH_DATABASE_URL ? { DATABASE_URL: env.BENCH_DATABASE_URL } : {}),
+        ...extraEnv,
       },
       [...SERVICE_NODE_OPTIONS, ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     );
@@ -464,6 +606,10 @@ async function main(): Promise<number> {
       wantMain ? startService('service-main', 'data-main', '0') : undefined,
     ]);
     console.log(`service: ${service.hookWorkers ?? '?'} evaluation worker thread(s) (HOOK_WORKERS)${serviceMain ? '; service-main: evaluation on the main thread' : ''}`);
+    // Scale-out (x1, x1-redis, x2): a private PostgreSQL shared by every instance, a private Redis,
+    // one instance with the in-process replay cache, two with the Redis replay store behind HAProxy.
+    scale = SCALE_KEYS.some((k) => !ONLY || ONLY.has(k)) ? await startScaleOut(startService) : undefined;
+    if (scale) console.log(`scale-out: PostgreSQL store for x1/x1-redis/x2, Redis ${scale.redisVersion}, HAProxy ${scale.haproxyVersion}; evaluation worker threads: ${scale.x1.hookWorkers ?? '?'} in x1, ${scale.r1.hookWorkers ?? '?'} in each x1-redis/x2 instance`);
     const mainService = (): Child => {
       if (!serviceMain) throw new Error('service-main not started');
       return serviceMain;
@@ -513,6 +659,10 @@ async function main(): Promise<number> {
     let tokensS: string[] = [];
     const tokensD = new Map<ServiceId, string[]>();
     const cirrhosisPath = pathOf('cirrhosis-sarcopenia');
+    const scaleOf = (): ScaleOut => {
+      if (!scale) throw new Error('scale-out set-up not started');
+      return scale;
+    };
     const specs: ScenarioSpec[] = [
       { key: 'a', group: 'a', label: `cirrhosis-sarcopenia, full prefetch (${fullA.resources} resources), RS384`, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'c', group: 'a', label: 'bare Express echo of the (a) body', server: () => echo, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'echo', reuse: () => tokensA }] },
@@ -525,6 +675,14 @@ async function main(): Promise<number> {
       { key: 'a-1conn', label: 'same as (a), 1 connection (latency without queueing)', connections: 1, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'a-open', label: `same as (a), open loop at ${OPEN_LOOP_SHARE * 100} % of (a)'s req/s`, openLoop: true, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'a-es384', label: 'same as (a), ES384 client JWTs', server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: es }] },
+      { key: 'x1', group: 'x', label: 'same as (a), 1 instance, in-process jti cache, PostgreSQL', server: () => scaleOf().x1, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
+      { key: 'x1-redis', group: 'x', label: 'same as (x1), jti in Redis', server: () => scaleOf().r1, side: () => [{ name: 'redis', pid: scaleOf().redis.pid }], targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
+      {
+        key: 'x2', group: 'x', label: 'same as (a), HAProxy + 2 instances, jti in Redis, PostgreSQL',
+        server: () => scaleOf().r1, others: () => [scaleOf().r2], url: () => scaleOf().haproxy.url,
+        side: () => [{ name: 'haproxy', pid: scaleOf().haproxy.pid }, { name: 'redis', pid: scaleOf().redis.pid }],
+        targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }],
+      },
       { key: 'b', label: 'cirrhosis-sarcopenia, no prefetch, FHIR server answers', server: () => service, upstream: () => fhirB, targets: [{ path: cirrhosisPath, body: bodyB, expect: 'cards', signer: rs }] },
       { key: 'b-1conn', label: 'same as (b), 1 connection (unloaded latency)', connections: 1, server: () => service, upstream: () => fhirB, targets: [{ path: cirrhosisPath, body: bodyB, expect: 'cards', signer: rs }] },
     ];
@@ -576,12 +734,16 @@ async function main(): Promise<number> {
     const ratioAMain = ratio('a-main', 'c');
     const ratioDMain = ratio('d-main', 'd-echo');
     const p99A = by('a')?.run.p99 ?? Number.NaN;
+    const ratioX = ratio('x2', 'x1');
+    const ratioXRedis = ratio('x1-redis', 'x1');
+    const redisRtt = scale && (by('x2') || by('x1-redis')) ? await redisRoundTrip(scale.redis.url) : undefined;
     const targets = [
       { name: '(a)/(c) req/s ≥ 0.5', value: ratioA, ok: ratioA >= 0.5, pair: ['a', 'c'] as const },
       { name: '(s)/(s-echo) req/s ≥ 0.5', value: ratioS, ok: ratioS >= 0.5, pair: ['s', 's-echo'] as const },
       { name: '(d)/(d-echo) req/s ≥ 0.5', value: ratioD, ok: ratioD >= 0.5, pair: ['d', 'd-echo'] as const },
       { name: '(a-1conn) p99 ≤ 10 ms', value: p99A1, ok: p99A1 <= 10, pair: undefined },
       { name: `(a-open) p99 ≤ 20 ms, open loop at ${OPEN_LOOP_SHARE * 100} % of saturation`, value: p99Open, ok: p99Open <= 20, pair: undefined },
+      { name: '(x2)/(x1) req/s ≥ 0.85: scale-out overhead ≤ 15 % (issue 15)', value: ratioX, ok: ratioX >= 0.85, pair: ['x2', 'x1'] as const },
     ].filter((t) => Number.isFinite(t.value));
 
     console.log('');
@@ -594,11 +756,15 @@ async function main(): Promise<number> {
     console.log('-'.repeat(header.length));
     for (const r of results) console.log(row(r.key, r.label, r.run, f2(r.serverCpuMsPerReq)));
     if (rtt) console.log(row('fhir-rtt', 'one FHIR Observation search of (b), 1 connection', rtt, ''));
+    if (redisRtt) console.log(row('jti-rtt', 'one Redis SET NX PX (the jti claim), 1 connection', redisRtt, ''));
     console.log('cpu ms = CPU time of the server child per request (user + system) during the measured run; bad = non-200, errors, timeouts, answers without cards');
     for (const r of results) {
       if ((r.run.clientBusy ?? 0) > 0.85) console.log(`(${r.key}): the load generator used ${Math.round((r.run.clientBusy ?? 0) * 100)} % of a core: the server may not have been the bottleneck (its req/s is then a floor)`);
     }
     for (const r of results) if (r.upstreamCpuMsPerReq !== undefined) console.log(`(${r.key}): the FHIR server used ${f2(r.upstreamCpuMsPerReq)} ms CPU per hook call`);
+    for (const r of results) {
+      if (r.sideCpuMsPerReq) console.log(`(${r.key}): ${Object.entries(r.sideCpuMsPerReq).map(([n, v]) => `${n} used ${f2(v)} ms CPU per hook call`).join(', ')}`);
+    }
     if (by('d')) console.log(`(d) = ${f1((by('d')?.run.rps ?? 0) / 3)} chart opens/s (3 POSTs each)`);
     console.log('');
     for (const t of targets) {
@@ -610,6 +776,24 @@ async function main(): Promise<number> {
       // Lateness of the generator counts in the latency (it is measured from the intended time): a
       // late generator means a busy machine, not a slow service.
       if (r.open && r.open.sendLagP99Ms > 2) console.log(`(${r.key}): the load generator itself sent requests late (p99 ${f2(r.open.sendLagP99Ms)} ms): the machine was busy, and that delay is part of the p99`);
+    }
+    if (Number.isFinite(ratioXRedis)) {
+      console.log(`info  jti in Redis, one instance: (x1-redis)/(x1) ${f2(ratioXRedis)} req/s (by round: ${roundRatios('x1-redis', 'x1').map(f2).join(', ')}); ` +
+        `cpu ms per call ${f2(by('x1-redis')?.serverCpuMsPerReq ?? Number.NaN)} against ${f2(by('x1')?.serverCpuMsPerReq ?? Number.NaN)}` +
+        (redisRtt ? `; one claim's round trip p50 ${f2(redisRtt.p50)} ms, p99 ${f2(redisRtt.p99)} ms unloaded` : ''));
+    }
+    const x1 = by('x1');
+    const x2 = by('x2');
+    // On a shared machine req/s swings with other work; CPU per call does much less. Every
+    // process of each set-up counted (instances, HAProxy, Redis; not the load generator).
+    const setupCpu = (r: ScenarioResult): number => r.serverCpuMsPerReq + sum(Object.values(r.sideCpuMsPerReq ?? {}));
+    const cpuRatioX = x1 && x2 ? setupCpu(x1) / setupCpu(x2) : Number.NaN;
+    if (x1 && x2) {
+      const cpuX1 = setupCpu(x1);
+      const cpuX2 = setupCpu(x2);
+      console.log(`info  CPU per call, whole set-up: (x1) ${f2(cpuX1)} ms, (x2) ${f2(cpuX2)} ms (instances ${f2(x2.serverCpuMsPerReq)} + ` +
+        `${Object.entries(x2.sideCpuMsPerReq ?? {}).map(([n, v]) => `${n} ${f2(v)}`).join(' + ')}): where CPU is the limit, (x2) can reach ${f2(cpuX1 / cpuX2)} of (x1)'s req/s`);
+      console.log(`info  context switches of the service processes per call: (x1) ${f1(x1.ctxSwitchesPerReq ?? Number.NaN)}, (x1-redis) ${f1(by('x1-redis')?.ctxSwitchesPerReq ?? Number.NaN)}, (x2) ${f1(x2.ctxSwitchesPerReq ?? Number.NaN)} (all threads; a wake-up of an idle thread is one)`);
     }
     if (Number.isFinite(p99A)) console.log(`info  (a) p99 at ${CONNECTIONS} connections, closed loop: ${f2(p99A)} ms (about connections / throughput, Little's law: not a latency target)`);
     if (Number.isFinite(ratioAMain) || Number.isFinite(ratioDMain)) {
@@ -639,6 +823,7 @@ async function main(): Promise<number> {
       cardCheck,
       loadAverage: { start: loadStart, end: loadavg() },
       fhirRoundTrip: rtt ? { p50Ms: rtt.p50, p90Ms: rtt.p90, p99Ms: rtt.p99, requests: rtt.requests } : null,
+      redisRoundTrip: redisRtt ? { p50Ms: redisRtt.p50, p90Ms: redisRtt.p90, p99Ms: redisRtt.p99, requests: redisRtt.requests } : null,
       scenarios: Object.fromEntries(
         results.map((r) => [r.key, {
           label: r.label,
@@ -646,15 +831,21 @@ async function main(): Promise<number> {
           requests: r.run.requests, seconds: r.run.seconds, statuses: r.run.statuses, errors: r.run.errors,
           timeouts: r.run.timeouts, mismatches: r.run.mismatches, serviceLogLines: r.serviceLogLines,
           serverCpuMsPerRequest: r.serverCpuMsPerReq,
+          serviceContextSwitchesPerRequest: r.ctxSwitchesPerReq,
           loadGeneratorCoreShare: r.run.clientBusy,
           ...(r.upstreamCpuMsPerReq !== undefined ? { fhirServerCpuMsPerRequest: r.upstreamCpuMsPerReq } : {}),
+          ...(r.sideCpuMsPerReq ? { sideCpuMsPerRequest: r.sideCpuMsPerReq } : {}),
           ...(r.open ? { openLoop: r.open } : {}),
           warmup: { requests: r.warmup.requests, rps: r.warmup.rps },
         }]),
       ),
       ratios: {
         aOverC: ratioA, sOverSEcho: ratioS, dOverDEcho: ratioD, aMainOverC: ratioAMain, dMainOverDEcho: ratioDMain,
-        byRound: { aOverC: roundRatios('a', 'c'), sOverSEcho: roundRatios('s', 's-echo'), dOverDEcho: roundRatios('d', 'd-echo') },
+        x2OverX1: ratioX, x1RedisOverX1: ratioXRedis, x2OverX1ByCpu: cpuRatioX,
+        byRound: {
+          aOverC: roundRatios('a', 'c'), sOverSEcho: roundRatios('s', 's-echo'), dOverDEcho: roundRatios('d', 'd-echo'),
+          x2OverX1: roundRatios('x2', 'x1'), x1RedisOverX1: roundRatios('x1-redis', 'x1'),
+        },
       },
       targets: targets.map(({ pair: _pair, ...t }) => t),
       signing: { tokens: signing.tokens, ms: signing.ms },
@@ -675,6 +866,7 @@ async function main(): Promise<number> {
     if (env.BENCH_STRICT === '1' && targets.some((t) => !t.ok)) return 1;
     return 0;
   } finally {
+    await scale?.close();
     await cleanup();
     release();
   }

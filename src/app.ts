@@ -21,6 +21,8 @@ export interface AppDeps {
   metrics: Metrics;
   verifier: JwtVerifier;
   store: CdsStore;
+  /** config-fingerprint.ts, computed by server.ts from the final client list: shown in /readyz. */
+  configFingerprint: string;
   /** Built once at start-up (src/runtime.ts): the services, their wording, the terminology. */
   runtime: Runtime;
   /** The embedded demo (DEMO=true): serves '/', '/demo/*'. */
@@ -62,7 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(accessLog(logger, metrics));
 
-  app.use(operationsRouter({ store, metrics }));
+  app.use(operationsRouter({ store, replay: verifier.replayStore, configFingerprint: deps.configFingerprint, metrics }));
   app.use('/cds-services', rememberMount, cdsRouter({ config, metrics, verifier, store, services, hookRunner, now }));
   const computeDetail = createDetailComputer({
     config, logger, now, services, runtime, wording: loadDetailWording(), report: loadReportTemplate(),
@@ -123,6 +125,8 @@ function errorHandler(logger: Logger) {
         res.status(401).set('WWW-Authenticate', 'Bearer').end();
         return;
       }
+      // RFC 9110 §10.2.3: a transient refusal (the replay store is down) says when to try again.
+      if (err.status === 503) res.set('Retry-After', '1');
       res.status(err.status).json(operationOutcome(err.code, err.message));
       return;
     }

@@ -34,6 +34,17 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   DATA_DIR: z.string().default('./data'),
   /**
+   * Redis for the JWT replay record shared by all instances (redis:// or rediss://). Without it each
+   * process keeps its own record: right for one instance only (docs/deployment.md).
+   */
+  REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL').optional(),
+  /**
+   * Longest wait for the replay check in Redis (ms); beyond it the call is refused with 503. A check
+   * takes well under 1 ms; the bound is for a stalled Redis. Not lower: the timer also counts the
+   * time this process was starved of CPU (250 ms refused 0.5 % of calls on an overloaded bench VM).
+   */
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10000).default(1000),
+  /**
    * Days a feedback free-text comment is kept: the EHR sends what the clinician typed, which may name
    * the patient. After this many days from receipt the comment is erased; reasons and outcomes stay.
    * Unset: kept (a site policy decision).
@@ -140,6 +151,9 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => {
     corsOrigins: e.CORS_ORIGINS,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
+    /** Never logged: it may carry a password. */
+    redisUrl: e.REDIS_URL,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     fetchBudgetMs: e.FETCH_BUDGET_MS,
     /** FHIR_RESPONSE_MAX_BYTES: per-response size cap for FHIR answers. */
     fhirResponseMaxBytes: e.FHIR_RESPONSE_MAX_BYTES,

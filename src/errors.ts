@@ -44,6 +44,12 @@ export const unauthorized = (): HttpError => new HttpError(401, 'login', 'Unauth
 export const invalidJson = (): HttpError => new HttpError(400, 'structure', 'Request body is not valid JSON');
 /** A charset or content encoding the service does not read (RFC 8259 §8.1: JSON is UTF-8). */
 export const unsupportedEncoding = (): HttpError => new HttpError(415, 'invalid', 'Unsupported request encoding');
+/**
+ * The shared JWT replay record (Redis) cannot be consulted: the call is refused, not accepted
+ * unverified (DESIGN.md, Several instances). Transient: the client may retry.
+ */
+export const replayStoreUnavailable = (): HttpError =>
+  new HttpError(503, 'transient', 'Service temporarily unavailable: the token replay check cannot be made; retry later');
 /** Anything unexpected: the client learns nothing more (the cause goes to the log, without request data). */
 export const internalError = (): HttpError => new HttpError(500, 'exception', 'Internal error');
 

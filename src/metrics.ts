@@ -11,6 +11,8 @@ export interface Metrics {
   otherPatientDropped: Counter<'service' | 'resource_type'>;
   imagingReadDuration: Histogram<'service' | 'outcome'>;
   imagingRequests: Counter<'service'>;
+  /** The JWT jti claim (src/replay/instrumented.ts): store memory|redis, outcome ok|replay|full|unavailable. */
+  replayClaimDuration: Histogram<'store' | 'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -52,6 +54,13 @@ export function createMetrics(): Metrics {
     imagingRequests: new Counter({
       name: 'cds_imaging_requests_total', help: 'HTTP requests sent to the DICOMweb archive (a warm call sends none)',
       labelNames: ['service'], registers: [registry],
+    }),
+    replayClaimDuration: new Histogram({
+      name: 'cds_jwt_replay_claim_duration_seconds',
+      help: 'Time to claim a JWT jti in the replay store (one Redis round trip with REDIS_URL), by outcome',
+      labelNames: ['store', 'outcome'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [registry],
     }),
   };
 }

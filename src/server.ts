@@ -11,6 +11,10 @@ import { createRuntime, type Runtime } from './runtime.ts';
 import { createDemo, type Demo } from './demo/index.ts';
 import { startDemoArchive } from './demo/imaging/demo-archive.ts';
 import { startHookWorkers } from './hooks/hook-runner.ts';
+import { memoryReplayStore, type ReplayStore } from './hooks/replay-store.ts';
+import { openRedisReplayStore } from './replay/redis-replay-store.ts';
+import { instrumentReplayStore } from './replay/instrumented.ts';
+import { configFingerprint } from './config-fingerprint.ts';
 
 export interface RunningServer {
   server: Server;
@@ -61,19 +65,28 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
     throw err;
   });
   const services = runtime.services;
+  // The JWT replay record: Redis when several instances serve the same clients (REDIS_URL), else
+  // this process's own cache (one instance only: docs/deployment.md).
+  const metrics = createMetrics();
+  const replay: ReplayStore = instrumentReplayStore(config.redisUrl
+    ? await openRedisReplayStore({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, logger })
+    : memoryReplayStore(), metrics.replayClaimDuration);
   const hookRunner = config.hookWorkers > 0
     ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {
+      await replay.close();
       await store.close();
       await stopArchive();
       throw err;
     })
     : undefined;
+  const fingerprint = configFingerprint(config, clients, replay.kind);
   const app = createApp({
     config,
     logger,
-    metrics: createMetrics(),
-    verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger }),
+    metrics,
+    verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger, replayStore: replay }),
     store,
+    configFingerprint: fingerprint,
     runtime,
     demoRouter: demo?.router,
     hookRunner,
@@ -85,19 +98,25 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
     s.once('error', reject);
   }).catch(async (err: unknown) => {
     await hookRunner?.close();
+    await replay.close();
     await store.close();
     await stopArchive();
     throw err;
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, demo: config.demo, hookWorkers: config.hookWorkers, services: services.map((s) => s.description.id) }, 'listening');
+  // The fingerprint of the shared-must-agree settings: equal on every instance behind one balancer.
+  logger.info({
+    port, demo: config.demo, hookWorkers: config.hookWorkers, services: services.map((s) => s.description.id),
+    configFingerprint: fingerprint, replayStore: replay.kind, trustedClients: clients.length,
+  }, 'listening');
   return {
     server,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await hookRunner?.close();
+      await replay.close();
       await store.close();
       await stopArchive();
     },

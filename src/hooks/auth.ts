@@ -16,8 +16,8 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import { ConfigError } from '../config.ts';
-import { unauthorized, type HttpError } from '../errors.ts';
-import { JtiCache } from './jti-cache.ts';
+import { replayStoreUnavailable, unauthorized, type HttpError } from '../errors.ts';
+import { memoryReplayStore, ReplayStoreUnavailable, type ReplayStore } from './replay-store.ts';
 import { loadTrustedClients, parseTrustedClient, parseTrustedClients, type TrustedClient } from './trusted-clients.ts';
 
 export { loadTrustedClients, parseTrustedClient, parseTrustedClients };
@@ -96,7 +96,12 @@ export interface JwtVerifierOptions {
    * says; CDS Client JWTs are minted per request and live minutes. Default 3600.
    */
   maxTokenAgeS?: number;
-  /** Bound of the replay cache; when full of live entries new tokens are refused. Default 500 000. */
+  /**
+   * Where verified jti values are claimed (replay-store.ts): Redis when several instances serve the
+   * same clients (REDIS_URL). Default: this process's own cache, bounded by maxJtiEntries.
+   */
+  replayStore?: ReplayStore;
+  /** Bound of the default in-process replay cache; when full of live entries new tokens are refused. Default 500 000. */
   maxJtiEntries?: number;
   /** Remote JWKS (jwksUri) caching, passed to jose's createRemoteJWKSet. */
   remoteJwks?: {
@@ -133,7 +138,7 @@ export class JwtVerifier {
   private readonly maxTokenAgeS: number;
   private readonly now: () => number;
   private readonly logger: AuthLogger | undefined;
-  private readonly jtis: JtiCache;
+  private readonly replay: ReplayStore;
   private readonly remoteOptions: { cooldownDuration: number; cacheMaxAge: number; timeoutDuration: number };
 
   constructor(opts: JwtVerifierOptions) {
@@ -142,7 +147,7 @@ export class JwtVerifier {
     this.maxTokenAgeS = opts.maxTokenAgeS ?? 3600;
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger;
-    this.jtis = new JtiCache(opts.maxJtiEntries ?? 500_000);
+    this.replay = opts.replayStore ?? memoryReplayStore(opts.maxJtiEntries ?? 500_000);
     this.remoteOptions = {
       cooldownDuration: opts.remoteJwks?.cooldownMs ?? 30_000,
       cacheMaxAge: opts.remoteJwks?.cacheMaxAgeMs ?? 600_000,
@@ -198,9 +203,16 @@ export class JwtVerifier {
     return this.clients.get(iss)?.client;
   }
 
+  /** The replay record in use (readiness reports whether it answers). */
+  get replayStore(): ReplayStore {
+    return this.replay;
+  }
+
   /**
    * Verifies `token` for a call to `audience` (the full URL called, without query string).
-   * Resolves with the caller, or rejects with a 401 HttpError (the reason is only logged).
+   * Resolves with the caller, or rejects with a 401 HttpError (the reason is only logged), or with
+   * a 503 HttpError when the replay record cannot be consulted (the token is then neither accepted
+   * nor called invalid: the client may retry).
    *
    * Keys are selected, imported and cached by jose's JWK Sets (createLocalJWKSet /
    * createRemoteJWKSet, which also refetch on an unknown kid); the signature itself is checked with
@@ -275,7 +287,8 @@ export class JwtVerifier {
       // Remember the jti only for a fully verified token (unsigned junk must not fill the cache),
       // until it would be refused anyway: min(exp, iat + max age) + skew, plus 1 s for rounding.
       const until = (Math.min(exp, iat + this.maxTokenAgeS) + skew + 1) * 1000;
-      const added = this.jtis.add(iss, jti, until, nowMs);
+      // One claim per token, last: the store is a network round trip with Redis.
+      const added = await this.replay.claim(iss, jti, until, nowMs);
       if (added === 'replay') throw new AuthFailure('replay');
       if (added === 'full') throw new AuthFailure('replay-cache-full');
 
@@ -283,6 +296,12 @@ export class JwtVerifier {
       if (sub !== undefined) verified.sub = sub;
       return verified;
     } catch (err) {
+      if (err instanceof ReplayStoreUnavailable) {
+        // Fail closed, but not as a bad token: accepting could let a replay through, and a 401
+        // would tell the EHR its (valid) credentials are wrong.
+        this.logger?.warn({ reason: 'replay-store-unavailable', iss: iss === undefined ? undefined : clip(iss) }, 'CDS call refused: replay store unavailable');
+        throw replayStoreUnavailable();
+      }
       throw this.reject(err instanceof AuthFailure ? err.reason : reasonOf(err), iss);
     }
   }
@@ -291,11 +310,16 @@ export class JwtVerifier {
   reject(reason: AuthFailureReason, iss?: string): HttpError {
     if (this.logger) {
       const obj: Record<string, unknown> = { reason };
-      if (iss !== undefined) obj.iss = iss.length > 200 ? `${iss.slice(0, 200)}…` : iss;
+      if (iss !== undefined) obj.iss = clip(iss);
       this.logger.warn(obj, 'CDS client JWT rejected');
     }
     return unauthorized();
   }
+}
+
+/** An issuer as logged: it comes from the token, so its length is bounded first. */
+function clip(iss: string): string {
+  return iss.length > 200 ? `${iss.slice(0, 200)}…` : iss;
 }
 
 /**

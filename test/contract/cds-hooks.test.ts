@@ -6,6 +6,7 @@ import { SERVICES } from '../../src/services/registry.ts';
 import { cirrhosisSarcopenia } from '../../src/services/cirrhosis-sarcopenia/index.ts';
 import { buildPrefetch, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 import { openApiProblems } from '../support/openapi.ts';
+import { ReplayStoreUnavailable } from '../../src/hooks/replay-store.ts';
 
 let h: Harness;
 let discovery: CdsServiceDescription[];
@@ -370,6 +371,7 @@ describe('operations', () => {
     const ready = await request(h.app).get('/readyz');
     expect(ready.status).toBe(200);
     expectValid('/readyz', 'get', ready);
+    expect(ready.body).toEqual({ status: 'ready', configFingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), replayStore: 'memory' });
     const metrics = await request(h.app).get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(/cds_hook_duration_seconds_count\{service="cirrhosis-sarcopenia",status="200"\} \d+/);
@@ -409,5 +411,37 @@ describe('operations', () => {
     const res = await request(h.app).get('/openapi.yaml');
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/^openapi: 3\.1/);
+  });
+});
+
+describe('replay store down (REDIS_URL set, Redis unreachable)', () => {
+  // The port's contract, end to end through the app: the real Redis outage is in
+  // test/integration/scale-out.test.ts.
+  let down: Harness;
+  beforeAll(async () => {
+    const unavailable = async (): Promise<never> => { throw new ReplayStoreUnavailable('ECONNREFUSED'); };
+    down = await startHarness({ replayStore: { kind: 'redis', claim: unavailable, ping: unavailable, close: async () => undefined } });
+  });
+  afterAll(async () => { await down.close(); });
+
+  test('CDS calls are refused with 503 and an OperationOutcome, not accepted unchecked', async () => {
+    const path = '/cds-services/cirrhosis-sarcopenia';
+    const call = await request(down.app).post(path).set('authorization', `Bearer ${await down.sign(path)}`)
+      .send(hookRequest('demo-cirrhosis-decompensated', fhirAccess(down)));
+    expect(call.status).toBe(503);
+    expect(call.headers['retry-after']).toBe('1');
+    expect(call.body.issue[0].code).toBe('transient');
+    expect(JSON.stringify(call.body)).not.toContain('ECONNREFUSED');
+    expectValid('/cds-services/{id}', 'post', call);
+    const discovery = await request(down.app).get('/cds-services').set('authorization', `Bearer ${await down.sign('/cds-services')}`);
+    expect(discovery.status).toBe(503);
+    expectValid('/cds-services', 'get', discovery);
+  });
+
+  test('/readyz says not ready, so the load balancer takes the instance out', async () => {
+    const ready = await request(down.app).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.issue[0].diagnostics).toBe('Replay store (Redis) not reachable');
+    expectValid('/readyz', 'get', ready);
   });
 });

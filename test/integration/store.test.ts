@@ -1,6 +1,7 @@
 // The feedback and issued-card store against both real backends: embedded PGlite and a real
 // PostgreSQL server (started from Debian's binaries by test/support/postgres-server.ts). The same
 // suite runs on both, as the same SQL does in production.
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { MIGRATIONS, migrate } from '../../src/store/migrations.ts';
 import { IssuedCardWriter, type IssuedCardWriterOptions } from '../../src/store/issued-card-writer.ts';
 import { openSqlDriver, type SqlDriver } from '../../src/store/sql-driver.ts';
 import { PgliteThread } from '../../src/store/pglite-driver.ts';
+import { lockDataDir } from '../../src/store/data-dir-lock.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 
 interface LogLine {
@@ -508,6 +510,57 @@ describe.each(BACKENDS)('store on $backend', ({ backend }) => {
       expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid });
     });
   }
+});
+
+describe('embedded database folder lock: one process only (issue 15)', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'cds-lock-')); });
+  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+
+  it('refuses a second process with a message saying what to do instead', async () => {
+    const logger = memoryLogger();
+    const store = await openStore({ dataDir: dir, logger });
+    try {
+      // What a second instance started on the same DATA_DIR sees (src/server.ts prints the message).
+      const storeModule = new URL('../../src/store/store.ts', import.meta.url).href;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e',
+        `import { openStore } from ${JSON.stringify(storeModule)}; await openStore({ dataDir: ${JSON.stringify(dir)} });`], { encoding: 'utf8', timeout: 60_000 });
+      expect(child.status).not.toBe(0);
+      expect(child.stderr).toContain(`is in use by process ${process.pid} since`);
+      expect(child.stderr).toContain('serves one process only');
+      expect(child.stderr).toContain('DATABASE_URL');
+      await expect(store.ping()).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('watches the heartbeat of a holder on another host: live while it moves, taken over once it stops', async () => {
+    const logger = memoryLogger();
+    const target = join(dir, 'pglite');
+    const lockPath = `${target}.lock`;
+    let beat = 0;
+    const holder = (): string => JSON.stringify({ pid: 12345, host: 'another-host.example', since: '2026-01-01T00:00:00Z', heartbeat: `beat-${beat++}` });
+    writeFileSync(lockPath, holder());
+    const alive = setInterval(() => writeFileSync(lockPath, holder()), 20);
+    try {
+      await expect(lockDataDir(target, logger, { staleAfterMs: 400 })).rejects.toThrow(/in use by process 12345 on host another-host\.example/);
+    } finally {
+      clearInterval(alive);
+    }
+    const release = await lockDataDir(target, logger, { staleAfterMs: 400, heartbeatMs: 20 });
+    try {
+      expect(logger.lines.some((l) => l.msg === 'Taking over a stale embedded-database lock')).toBe(true);
+      const first = JSON.parse(readFileSync(lockPath, 'utf8')) as { pid: number; heartbeat: string };
+      expect(first.pid).toBe(process.pid);
+      // The new holder's own heartbeat moves, so another host would see it alive.
+      await sleep(100);
+      expect((JSON.parse(readFileSync(lockPath, 'utf8')) as { heartbeat: string }).heartbeat).not.toBe(first.heartbeat);
+    } finally {
+      await release();
+    }
+    expect(existsSync(lockPath)).toBe(false);
+  });
 });
 
 describe('embedded database thread (PGlite driver)', () => {

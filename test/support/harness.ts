@@ -16,6 +16,8 @@ import { createMetrics } from '../../src/metrics.ts';
 import { JwtVerifier, type TrustedClient } from '../../src/hooks/auth.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { createRuntime } from '../../src/runtime.ts';
+import { memoryReplayStore, type ReplayStore } from '../../src/hooks/replay-store.ts';
+import { configFingerprint } from '../../src/config-fingerprint.ts';
 import { createEmbeddedFhirServer } from '../../src/fhir/embedded-server.ts';
 import { demoPatients, demoResources } from '../../src/demo/patients/index.ts';
 
@@ -44,6 +46,8 @@ export async function startHarness(opts: {
   logger?: Logger;
   /** More FHIR bases on the test client's allowlist (e.g. a misbehaving server of a test). */
   extraFhirServers?: string[];
+  /** The JWT replay record (default: the in-process one). */
+  replayStore?: ReplayStore;
 } = {}): Promise<Harness> {
   const resources = opts.resources ?? demoResources(demoPatients(opts.now ?? new Date()));
   const fhir = await createEmbeddedFhirServer({ resources, accessToken: FHIR_TOKEN, defaultPageSize: 20 });
@@ -66,9 +70,12 @@ export async function startHarness(opts: {
   const config = testConfig({ publicBaseUrl: PUBLIC_BASE_URL, dataDir, demo: false, ...opts.config });
   const logger = opts.logger ?? createLogger('silent');
   const store = await openStore({ dataDir, logger });
+  const clients = [client, otherClient];
+  const replayStore = opts.replayStore ?? memoryReplayStore();
   const app = createApp({
     config, logger, metrics: createMetrics(), store, runtime: createRuntime(config, { logger }),
-    verifier: new JwtVerifier({ clients: [client, otherClient], clockSkewS: config.jwtClockSkewS, logger }),
+    verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger, replayStore }),
+    configFingerprint: configFingerprint(config, clients, replayStore.kind),
   });
 
   const sign = (path: string, claims: Record<string, unknown> = {}): Promise<string> =>

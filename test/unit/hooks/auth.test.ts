@@ -15,6 +15,7 @@ import {
   type TrustedClient,
 } from '../../../src/hooks/auth.ts';
 import { JtiCache } from '../../../src/hooks/jti-cache.ts';
+import { ReplayStoreUnavailable, type ReplayStore } from '../../../src/hooks/replay-store.ts';
 import { ConfigError } from '../../../src/config.ts';
 import { HttpError } from '../../../src/errors.ts';
 
@@ -240,6 +241,51 @@ describe('JwtVerifier: refusals (bare 401, reason logged, token never logged)', 
     await verifier.verify(await sign(rs.privateKey), AUD);
     await verifier.verify(await sign(rs.privateKey), AUD);
     expect(await rejected(verifier, logger, await sign(rs.privateKey))).toBe('replay-cache-full');
+  });
+
+  it('claims each verified token once in the replay store it is given, with the token\'s expiry', async () => {
+    const claims: Array<{ iss: string; jti: string; expiresAtMs: number }> = [];
+    const seen = new Set<string>();
+    const store: ReplayStore = {
+      kind: 'redis',
+      claim: async (iss, jti, expiresAtMs) => {
+        claims.push({ iss, jti, expiresAtMs });
+        if (seen.has(jti)) return 'replay';
+        seen.add(jti);
+        return 'ok';
+      },
+      ping: async () => undefined,
+      close: async () => undefined,
+    };
+    const { verifier, logger } = makeVerifier({ replayStore: store });
+    const token = await sign(rs.privateKey, { claims: { jti: 'shared-1', exp: NOW_S + 120 } });
+    await verifier.verify(token, AUD);
+    expect(await rejected(verifier, logger, token)).toBe('replay');
+    // Until exp + skew + 1 s; an unsigned or mis-signed token never reaches the store.
+    expect(claims).toEqual([
+      { iss: ISS, jti: 'shared-1', expiresAtMs: (NOW_S + 120 + SKEW + 1) * 1000 },
+      { iss: ISS, jti: 'shared-1', expiresAtMs: (NOW_S + 120 + SKEW + 1) * 1000 },
+    ]);
+    expect(await rejected(verifier, logger, await sign(other.privateKey))).toBe('bad-signature');
+    expect(claims).toHaveLength(2);
+  });
+
+  it('refuses with 503 (not 401, not accepted) when the replay store cannot be consulted', async () => {
+    const store: ReplayStore = {
+      kind: 'redis',
+      claim: async () => { throw new ReplayStoreUnavailable('connection refused'); },
+      ping: async () => { throw new ReplayStoreUnavailable('connection refused'); },
+      close: async () => undefined,
+    };
+    const { verifier, logger } = makeVerifier({ replayStore: store });
+    const token = await sign(rs.privateKey);
+    const err = await verifier.verify(token, AUD).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect((err as HttpError).status).toBe(503);
+    expect((err as HttpError).code).toBe('transient');
+    expect((err as HttpError).message).not.toContain('connection refused');
+    expect(logger.calls.at(-1)?.obj).toEqual({ reason: 'replay-store-unavailable', iss: ISS });
+    expect(JSON.stringify(logger.calls)).not.toContain(token.split('.')[2]);
   });
 
   it('refuses an unknown iss and logs it', async () => {

@@ -1,0 +1,55 @@
+// The fingerprint of the settings instances behind one load balancer must agree on (issue 15).
+import { describe, expect, it } from '@jest/globals';
+import { testConfig } from '../../src/config.ts';
+import { configFingerprint, sharedSettings } from '../../src/config-fingerprint.ts';
+import type { TrustedClient } from '../../src/hooks/trusted-clients.ts';
+
+const keyA = { kty: 'EC', crv: 'P-384', x: 'a'.repeat(64), y: 'b'.repeat(64), kid: 'k1' };
+const keyB = { kty: 'EC', crv: 'P-384', x: 'c'.repeat(64), y: 'd'.repeat(64), kid: 'k2' };
+const ehr1: TrustedClient = { iss: 'https://ehr1.example.org', jwks: { keys: [keyA] }, fhirServers: ['https://ehr1.example.org/fhir', 'https://ehr1.example.org/r4'] };
+const ehr2: TrustedClient = { iss: 'https://ehr2.example.org', jwksUri: 'https://ehr2.example.org/jwks', fhirServers: ['https://ehr2.example.org/fhir'] };
+const config = testConfig({ demo: false, publicBaseUrl: 'https://cds.example.org' });
+
+describe('configFingerprint', () => {
+  it('is the same whatever the order of clients, their FHIR servers or their keys\' fields', () => {
+    const fp = configFingerprint(config, [ehr1, ehr2], 'redis');
+    expect(fp).toMatch(/^sha256:[0-9a-f]{16}$/);
+    const reordered: TrustedClient = {
+      fhirServers: [...ehr1.fhirServers].reverse(), iss: ehr1.iss,
+      jwks: { keys: [{ kid: 'k1', y: keyA.y, x: keyA.x, crv: 'P-384', kty: 'EC' }] },
+    };
+    expect(configFingerprint(config, [ehr2, reordered], 'redis')).toBe(fp);
+  });
+
+  it('ignores what may differ per instance (port, host, data dir, log level, workers, URLs with credentials)', () => {
+    const fp = configFingerprint(config, [ehr1], 'redis');
+    const other = { ...config, port: 9999, host: '127.0.0.1', dataDir: '/elsewhere', logLevel: 'debug' as const, hookWorkers: 7,
+      databaseUrl: 'postgres://u:pw@db/x', redisUrl: 'redis://:pw@r:6379', redisTimeoutMs: 900 };
+    expect(configFingerprint({ ...other, databaseUrl: undefined }, [ehr1], 'redis')).toBe(fp);
+  });
+
+  it('changes with the trusted clients (a rotated key, an added client, another FHIR server)', () => {
+    const fp = configFingerprint(config, [ehr1, ehr2], 'redis');
+    expect(configFingerprint(config, [{ ...ehr1, jwks: { keys: [keyA, keyB] } }, ehr2], 'redis')).not.toBe(fp);
+    expect(configFingerprint(config, [ehr1], 'redis')).not.toBe(fp);
+    expect(configFingerprint(config, [{ ...ehr1, fhirServers: ['https://ehr1.example.org/fhir'] }, ehr2], 'redis')).not.toBe(fp);
+  });
+
+  it('changes with shared settings: audience, skew, a score setting, the replay store, the database kind', () => {
+    const fp = configFingerprint(config, [ehr1], 'redis');
+    expect(configFingerprint({ ...config, publicBaseUrl: 'https://cds2.example.org' }, [ehr1], 'redis')).not.toBe(fp);
+    expect(configFingerprint({ ...config, jwtClockSkewS: 5 }, [ehr1], 'redis')).not.toBe(fp);
+    expect(configFingerprint({ ...config, labLookbackDays: 14 }, [ehr1], 'redis')).not.toBe(fp);
+    expect(configFingerprint(config, [ehr1], 'memory')).not.toBe(fp);
+    expect(configFingerprint({ ...config, databaseUrl: 'postgres://db/x' }, [ehr1], 'redis')).not.toBe(fp);
+  });
+
+  it('holds no secret', () => {
+    const secretive = {
+      ...config, smartClientSecret: 'super-secret-client-value', databaseUrl: 'postgres://u:dbpass@db/x', redisUrl: 'redis://:redispass@r',
+      imaging: { ...config.imaging, authorization: 'Bearer archive-token' },
+    };
+    const text = JSON.stringify(sharedSettings(secretive, [ehr1], 'redis'));
+    for (const secret of ['super-secret-client-value', 'dbpass', 'redispass', 'archive-token']) expect(text).not.toContain(secret);
+  });
+});
