@@ -1,6 +1,6 @@
 // One time budget for all of a call's data (DESIGN.md, Data flow: "in parallel, under one time
-// budget"): a single AbortSignal that every source watches — prefetch resolution and our FHIR
-// fetches today, the imaging reader next (issue 13) — so they all stop together when it runs out.
+// budget"): a single AbortSignal that every source watches — prefetch resolution, our FHIR fetches
+// and the imaging reader (hooks/call-data.ts) — so they all stop together when it runs out.
 export interface Deadline {
   readonly signal: AbortSignal;
   /** Every source is done: cancel anything still running (nothing should be) and free the timer. */

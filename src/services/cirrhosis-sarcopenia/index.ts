@@ -34,7 +34,7 @@ export const cirrhosisSarcopenia = defineService({
     'hepatic-encephalopathy-grade', 'dialysis',
   ],
   wording: cirrhosisWording,
-  // Issue 13: the L3 skeletal muscle area from a CT SEG (imaging/seg-muscle.ts), not read yet.
+  // The L3 skeletal muscle area from a CT's DICOM SEG (imaging/seg-muscle.ts), with the FHIR height.
   imaging: { ct: true },
   gather(data, ev) {
     const inputs = gatherCirrhosisInputs(data, ev);

@@ -37,7 +37,7 @@ export const cmrCardiacMass = defineService({
     'mass-diameter', 'mass-post-contrast-t1', 'mass-location', 'cardiac-mass-observations',
   ],
   wording: massWording,
-  // Issue 13: the mass features of the CMR study's DICOM SR, not read yet.
+  // The mass features of the newest CMR study's DICOM SR (services/imaging-inputs.ts merges them).
   imaging: { cmr: true },
   gather(data, ev) {
     const inputs = gatherCardiacMassInputs(data, ev);

@@ -41,7 +41,7 @@ export const cmrIhdMacce = defineService({
     'mvo-segments', 'la-reservoir-strain', 'lv-gls', 'native-t1', 't2', 'intramyocardial-haemorrhage',
   ],
   wording: macceWording,
-  // Issue 13: LVEF, infarct size, MVO, strain, T1/T2 from the CMR study's DICOM SR, not read yet.
+  // LVEF, infarct size, MVO, strain, T1/T2 from the newest CMR study's DICOM SR, merged newer-wins.
   imaging: { cmr: true },
   gather(data, ev) {
     const inputs = gatherMacceInputs(data, ev);
