@@ -12,7 +12,7 @@ import { operationsRouter } from './operations.ts';
 import type { CdsStore } from './hooks/store-port.ts';
 import { smartRouter } from './smart/routes.ts';
 import { createDetailComputer } from './smart/detail.ts';
-import { loadDetailWording, loadReportTemplate } from './smart/wording.ts';
+import { loadDetailWording, loadReportTemplate } from './services/detail-wording.ts';
 import { HttpError, internalError, invalidJson, notFound, operationOutcome, unsupportedEncoding } from './errors.ts';
 
 export interface AppDeps {

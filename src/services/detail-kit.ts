@@ -4,7 +4,7 @@ import type { ShownResult } from './model-notes.ts';
 import type { ResourceSource } from '../fhir/observations.ts';
 import type { FhirReader } from '../fhir/reader.ts';
 import type { QuantityKind } from '../fhir/quantities.ts';
-import type { Trend } from '../smart/detail-schema.ts';
+import type { Trend } from './detail-schema.ts';
 import { fill } from './card-wording.ts';
 import { round } from './card-kit.ts';
 import type { ViewContext } from './types.ts';

@@ -11,9 +11,9 @@ import type { FhirReader } from '../fhir/reader.ts';
 import type { ImagingResult } from '../imaging/types.ts';
 import type { ModelMetadata } from '../models/types.ts';
 import type { ShownResult } from './model-notes.ts';
-import type { AppContext, BandTable, Finding, ReportDraft, Trend } from '../smart/detail-schema.ts';
-import type { DetailWording, ReportTemplate } from '../smart/wording.ts';
-import type { ReportInputs } from '../smart/report.ts';
+import type { AppContext, BandTable, Finding, ReportDraft, Trend } from './detail-schema.ts';
+import type { DetailWording, ReportTemplate } from './detail-wording.ts';
+import type { ReportInputs } from './cmr-report.ts';
 
 /**
  * Prefetch data after resolution (hooks/prefetch.ts): each key holds the resource the template
@@ -108,7 +108,7 @@ export interface ViewContext {
   readonly card: AppContext | undefined;
   readonly wording: DetailWording;
   readonly report: ReportTemplate;
-  /** The CMR report draft (smart/report.ts), read with this evaluation's FHIR reader. */
+  /** The CMR report draft (services/cmr-report.ts), read with this evaluation's FHIR reader. */
   reportDraft(inputs: ReportInputs): ReportDraft;
 }
 

@@ -24,9 +24,9 @@ import { round } from '../services/card-kit.ts';
 import {
   ServiceDetailSchema, type AppContext, type BandTable, type DetailResult, type Explanation,
   type ModelCard, type Origin, type ServiceDetail,
-} from './detail-schema.ts';
-import { buildReportDraft } from './report.ts';
-import type { DetailWording, ReportTemplate } from './wording.ts';
+} from '../services/detail-schema.ts';
+import { buildReportDraft } from '../services/cmr-report.ts';
+import type { DetailWording, ReportTemplate } from '../services/detail-wording.ts';
 
 export interface DetailRequest {
   /** FHIR base of the launch, already checked against the allowlist by the caller. */

@@ -15,7 +15,7 @@ import type { AppConfig } from '../config.ts';
 import { isFhirServerAllowed } from '../hooks/auth.ts';
 import { HttpError, badRequest } from '../errors.ts';
 import type { ComputeDetail } from './detail.ts';
-import { AppContextSchema, type AppContext } from './detail-schema.ts';
+import { AppContextSchema, type AppContext } from '../services/detail-schema.ts';
 import { appPage, launchPage, refusalPage } from './pages.ts';
 import { exchangeCode, type TokenExchangeResult } from './token-exchange.ts';
 

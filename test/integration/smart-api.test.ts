@@ -11,7 +11,7 @@ import { testConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { freePort } from '../support/free-port.ts';
-import { ServiceDetailSchema, type ServiceDetail } from '../../src/smart/detail-schema.ts';
+import { ServiceDetailSchema, type ServiceDetail } from '../../src/services/detail-schema.ts';
 import { SMART_SCOPES } from '../../src/smart/routes.ts';
 import { openApiProblems } from '../support/openapi.ts';
 

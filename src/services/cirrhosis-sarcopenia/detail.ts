@@ -5,7 +5,7 @@ import type { FhirResource, Observation, Procedure } from 'fhir/r4.js';
 import type { ShownResult } from '../model-notes.ts';
 import { MELD3_BANDS, meld3Band } from '../../models/meld3.ts';
 import { observationDate } from '../../fhir/observations.ts';
-import type { BandTable, Trend } from '../../smart/detail-schema.ts';
+import type { BandTable, Trend } from '../detail-schema.ts';
 import type { DetailStep } from '../define.ts';
 import type { ResolvedPrefetch } from '../types.ts';
 import { percent } from '../card-kit.ts';

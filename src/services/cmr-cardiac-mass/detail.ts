@@ -3,7 +3,7 @@
 // Pure: data in, DetailBody out.
 import type { WordedThrombus } from './thrombus.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
-import type { Finding } from '../../smart/detail-schema.ts';
+import type { Finding } from '../detail-schema.ts';
 import { fill, labelOf } from '../card-wording.ts';
 import type { DetailStep } from '../define.ts';
 import { measurementPoints, scoreLine } from '../detail-kit.ts';

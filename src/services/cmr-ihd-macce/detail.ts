@@ -2,7 +2,7 @@
 // the LVEF trend, and the CMR report draft (MODELS.md section 5). Pure: data in, DetailBody out.
 import type { ShownResult } from '../model-notes.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
-import type { Finding, Trend } from '../../smart/detail-schema.ts';
+import type { Finding, Trend } from '../detail-schema.ts';
 import type { Input } from '../../models/types.ts';
 import { fill, labelOf } from '../card-wording.ts';
 import type { DetailStep } from '../define.ts';

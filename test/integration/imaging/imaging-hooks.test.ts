@@ -15,7 +15,7 @@ import { uidFor } from '../../../src/demo/imaging/dicom-builders.ts';
 import { DEMO_MRN_SYSTEM } from '../../../src/demo/patients/builders.ts';
 import { demoPatients, demoResources } from '../../../src/demo/patients/index.ts';
 import type { Card } from '../../../src/hooks/types.ts';
-import type { ServiceDetail } from '../../../src/smart/detail-schema.ts';
+import type { ServiceDetail } from '../../../src/services/detail-schema.ts';
 import { startFaultyProxy, type FaultyProxy } from '../../support/faulty-proxy.ts';
 import { buildPrefetch, fhirAccess, hookRequest, startHarness, type Harness } from '../../support/harness.ts';
 
@@ -174,7 +174,7 @@ describe('cards from the FHIR record and the DICOMweb archive', () => {
 async function detailComputer(): Promise<{ computeDetailFor(serviceId: string, patientId: string): Promise<ServiceDetail> }> {
   const { createDetailComputer } = await import('../../../src/smart/detail.ts');
   const { createRuntime } = await import('../../../src/runtime.ts');
-  const { loadDetailWording, loadReportTemplate } = await import('../../../src/smart/wording.ts');
+  const { loadDetailWording, loadReportTemplate } = await import('../../../src/services/detail-wording.ts');
   const runtime = createRuntime(h.config);
   const compute = createDetailComputer({
     config: h.config, logger: createLogger('silent'), now: () => new Date(), services: runtime.services, runtime,

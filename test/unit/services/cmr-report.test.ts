@@ -1,8 +1,8 @@
-// The CMR report draft (src/smart/report.ts with cards/cmr-report.yaml; MODELS.md section 5): values of
+// The CMR report draft (src/services/cmr-report.ts with cards/cmr-report.yaml; MODELS.md section 5): values of
 // the most recent CMR study day, "not assessed" for everything not measured then (never filled in),
 // earlier study days as the comparison, and a preliminary DiagnosticReport referencing what was used.
-import { buildReportDraft } from '../../../src/smart/report.ts';
-import { loadReportTemplate } from '../../../src/smart/wording.ts';
+import { buildReportDraft } from '../../../src/services/cmr-report.ts';
+import { loadReportTemplate } from '../../../src/services/detail-wording.ts';
 import { loinc, projectQuantity, projectValue } from '../../support/fhir-builders.ts';
 import { testReader } from '../../support/runtime.ts';
 

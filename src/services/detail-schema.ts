@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { DiagnosticReport } from 'fhir/r4.js';
 import { MODEL_IDS } from '../models/types.ts';
-import type { ShownResult } from '../services/model-notes.ts';
+import type { ShownResult } from './model-notes.ts';
 
 const InputValue = z.union([z.number(), z.boolean(), z.string()]);
 

@@ -6,10 +6,10 @@ import type { DiagnosticReport, Reference } from 'fhir/r4.js';
 import type { Input, InputValue } from '../models/types.ts';
 import type { Lookup, ResourceSource } from '../fhir/observations.ts';
 import type { FhirReader } from '../fhir/reader.ts';
-import { fill } from '../services/card-wording.ts';
-import { displayUnit, round } from '../services/card-kit.ts';
+import { fill } from './card-wording.ts';
+import { displayUnit, round } from './card-kit.ts';
 import type { ReportDraft, ReportItem, ReportSection } from './detail-schema.ts';
-import type { ReportItemTemplate, ReportTemplate } from './wording.ts';
+import type { ReportItemTemplate, ReportTemplate } from './detail-wording.ts';
 import { INTEGER_UNITS, QUANTITIES } from '../fhir/quantities.ts';
 
 export interface ReportInputs {
