@@ -66,22 +66,28 @@ export async function lockDataDir(dir: string, logger: StoreLogger, timing: Lock
     }
     await rm(tmp, { force: true });
     openDirs.add(dir);
-    const timer = setInterval(() => {
+    let released = false;
+    // The refresh in flight, awaited by release(): a rename finishing after release's rm would
+    // put the lock back, and the next start would find a stale lock of a process that exited.
+    let refreshing: Promise<void> = Promise.resolve();
+    const refresh = async (): Promise<void> => {
       // Refresh only a lock that is still ours (atomically: write aside, rename over).
-      void (async () => {
-        const current = await readLock(lockPath);
-        if (!current || current.pid !== mine.pid || current.host !== mine.host || current.since !== mine.since) return;
-        const next = `${lockPath}.${process.pid}.hb`;
-        await write({ ...mine, heartbeat: new Date().toISOString() }, next);
-        await rename(next, lockPath);
-      })().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'Could not refresh the embedded-database lock'));
+      const current = await readLock(lockPath);
+      if (!current || current.pid !== mine.pid || current.host !== mine.host || current.since !== mine.since) return;
+      const next = `${lockPath}.${process.pid}.hb`;
+      await write({ ...mine, heartbeat: new Date().toISOString() }, next);
+      await rename(next, lockPath);
+    };
+    const timer = setInterval(() => {
+      refreshing = refreshing.then(refresh).catch((err: unknown) =>
+        logger.warn({ err: { message: (err as Error).message } }, 'Could not refresh the embedded-database lock'));
     }, heartbeatMs);
     timer.unref();
-    let released = false;
     return async () => {
       if (released) return;
       released = true;
       clearInterval(timer);
+      await refreshing;
       openDirs.delete(dir);
       await rm(lockPath, { force: true });
     };

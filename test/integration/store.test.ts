@@ -561,6 +561,18 @@ describe('embedded database folder lock: one process only (issue 15)', () => {
     }
     expect(existsSync(lockPath)).toBe(false);
   });
+
+  it('release leaves no lock behind even while a heartbeat refresh is in flight', async () => {
+    const lockPath = join(dir, 'pglite.lock');
+    // A 1 ms heartbeat keeps a refresh (read, write aside, rename) in flight most of the time;
+    // a rename landing after release's rm used to put the lock back (seen once in CI).
+    for (let round = 0; round < 40; round++) {
+      const release = await lockDataDir(join(dir, 'pglite'), memoryLogger(), { heartbeatMs: 1 });
+      await sleep(round % 7);
+      await release();
+      expect(existsSync(lockPath)).toBe(false);
+    }
+  });
 });
 
 describe('embedded database thread (PGlite driver)', () => {
