@@ -24,6 +24,7 @@ declare const PLACEHOLDERS: unique symbol;
 export type Template<V extends string = never> = string & { readonly [PLACEHOLDERS]?: V };
 
 const PLACEHOLDER = /\{([a-zA-Z0-9_]+)\}/g;
+const PLACEHOLDER_NAME = /^[a-zA-Z0-9_]+$/;
 
 /**
  * A text of a wording file that may use the placeholders `vars` (and no other): the code fills them
@@ -39,14 +40,26 @@ export function phrase<const V extends readonly string[]>(...vars: V): z.ZodType
   }).transform((s): Template<V[number]> => s);
 }
 
-/** Fills `{name}` placeholders; one without a value is a wording bug and throws. */
+/**
+ * Fills `{name}` placeholders; one without a value is a wording bug and throws. A scan with indexOf
+ * rather than replace() with a callback: a card fills about a hundred texts per call.
+ */
 export function fill<V extends string>(template: Template<V>, vars: Readonly<Record<V, string | number>>): string {
   const values: Readonly<Record<string, string | number | undefined>> = vars;
-  return template.replace(PLACEHOLDER, (_m, name: string) => {
+  let out = '';
+  let from = 0;
+  for (let open = template.indexOf('{'); open !== -1; open = template.indexOf('{', open + 1)) {
+    const close = template.indexOf('}', open + 1);
+    if (close === -1) break;
+    const name = template.slice(open + 1, close);
+    if (!PLACEHOLDER_NAME.test(name)) continue;
     const v = values[name];
     if (v === undefined) throw new Error(`Card wording placeholder {${name}} has no value`);
-    return String(v);
-  });
+    out += template.slice(from, open) + String(v);
+    from = close + 1;
+    open = close;
+  }
+  return from === 0 ? template : out + template.slice(from);
 }
 
 /** A display label from a label table, or the key itself when the table has none (never throws). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CodeSystem } from 'fhir/r4.js';
 import { SERVICES as DEFINITIONS } from '../../../src/services/registry.ts';
 import { DEFAULT_PROFILES_DIR } from '../../../src/fhir/terminology.ts';
+import { fill, type Template } from '../../../src/services/card-wording.ts';
 
 // Every service of the registry, its wording loaded as the runtime loads it.
 const SERVICES = DEFINITIONS.map((d) => d.id);
@@ -48,5 +49,21 @@ describe('card wording: topics and override reasons come from the project CodeSy
       expect(() => loadCardWording('cirrhosis-sarcopenia', dir)).toThrow("'sarcopenia' is not a code of CodeSystem card-topics");
       expect(() => loadCardWording('cmr-cardiac-mass', dir)).not.toThrow();
     });
+  });
+});
+
+describe('fill', () => {
+  const t = (s: string): Template<'a' | 'b'> => s as Template<'a' | 'b'>;
+  it('fills every {placeholder}, numbers as text, and keeps other braces as written', () => {
+    expect(fill(t('MELD {a} ({b} %)'), { a: 29, b: '23.5' })).toBe('MELD 29 (23.5 %)');
+    expect(fill(t('{a}{b}{a}'), { a: 'x', b: 'y' })).toBe('xyx');
+    expect(fill(t('{{a}} {} { a } {a-b} }{'), { a: 1, b: 2 })).toBe('{1} {} { a } {a-b} }{');
+    expect(fill(t('no placeholder'), { a: 1, b: 2 })).toBe('no placeholder');
+  });
+  it('does not fill a value into itself (a value holding {b} stays as it is)', () => {
+    expect(fill(t('{a}/{b}'), { a: '{b}', b: 'y' })).toBe('{b}/y');
+  });
+  it('throws on a placeholder without a value: a wording bug, never a blank on a card', () => {
+    expect(() => fill(t('{a} {c}'), { a: 1, b: 2 })).toThrow('Card wording placeholder {c} has no value');
   });
 });
