@@ -16,6 +16,7 @@
 // BENCH_WARMUP (warm-up seconds per scenario, default 2), BENCH_CONNECTIONS (default 10),
 // BENCH_ONLY (comma list of scenario keys: a,c,s,s-echo,d,d-echo,a-main,d-main,a-1conn,a-open,a-es384,b,b-1conn,img,
 // x1,x1-redis,x2: the scale-out group, which also starts a private PostgreSQL, Redis and HAProxy),
+// BENCH_S_CHART (service:patient, the demo chart of (s); default cmr-ihd-macce:demo-stemi-high-risk),
 // BENCH_HOOK_WORKERS (the service's HOOK_WORKERS; default: its own default), BENCH_LOG_LEVEL (service
 // LOG_LEVEL, default warn), BENCH_CPU_PROF=1 (--cpu-prof on the service child, into .bench/prof),
 // BENCH_STRICT=1 (exit 1 when a target is missed, not only when the run is invalid),
@@ -63,6 +64,14 @@ const TIME_LIMIT_MS = 300_000;
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
 const BODY_LIMIT = env.BODY_LIMIT ?? '1mb';
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+// BENCH_S_CHART=service:patient: another demo chart for (s), e.g. cirrhosis-sarcopenia:demo-cirrhosis-compensated.
+const [S_SERVICE, S_PATIENT] = ((): [ServiceId, string] => {
+  if (!env.BENCH_S_CHART) return [SMALL_BODY_SERVICE, SMALL_BODY_PATIENT];
+  const [service, patient] = env.BENCH_S_CHART.split(':');
+  const id = SERVICES.find((s) => s === service);
+  if (!id || !patient) throw new Error(`BENCH_S_CHART: want service:patient with a service of ${SERVICES.join(', ')}`);
+  return [id, patient];
+})();
 
 
 // ---------------------------------------------------------------------------------------------------
@@ -621,8 +630,8 @@ async function main(): Promise<number> {
     const fullA = await buildPrefetch(fhir.url, templates('cirrhosis-sarcopenia'), CIRRHOSIS_PATIENT);
     const bodyA = Buffer.from(JSON.stringify(hookRequest(CIRRHOSIS_PATIENT, { prefetch: fullA.prefetch })));
     const bodyB = Buffer.from(JSON.stringify(hookRequest(CIRRHOSIS_PATIENT, fhirAccess(fhirB.url))));
-    const fullS = await buildPrefetch(fhir.url, templates(SMALL_BODY_SERVICE), SMALL_BODY_PATIENT);
-    const bodyS = Buffer.from(JSON.stringify(hookRequest(SMALL_BODY_PATIENT, { prefetch: fullS.prefetch })));
+    const fullS = await buildPrefetch(fhir.url, templates(S_SERVICE), S_PATIENT);
+    const bodyS = Buffer.from(JSON.stringify(hookRequest(S_PATIENT, { prefetch: fullS.prefetch })));
     const callSet: { id: ServiceId; body: Buffer; resources: number }[] = [];
     for (const id of SERVICES) {
       const p = await buildPrefetch(fhir.url, templates(id), COMPOSITE_PATIENT);
@@ -631,12 +640,12 @@ async function main(): Promise<number> {
     await stopChild(fhir); // only needed to build the bodies
     const pathOf = (id: ServiceId): string => `/cds-services/${id}`;
     const kb = (b: Buffer): string => `${(b.length / 1024).toFixed(1)} kB`;
-    console.log(`(a) body: ${fullA.resources} prefetched resources (demo patient + ${SYNTHETIC_LABS} synthetic older labs), ${kb(bodyA)}; (b) body: ${kb(bodyB)}; (s) body: ${fullS.resources} resources (${SMALL_BODY_SERVICE}, ${SMALL_BODY_PATIENT}), ${kb(bodyS)}`);
+    console.log(`(a) body: ${fullA.resources} prefetched resources (demo patient + ${SYNTHETIC_LABS} synthetic older labs), ${kb(bodyA)}; (b) body: ${kb(bodyB)}; (s) body: ${fullS.resources} resources (${S_SERVICE}, ${S_PATIENT}), ${kb(bodyS)}`);
     console.log(`(d) call set for '${COMPOSITE_PATIENT}': ${callSet.map((c) => `${c.id} ${c.resources} resources ${kb(c.body)}`).join('; ')}`);
 
     // One checked call per body: 200 with cards, before any load.
     const cardCheck: Record<string, { cards: number; bytes: number; summaries: string[] }> = {};
-    for (const [name, id, body] of [['a', 'cirrhosis-sarcopenia', bodyA], ['b', 'cirrhosis-sarcopenia', bodyB], ['s', SMALL_BODY_SERVICE, bodyS], ...callSet.map((c) => [`d:${c.id}`, c.id, c.body] as const)] as const) {
+    for (const [name, id, body] of [['a', 'cirrhosis-sarcopenia', bodyA], ['b', 'cirrhosis-sarcopenia', bodyB], ['s', S_SERVICE, bodyS], ...callSet.map((c) => [`d:${c.id}`, c.id, c.body] as const)] as const) {
       const [token] = await signTokens(rs, pathOf(id), 1);
       const res = await fetch(`${service.url}${pathOf(id)}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: new Uint8Array(body) });
       const text = await res.text();
@@ -670,8 +679,8 @@ async function main(): Promise<number> {
       { key: 'd-echo', group: 'd', label: 'bare Express echo of the (d) bodies', server: () => echo, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'echo' as const, reuse: () => tokensD.get(c.id) ?? [] })) },
       { key: 'a-main', group: 'a', label: 'same as (a), evaluated on the main thread (HOOK_WORKERS=0)', server: mainService, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'd-main', group: 'd', label: 'same as (d), evaluated on the main thread (HOOK_WORKERS=0)', server: mainService, targets: callSet.map((c) => ({ path: pathOf(c.id), body: c.body, expect: 'cards' as const, signer: rs })) },
-      { key: 's', group: 's', label: `${SMALL_BODY_SERVICE}, small full prefetch (${fullS.resources} resources, ${kb(bodyS)})`, server: () => service, targets: [{ path: pathOf(SMALL_BODY_SERVICE), body: bodyS, expect: 'cards', signer: rs }] },
-      { key: 's-echo', group: 's', label: 'bare Express echo of the (s) body', server: () => echo, targets: [{ path: pathOf(SMALL_BODY_SERVICE), body: bodyS, expect: 'echo', reuse: () => tokensS }] },
+      { key: 's', group: 's', label: `${S_SERVICE}, small full prefetch (${fullS.resources} resources, ${kb(bodyS)})`, server: () => service, targets: [{ path: pathOf(S_SERVICE), body: bodyS, expect: 'cards', signer: rs }] },
+      { key: 's-echo', group: 's', label: 'bare Express echo of the (s) body', server: () => echo, targets: [{ path: pathOf(S_SERVICE), body: bodyS, expect: 'echo', reuse: () => tokensS }] },
       { key: 'a-1conn', label: 'same as (a), 1 connection (latency without queueing)', connections: 1, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'a-open', label: `same as (a), open loop at ${OPEN_LOOP_SHARE * 100} % of (a)'s req/s`, openLoop: true, server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: rs }] },
       { key: 'a-es384', label: 'same as (a), ES384 client JWTs', server: () => service, targets: [{ path: cirrhosisPath, body: bodyA, expect: 'cards', signer: es }] },
@@ -688,7 +697,7 @@ async function main(): Promise<number> {
     ];
     // Echo runs reuse tokens of the same shape (the echo server verifies nothing).
     if (!ONLY || ONLY.has('c')) tokensA = await signTokens(rs, cirrhosisPath, 64);
-    if (!ONLY || ONLY.has('s-echo')) tokensS = await signTokens(rs, pathOf(SMALL_BODY_SERVICE), 64);
+    if (!ONLY || ONLY.has('s-echo')) tokensS = await signTokens(rs, pathOf(S_SERVICE), 64);
     if (!ONLY || ONLY.has('d-echo')) for (const c of callSet) tokensD.set(c.id, await signTokens(rs, pathOf(c.id), 64));
 
     console.log(`\nRunning (warm-up ~${WARMUP_SECONDS} s, then ~${SECONDS} s by request count; compared scenarios in ${ROUNDS} interleaved rounds):`);
