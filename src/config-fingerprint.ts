@@ -5,16 +5,59 @@
 // in /readyz and in the start-up log, so that an instance started with another client list (a
 // rotation half done, a stale file) is seen by comparing one short string across instances.
 //
+// The clinical content goes in as digests of its files: the terminology (profiles/ and
+// TERMINOLOGY_SITE_DIR) and the card wording (cards/), since two instances with other ValueSets or
+// other wording answer the same call differently.
+//
 // No secrets go in (SMART_CLIENT_SECRET, DICOMWEB_AUTHORIZATION, the database and Redis URLs), nor
 // what may differ per instance without harm (port, host, data dir, log level, worker threads).
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import type { AppConfig } from './config.ts';
+import { DEFAULT_PROFILES_DIR } from './fhir/terminology.ts';
+import { DEFAULT_CARDS_DIR } from './services/card-wording.ts';
 import type { TrustedClient } from './hooks/trusted-clients.ts';
+
+/** Digests of the files the scores and cards are made of (contentDigest of each folder). */
+export interface ContentDigests {
+  profiles: string;
+  cards: string;
+  /** TERMINOLOGY_SITE_DIR's, or null when unset. */
+  siteTerminology: string | null;
+}
+
+/**
+ * SHA-256 (first 16 hex digits) over every file under `dir`, in path order, each as its path
+ * relative to `dir` and its bytes: equal on two hosts exactly when the folders hold the same files.
+ */
+export function contentDigest(dir: string): string {
+  const hash = createHash('sha256');
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+  for (const file of files) {
+    const bytes = readFileSync(file);
+    hash.update(`${relative(dir, file).split(sep).join('/')}\0${bytes.length}\0`).update(bytes);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The digests of the folders this configuration reads its terminology and wording from. */
+export function clinicalContent(config: AppConfig): ContentDigests {
+  return {
+    profiles: contentDigest(DEFAULT_PROFILES_DIR),
+    cards: contentDigest(DEFAULT_CARDS_DIR),
+    siteTerminology: config.terminologySiteDir ? contentDigest(config.terminologySiteDir) : null,
+  };
+}
 
 /** The shared-must-agree settings, as hashed (exported for the tests and for a diff by hand). */
 export function sharedSettings(config: AppConfig, clients: readonly TrustedClient[], replayStore: 'memory' | 'redis'): Record<string, unknown> {
   const { imaging } = config;
   return {
+    content: clinicalContent(config),
     trustedClients: [...clients]
       .sort((a, b) => (a.iss < b.iss ? -1 : a.iss > b.iss ? 1 : 0))
       .map((c) => ({

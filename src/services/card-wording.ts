@@ -8,6 +8,7 @@
 // can never send a code the CodeSystem lacks or a display that differs from it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CodeSystem, CodeSystemConcept } from 'fhir/r4.js';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -154,7 +155,8 @@ export interface WordingDirs {
   profilesDir: string;
 }
 
-const CARDS_DIR = new URL('../../cards/', import.meta.url);
+/** The repository's cards/ (also hashed into the config fingerprint: src/config-fingerprint.ts). */
+export const DEFAULT_CARDS_DIR = fileURLToPath(new URL('../../cards/', import.meta.url));
 
 /** Code resolvers for the wording schemas: a code must be one of the CodeSystem's, its display taken from it. */
 export function wordingCodes(profilesDir: string): WordingCodes {
@@ -175,7 +177,7 @@ export function wordingCodes(profilesDir: string): WordingCodes {
 /** Reads and validates cards/<serviceId>.yaml with the service's schema. */
 export function loadServiceWording<W>(serviceId: string, schema: WordingSchema<W>, dirs: WordingDirs, codes: WordingCodes = wordingCodes(dirs.profilesDir)): W {
   const where = `cards/${serviceId}.yaml`;
-  const file = dirs.cardsDir ? join(dirs.cardsDir, `${serviceId}.yaml`) : new URL(`${serviceId}.yaml`, CARDS_DIR);
+  const file = join(dirs.cardsDir ?? DEFAULT_CARDS_DIR, `${serviceId}.yaml`);
   let raw: unknown;
   try {
     raw = parse(readFileSync(file, 'utf8'));

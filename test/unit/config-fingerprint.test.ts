@@ -1,8 +1,13 @@
 // The fingerprint of the settings instances behind one load balancer must agree on (issue 15).
 import { describe, expect, it } from '@jest/globals';
 import { testConfig } from '../../src/config.ts';
-import { configFingerprint, sharedSettings } from '../../src/config-fingerprint.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configFingerprint, contentDigest, sharedSettings, type ContentDigests } from '../../src/config-fingerprint.ts';
 import type { TrustedClient } from '../../src/hooks/trusted-clients.ts';
+import { DEFAULT_PROFILES_DIR } from '../../src/fhir/terminology.ts';
+import { DEFAULT_CARDS_DIR } from '../../src/services/card-wording.ts';
 
 const keyA = { kty: 'EC', crv: 'P-384', x: 'a'.repeat(64), y: 'b'.repeat(64), kid: 'k1' };
 const keyB = { kty: 'EC', crv: 'P-384', x: 'c'.repeat(64), y: 'd'.repeat(64), kid: 'k2' };
@@ -51,5 +56,53 @@ describe('configFingerprint', () => {
     };
     const text = JSON.stringify(sharedSettings(secretive, [ehr1], 'redis'));
     for (const secret of ['super-secret-client-value', 'dbpass', 'redispass', 'archive-token']) expect(text).not.toContain(secret);
+  });
+});
+
+describe('the clinical content in the fingerprint', () => {
+  const dirs: string[] = [];
+  afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  /** A folder with these files (path → text), written in the order given. */
+  const folder = (files: Record<string, string>): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'cds-content-'));
+    dirs.push(dir);
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    return dir;
+  };
+  const files = { 'ValueSet-a.json': '{"a":1}', 'site/ConceptMap-b.json': '{"b":2}' };
+
+  it('is the same for the same files, whatever the folder or the order they were written in', () => {
+    const reversed = Object.fromEntries(Object.entries(files).reverse());
+    expect(contentDigest(folder(files))).toBe(contentDigest(folder(reversed)));
+  });
+
+  it('changes with a byte of a file, a renamed file or a file added in a subfolder', () => {
+    const base = contentDigest(folder(files));
+    expect(contentDigest(folder({ ...files, 'ValueSet-a.json': '{"a":2}' }))).not.toBe(base);
+    expect(contentDigest(folder({ 'ValueSet-z.json': '{"a":1}', 'site/ConceptMap-b.json': '{"b":2}' }))).not.toBe(base);
+    expect(contentDigest(folder({ ...files, 'site/more/x.json': '' }))).not.toBe(base);
+    // A boundary moved between file name and content is another folder too.
+    expect(contentDigest(folder({ ab: 'c' }))).not.toBe(contentDigest(folder({ a: 'bc' })));
+  });
+
+  it('changes the fingerprint with the site terminology folder\'s files', () => {
+    const fp = configFingerprint(config, [ehr1], 'redis');
+    const site = folder(files);
+    const withSite = configFingerprint({ ...config, terminologySiteDir: site }, [ehr1], 'redis');
+    expect(withSite).not.toBe(fp);
+    expect(configFingerprint({ ...config, terminologySiteDir: folder(files) }, [ehr1], 'redis')).toBe(withSite);
+    writeFileSync(join(site, 'ValueSet-a.json'), '{"a":3}');
+    expect(configFingerprint({ ...config, terminologySiteDir: site }, [ehr1], 'redis')).not.toBe(withSite);
+  });
+
+  it('holds the digests of profiles/ and cards/ as they are in this checkout', () => {
+    const content = sharedSettings(config, [ehr1], 'redis').content as ContentDigests;
+    expect(content.profiles).toBe(contentDigest(DEFAULT_PROFILES_DIR));
+    expect(content.cards).toBe(contentDigest(DEFAULT_CARDS_DIR));
+    expect(content.profiles).not.toBe(content.cards);
+    expect(content.siteTerminology).toBeNull();
   });
 });
