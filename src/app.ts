@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(accessLog(logger, metrics));
 
-  app.use(operationsRouter({ store, replay: verifier.replayStore, configFingerprint: deps.configFingerprint, metrics }));
+  app.use(operationsRouter({ store, replay: verifier.replayStore, configFingerprint: deps.configFingerprint, metrics, metricsToken: config.metricsToken }));
   app.use('/cds-services', rememberMount, cdsRouter({ config, metrics, verifier, store, services, hookRunner, now }));
   const computeDetail = createDetailComputer({
     config, logger, now, services, runtime, wording: loadDetailWording(), report: loadReportTemplate(),

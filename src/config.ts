@@ -95,6 +95,11 @@ const EnvSchema = z.object({
    * token request (POST /smart/token); without it the app is a public client (PKCE only).
    */
   SMART_CLIENT_SECRET: z.string().min(16, 'SMART_CLIENT_SECRET must be at least 16 characters').optional(),
+  /**
+   * Set: GET /metrics answers only `Authorization: Bearer <this>` (Prometheus `authorization` in its
+   * scrape config). Unset: /metrics is open like /healthz, for a listener only the platform reaches.
+   */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   /** Allowed clock skew for JWT exp/nbf/iat, seconds. */
   JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   /**
@@ -176,6 +181,8 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => {
     smartClientId: e.SMART_CLIENT_ID,
     /** Never sent to a browser; see src/smart/token-exchange.ts. */
     smartClientSecret: e.SMART_CLIENT_SECRET,
+    /** Never logged, nor in the config fingerprint (a secret). */
+    metricsToken: e.METRICS_TOKEN,
     jwtClockSkewS: e.JWT_CLOCK_SKEW_S,
     /** Evaluation worker threads; 0 = evaluate on the main thread. */
     hookWorkers: e.HOOK_WORKERS,

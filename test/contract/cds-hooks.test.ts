@@ -414,6 +414,30 @@ describe('operations', () => {
   });
 });
 
+describe('/metrics with METRICS_TOKEN', () => {
+  const token = 'metrics-scrape-token-0123456789';
+  let m: Harness;
+  beforeAll(async () => { m = await startHarness({ config: { metricsToken: token } }); });
+  afterAll(async () => { await m.close(); });
+
+  test('answers only the bearer token: 401 with a challenge otherwise, and the other routes stay open', async () => {
+    const ok = await request(m.app).get('/metrics').set('authorization', `Bearer ${token}`);
+    expect(ok.status).toBe(200);
+    expectValid('/metrics', 'get', ok);
+    expect(ok.text).toMatch(/cds_http_requests_total/);
+    for (const authorization of [undefined, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${token}`, 'Bearer ', token]) {
+      const req = request(m.app).get('/metrics');
+      const res = await (authorization === undefined ? req : req.set('authorization', authorization));
+      expect(res.status).toBe(401);
+      expectValid('/metrics', 'get', res);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+      expect(res.text).not.toContain(token);
+    }
+    expect((await request(m.app).get('/healthz')).status).toBe(200);
+    expect((await request(m.app).get('/readyz')).status).toBe(200);
+  });
+});
+
 describe('replay store down (REDIS_URL set, Redis unreachable)', () => {
   // The port's contract, end to end through the app: the real Redis outage is in
   // test/integration/scale-out.test.ts.

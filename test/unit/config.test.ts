@@ -67,3 +67,14 @@ describe('imaging configuration', () => {
     expect(() => loadConfig({ DEMO: 'true', [name]: value })).toThrow(new RegExp(name));
   });
 });
+
+describe('METRICS_TOKEN', () => {
+  test('optional; a short token is refused with the variable named, and the value never in the message', () => {
+    expect(loadConfig({ DEMO: 'true' }).metricsToken).toBeUndefined();
+    expect(loadConfig({ DEMO: 'true', METRICS_TOKEN: 'a-long-enough-token' }).metricsToken).toBe('a-long-enough-token');
+    let message = '';
+    try { loadConfig({ DEMO: 'true', METRICS_TOKEN: 'short-secret' }); } catch (err) { message = (err as Error).message; }
+    expect(message).toMatch(/METRICS_TOKEN must be at least 16 characters/);
+    expect(message).not.toContain('short-secret');
+  });
+});
