@@ -69,7 +69,7 @@ export async function lockDataDir(dir: string, logger: StoreLogger, timing: Lock
     let released = false;
     // The refresh in flight, awaited by release(): a rename finishing after release's rm would
     // put the lock back, and the next start would find a stale lock of a process that exited.
-    let refreshing: Promise<void> = Promise.resolve();
+    let refreshing: Promise<void> | undefined;
     const refresh = async (): Promise<void> => {
       // Refresh only a lock that is still ours (atomically: write aside, rename over).
       const current = await readLock(lockPath);
@@ -79,8 +79,10 @@ export async function lockDataDir(dir: string, logger: StoreLogger, timing: Lock
       await rename(next, lockPath);
     };
     const timer = setInterval(() => {
-      refreshing = refreshing.then(refresh).catch((err: unknown) =>
-        logger.warn({ err: { message: (err as Error).message } }, 'Could not refresh the embedded-database lock'));
+      // One refresh at a time: a tick that finds one still running (a slow disk) is skipped.
+      refreshing ??= refresh()
+        .catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'Could not refresh the embedded-database lock'))
+        .finally(() => { refreshing = undefined; });
     }, heartbeatMs);
     timer.unref();
     return async () => {
