@@ -235,6 +235,8 @@ interface ScenarioResult {
   sideCpuMsPerReq?: Record<string, number>;
   /** Context switches of the service children (all threads) per request: thread wake-ups. */
   ctxSwitchesPerReq?: number;
+  /** CPU ms per request of the service children's threads, by kind (threadKind). */
+  threadCpuMsPerReq?: Record<string, number>;
   serviceLogLines: number;
   /** Open-loop runs: the arrival rate, the saturation it derives from, and the generator's own delay. */
   open?: { rate: number; saturation: number; sendLagP99Ms: number; sendLagMaxMs: number; maxInFlight: number };
@@ -257,6 +259,7 @@ interface Slice extends RunStats {
   upstreamCpuMs: number;
   sideCpuMs: Record<string, number>;
   ctxSwitches: number;
+  threadCpuMs: Record<string, number>;
   /** Lines the server child logged during the slice. */
   logLines: number;
 }
@@ -272,36 +275,70 @@ async function runSlice(spec: ScenarioSpec, amount: number): Promise<Slice> {
   const serversCpu = async (): Promise<number> => sum(await Promise.all(servers.map(cpuMs)));
   const [s0, u0] = await Promise.all([serversCpu(), upstream ? cpuMs(upstream) : 0]);
   const side0 = side.map((p) => procCpuMs(p.pid));
-  const ctx = (): number => sum(servers.map((x) => contextSwitches(x.proc.pid ?? -1)));
-  const ctx0 = ctx();
+  const threads = (): ThreadStats => addThreadStats(servers.map((x) => threadStats(x.proc.pid ?? -1)));
+  const t0 = threads();
   const logBefore = sum(servers.map((x) => x.logLines));
   const stats = await load(spec.url?.() ?? servers[0]!.url, targets, amount, connections);
   const [s1, u1] = await Promise.all([serversCpu(), upstream ? cpuMs(upstream) : 0]);
   const sideCpuMs = Object.fromEntries(side.map((p, i) => [p.name, procCpuMs(p.pid) - side0[i]!]));
-  return { ...stats, serverCpuMs: s1 - s0, upstreamCpuMs: u1 - u0, sideCpuMs, ctxSwitches: ctx() - ctx0, logLines: sum(servers.map((x) => x.logLines)) - logBefore };
+  const t1 = threads();
+  const threadCpuMs = Object.fromEntries(Object.entries(t1.cpuMs).map(([kind, ms]) => [kind, ms - (t0.cpuMs[kind] ?? 0)]));
+  return { ...stats, serverCpuMs: s1 - s0, upstreamCpuMs: u1 - u0, sideCpuMs, ctxSwitches: t1.ctxSwitches - t0.ctxSwitches, threadCpuMs, logLines: sum(servers.map((x) => x.logLines)) - logBefore };
 }
 
-/** Voluntary and involuntary context switches of every thread of a process so far, from /proc. */
-function contextSwitches(pid: number): number {
-  let total = 0;
+interface ThreadStats {
+  /** Voluntary and involuntary context switches of every thread so far. */
+  ctxSwitches: number;
+  /** CPU time (user + system) so far, ms, by kind of thread (threadKind). */
+  cpuMs: Record<string, number>;
+}
+
+/**
+ * What a Linux thread of a Node process is, from its name: the main thread; Node's worker threads
+ * (the evaluation workers and the PGlite thread, which share the name); V8's platform threads
+ * (concurrent and parallel GC, background compilation); libuv's pool (file system, crypto, DNS).
+ */
+function threadKind(comm: string): string {
+  if (comm === 'MainThread') return 'main';
+  if (comm === 'WorkerThread') return 'workers';
+  if (comm.startsWith('V8Worker')) return 'V8 helpers';
+  if (comm.startsWith('libuv-worker')) return 'libuv';
+  return 'other';
+}
+
+/** Context switches and CPU time by kind of every thread of a process so far, from /proc. */
+function threadStats(pid: number): ThreadStats {
+  const out: ThreadStats = { ctxSwitches: 0, cpuMs: {} };
   try {
     for (const task of readdirSync(`/proc/${pid}/task`)) {
       const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
-      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) total += Number(m[1]);
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) out.ctxSwitches += Number(m[1]);
+      const kind = threadKind(/^Name:\s+(.*)$/m.exec(status)?.[1] ?? '');
+      out.cpuMs[kind] = (out.cpuMs[kind] ?? 0) + statCpuMs(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8'));
     }
   } catch {
-    return Number.NaN;
+    return { ctxSwitches: Number.NaN, cpuMs: {} };
   }
-  return total;
+  return out;
+}
+
+function addThreadStats(all: ThreadStats[]): ThreadStats {
+  const cpuMs: Record<string, number> = {};
+  for (const t of all) for (const [kind, ms] of Object.entries(t.cpuMs)) cpuMs[kind] = (cpuMs[kind] ?? 0) + ms;
+  return { ctxSwitches: sum(all.map((t) => t.ctxSwitches)), cpuMs };
+}
+
+/** utime + stime of a /proc/…/stat line, ms. */
+function statCpuMs(stat: string): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
 }
 
 /** CPU time (user + system) of a process that is not a Node child (HAProxy, Redis), ms, from /proc. */
 function procCpuMs(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+    return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return Number.NaN;
   }
@@ -355,6 +392,7 @@ async function runGroup(specs: ScenarioSpec[], rounds: number): Promise<Scenario
       rounds: own.map((x) => x.rps),
       serverCpuMsPerReq: sum(own.map((x) => x.serverCpuMs)) / run.requests,
       ctxSwitchesPerReq: sum(own.map((x) => x.ctxSwitches)) / run.requests,
+      threadCpuMsPerReq: perRequest(addThreadStats(own.map((x) => ({ ctxSwitches: 0, cpuMs: x.threadCpuMs }))).cpuMs, run.requests),
       ...(upstream !== undefined ? { upstreamCpuMsPerReq: upstream } : {}),
       ...(sideNames.length > 0 ? { sideCpuMsPerReq: Object.fromEntries(sideNames.map((n) => [n, sum(own.map((x) => x.sideCpuMs[n] ?? 0)) / run.requests])) } : {}),
       serviceLogLines: sum(own.map((x) => x.logLines)),
@@ -368,6 +406,8 @@ async function runGroup(specs: ScenarioSpec[], rounds: number): Promise<Scenario
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+const perRequest = (ms: Record<string, number>, requests: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, v / requests]));
 
 /** Slices of one scenario as one run: rates over the summed in-flight time, percentiles over all. */
 function mergeRuns(runs: readonly RunStats[]): RunStats {
@@ -770,6 +810,14 @@ async function main(): Promise<number> {
     for (const r of results) {
       if ((r.run.clientBusy ?? 0) > 0.85) console.log(`(${r.key}): the load generator used ${Math.round((r.run.clientBusy ?? 0) * 100)} % of a core: the server may not have been the bottleneck (its req/s is then a floor)`);
     }
+    // Where the service's CPU went, by kind of thread (bench/README.md, "where a call's CPU goes").
+    const KINDS = ['main', 'workers', 'V8 helpers', 'libuv', 'other'];
+    for (const r of results) {
+      const t = r.threadCpuMsPerReq ?? {};
+      if (Object.keys(t).length === 0) continue;
+      console.log(`threads ${r.key.padEnd(8)} ${KINDS.filter((k) => (t[k] ?? 0) > 0).map((k) => `${k} ${f2(t[k]!)}`).join(' · ')}`);
+    }
+    console.log('threads = cpu ms per request by kind of thread of the server child(ren): workers are the evaluation workers and the PGlite thread; V8 helpers run concurrent GC and background compilation');
     for (const r of results) if (r.upstreamCpuMsPerReq !== undefined) console.log(`(${r.key}): the FHIR server used ${f2(r.upstreamCpuMsPerReq)} ms CPU per hook call`);
     for (const r of results) {
       if (r.sideCpuMsPerReq) console.log(`(${r.key}): ${Object.entries(r.sideCpuMsPerReq).map(([n, v]) => `${n} used ${f2(v)} ms CPU per hook call`).join(', ')}`);
@@ -841,6 +889,7 @@ async function main(): Promise<number> {
           timeouts: r.run.timeouts, mismatches: r.run.mismatches, serviceLogLines: r.serviceLogLines,
           serverCpuMsPerRequest: r.serverCpuMsPerReq,
           serviceContextSwitchesPerRequest: r.ctxSwitchesPerReq,
+          serviceThreadCpuMsPerRequest: r.threadCpuMsPerReq,
           loadGeneratorCoreShare: r.run.clientBusy,
           ...(r.upstreamCpuMsPerReq !== undefined ? { fhirServerCpuMsPerRequest: r.upstreamCpuMsPerReq } : {}),
           ...(r.sideCpuMsPerReq ? { sideCpuMsPerRequest: r.sideCpuMsPerReq } : {}),
