@@ -64,7 +64,6 @@ const TIME_LIMIT_MS = 300_000;
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
 const BODY_LIMIT = env.BODY_LIMIT ?? '1mb';
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
-// BENCH_S_CHART=service:patient: another demo chart for (s), e.g. cirrhosis-sarcopenia:demo-cirrhosis-compensated.
 const [S_SERVICE, S_PATIENT] = ((): [ServiceId, string] => {
   if (!env.BENCH_S_CHART) return [SMALL_BODY_SERVICE, SMALL_BODY_PATIENT];
   const [service, patient] = env.BENCH_S_CHART.split(':');
