@@ -224,3 +224,13 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   const smartLaunchUrl = `${overrides.publicBaseUrl ?? base.publicBaseUrl}${SMART_LAUNCH_PATH}`;
   return { ...base, smartLaunchUrl, ...overrides };
 }
+
+/**
+ * The configuration of one of `parties` threads that each build an archive client (the main thread,
+ * for the SMART detail view, and every hook worker): DICOMWEB_PROCESS_CONCURRENCY is the process's
+ * limit, so each gets its share of it, at least one request.
+ */
+export function withArchiveShare(config: AppConfig, parties: number): AppConfig {
+  const processConcurrency = Math.max(1, Math.floor(config.imaging.processConcurrency / parties));
+  return { ...config, imaging: { ...config.imaging, processConcurrency } };
+}

@@ -1,7 +1,7 @@
 // Entry point: config -> dependencies -> app -> listen. With no configuration it runs the embedded
 // demo (DEMO defaults to true): an in-process FHIR server, demo patients and a demo EHR page at '/'.
 import type { Server } from 'node:http';
-import { loadConfig, type AppConfig } from './config.ts';
+import { loadConfig, withArchiveShare, type AppConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createApp } from './app.ts';
@@ -47,7 +47,7 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
     }
     // Terminology, services and their wording now, so a broken ValueSet or wording file fails the
     // start, not a call (each hook worker builds its own runtime from the same config).
-    runtime = createRuntime(config, { logger });
+    runtime = createRuntime(withArchiveShare(config, config.hookWorkers + 1), { logger });
   } catch (err) {
     await stopArchive();
     throw err;
@@ -72,7 +72,7 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
     ? await openRedisReplayStore({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, logger })
     : memoryReplayStore(), metrics.replayClaimDuration);
   const hookRunner = config.hookWorkers > 0
-    ? await startHookWorkers(config.hookWorkers, config, logger).catch(async (err: unknown) => {
+    ? await startHookWorkers(config.hookWorkers, withArchiveShare(config, config.hookWorkers + 1), logger).catch(async (err: unknown) => {
       await replay.close();
       await store.close();
       await stopArchive();

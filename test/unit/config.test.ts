@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig, withArchiveShare } from '../../src/config.ts';
 
 describe('FEEDBACK_COMMENT_RETENTION_DAYS', () => {
   it('is unset by default: comments are kept', () => {
@@ -76,5 +76,17 @@ describe('METRICS_TOKEN', () => {
     try { loadConfig({ DEMO: 'true', METRICS_TOKEN: 'short-secret' }); } catch (err) { message = (err as Error).message; }
     expect(message).toMatch(/METRICS_TOKEN must be at least 16 characters/);
     expect(message).not.toContain('short-secret');
+  });
+});
+
+describe('withArchiveShare (DICOMWEB_PROCESS_CONCURRENCY split among the threads that read the archive)', () => {
+  const config = loadConfig({ DEMO: 'true', DICOMWEB_PROCESS_CONCURRENCY: '32' });
+  test.each([[1, 32], [2, 16], [3, 10], [9, 3], [64, 1]])('%i threads: %i each, never more than the limit in all unless 1 each', (threads, each) => {
+    const shared = withArchiveShare(config, threads);
+    expect(shared.imaging.processConcurrency).toBe(each);
+    expect(each * threads <= 32 || each === 1).toBe(true);
+    // Nothing else changes, and the original is left as it was.
+    expect({ ...shared, imaging: { ...shared.imaging, processConcurrency: 32 } }).toEqual(config);
+    expect(config.imaging.processConcurrency).toBe(32);
   });
 });
