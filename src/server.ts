@@ -7,8 +7,8 @@ import { createMetrics } from './metrics.ts';
 import { createApp } from './app.ts';
 import { JwtVerifier, loadTrustedClients, type TrustedClient } from './hooks/auth.ts';
 import { openStore } from './store/store.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
-import { createDemo, type Demo } from './demo/index.ts';
+import { createRuntime } from './runtime.ts';
+import { createDemo } from './demo/index.ts';
 import { startDemoArchive } from './demo/imaging/demo-archive.ts';
 import { startHookWorkers } from './hooks/hook-runner.ts';
 import { memoryReplayStore, type ReplayStore } from './hooks/replay-store.ts';
@@ -24,6 +24,28 @@ export interface RunningServer {
 
 /** Builds every dependency and starts listening (also used by integration tests and the benchmark). */
 export async function startServer(givenConfig: AppConfig, logger: Logger = createLogger(givenConfig.logLevel)): Promise<RunningServer> {
+  // What has been started, stopped in reverse order by close(), or at once when a later step fails.
+  const started: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of started.splice(0).reverse()) await stop();
+  };
+  try {
+    const { server, port } = await build(givenConfig, logger, started);
+    return {
+      server,
+      url: `http://127.0.0.1:${port}`,
+      close: async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await stopAll();
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function build(givenConfig: AppConfig, logger: Logger, started: Array<() => Promise<void>>): Promise<{ server: Server; port: number }> {
   // The embedded demo's imaging archive (a private Orthanc on loopback, loaded with the demo studies)
   // starts first, in its own process, while the rest is built; without Orthanc the demo runs without
   // imaging and its page says why (demo/imaging/demo-archive.ts). A configured DICOMWEB_URL wins.
@@ -31,27 +53,21 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
   const archive = givenConfig.demo && !givenConfig.imaging.dicomWebUrl
     ? startDemoArchive({ now: demoNow }, { binary: givenConfig.demoOrthancBinary })
     : undefined;
-  const stopArchive = async (): Promise<void> => {
+  started.push(async () => {
     const a = await archive;
     if (a?.ok) await a.stop();
-  };
+  });
   let config = givenConfig;
-  let runtime: Runtime;
-  let demo: Demo | undefined;
-  try {
-    demo = config.demo ? await createDemo({ config, now: demoNow, imaging: archive }) : undefined;
-    const a = await archive;
-    if (a) {
-      if (a.ok) config = { ...config, imaging: { ...config.imaging, dicomWebUrl: a.dicomWebUrl, patientIdSystem: a.patientIdSystem } };
-      logger.info(a.ok ? { demoImaging: 'orthanc', instances: a.instances } : { demoImaging: 'off', reason: a.reason }, 'demo imaging archive');
-    }
-    // Terminology, services and their wording now, so a broken ValueSet or wording file fails the
-    // start, not a call (each hook worker builds its own runtime from the same config).
-    runtime = createRuntime(withArchiveShare(config, config.hookWorkers + 1), { logger });
-  } catch (err) {
-    await stopArchive();
-    throw err;
+  const demo = config.demo ? await createDemo({ config, now: demoNow, imaging: archive }) : undefined;
+  const a = await archive;
+  if (a) {
+    if (a.ok) config = { ...config, imaging: { ...config.imaging, dicomWebUrl: a.dicomWebUrl, patientIdSystem: a.patientIdSystem } };
+    logger.info(a.ok ? { demoImaging: 'orthanc', instances: a.instances } : { demoImaging: 'off', reason: a.reason }, 'demo imaging archive');
   }
+  // Terminology, services and their wording now, so a broken ValueSet or wording file fails the
+  // start, not a call. Each hook worker builds its own runtime from the same configuration (with its
+  // share of the archive's concurrency: withArchiveShare).
+  const runtime = createRuntime(withArchiveShare(config, config.hookWorkers + 1), { logger });
   const clients: TrustedClient[] = config.cdsClientsFile ? loadTrustedClients(config.cdsClientsFile) : [];
   if (demo) clients.push(demo.trustedClient);
   const store = await openStore({
@@ -60,10 +76,8 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
     logger,
     commentRetentionDays: config.feedbackCommentRetentionDays,
     issuedCardRetentionDays: config.issuedCardRetentionDays,
-  }).catch(async (err: unknown) => {
-    await stopArchive();
-    throw err;
   });
+  started.push(() => store.close());
   const services = runtime.services;
   // The JWT replay record: Redis when several instances serve the same clients (REDIS_URL), else
   // this process's own cache (one instance only: docs/deployment.md).
@@ -71,14 +85,9 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
   const replay: ReplayStore = instrumentReplayStore(config.redisUrl
     ? await openRedisReplayStore({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, logger })
     : memoryReplayStore(), metrics.replayClaimDuration);
-  const hookRunner = config.hookWorkers > 0
-    ? await startHookWorkers(config.hookWorkers, withArchiveShare(config, config.hookWorkers + 1), logger).catch(async (err: unknown) => {
-      await replay.close();
-      await store.close();
-      await stopArchive();
-      throw err;
-    })
-    : undefined;
+  started.push(() => replay.close());
+  const hookRunner = config.hookWorkers > 0 ? await startHookWorkers(config.hookWorkers, runtime.config, logger) : undefined;
+  if (hookRunner) started.push(() => hookRunner.close());
   const fingerprint = configFingerprint(config, clients, replay.kind);
   const app = createApp({
     config,
@@ -96,12 +105,6 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
-  }).catch(async (err: unknown) => {
-    await hookRunner?.close();
-    await replay.close();
-    await store.close();
-    await stopArchive();
-    throw err;
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -110,17 +113,7 @@ export async function startServer(givenConfig: AppConfig, logger: Logger = creat
     port, demo: config.demo, hookWorkers: config.hookWorkers, services: services.map((s) => s.description.id),
     configFingerprint: fingerprint, replayStore: replay.kind, trustedClients: clients.length,
   }, 'listening');
-  return {
-    server,
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await hookRunner?.close();
-      await replay.close();
-      await store.close();
-      await stopArchive();
-    },
-  };
+  return { server, port };
 }
 
 async function main(): Promise<void> {

@@ -80,3 +80,17 @@ test('without Orthanc (a missing binary): the demo starts without imaging and sa
     rmSync(dataDir, { recursive: true, force: true });
   }
 }, 90_000);
+
+test('a start that fails after Orthanc started (an unreadable CDS_CLIENTS_FILE) leaves no Orthanc behind', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'demo-imaging-'));
+  const config = testConfig({
+    port: await freePort(), host: '127.0.0.1', dataDir, demo: true, logLevel: 'silent', hookWorkers: 0,
+    cdsClientsFile: join(dataDir, 'no-such-clients.json'),
+  });
+  try {
+    await expect(startServer(config, createLogger('silent'))).rejects.toThrow();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  expect(childOrthancs()).toEqual([]);
+}, 90_000);
