@@ -147,7 +147,7 @@ export class JwtVerifier {
     this.maxTokenAgeS = opts.maxTokenAgeS ?? 3600;
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger;
-    this.replay = opts.replayStore ?? memoryReplayStore(opts.maxJtiEntries ?? 500_000);
+    this.replay = opts.replayStore ?? memoryReplayStore(opts.maxJtiEntries);
     this.remoteOptions = {
       cooldownDuration: opts.remoteJwks?.cooldownMs ?? 30_000,
       cacheMaxAge: opts.remoteJwks?.cacheMaxAgeMs ?? 600_000,
