@@ -31,3 +31,10 @@ export function datedWithin(input: Input, from: number, to: number): boolean {
   const end = input.date && !input.date.includes('T') ? t + 86_399_999 : t;
   return Number.isFinite(t) && end >= from && t <= to;
 }
+
+/** Whether a dated input falls within the `days` before `now` (a look-back); undated inputs do not. */
+export function withinLookback(input: Input, now: Date, days: number): boolean {
+  return datedWithin(input, now.getTime() - days * DAY_MS, now.getTime());
+}
+
+const DAY_MS = 86_400_000;

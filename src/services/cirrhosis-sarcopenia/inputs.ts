@@ -9,7 +9,7 @@ import { arrayOf, stringOf, type Lookup, type ResourceSource } from '../../fhir/
 import { SNOMED } from '../../fhir/canonical.ts';
 import { INTEGER_UNITS, QUANTITIES } from '../../fhir/quantities.ts';
 import type { CtImagingInputs, ImagingPart } from '../../imaging/types.ts';
-import { datedWithin, newerInput } from '../imaging-inputs.ts';
+import { newerInput, withinLookback } from '../imaging-inputs.ts';
 import { fill } from '../card-wording.ts';
 import type { CirrhosisWording } from './wording.ts';
 
@@ -110,9 +110,8 @@ export function gatherCirrhosisInputs(data: ResolvedPrefetch, ev: Evaluation & {
  * card says why and what would provide it (cards/cirrhosis-sarcopenia.yaml).
  */
 function withCtImaging(out: CirrhosisInputs, ct: ImagingPart<CtImagingInputs>, ev: Evaluation & { wording: CirrhosisWording }, reasons: Record<string, string>): void {
-  const now = ev.call.now.getTime();
   const area = ct.inputs.muscleArea;
-  const usable = area && datedWithin(area, now - ev.runtime.config.bodyLookbackDays * DAY_MS, now) ? area : undefined;
+  const usable = area && withinLookback(area, ev.call.now, ev.runtime.config.bodyLookbackDays) ? area : undefined;
   if (usable) {
     const recorded = newerInput(out.smi, out.muscleArea);
     if (newerInput(recorded, usable) === usable) {
@@ -128,8 +127,6 @@ function withCtImaging(out: CirrhosisInputs, ct: ImagingPart<CtImagingInputs>, e
   if (ct.absent === 'no-study') reasons.muscleArea = t.imagingNoSeg;
   else if (ct.absent === 'nothing-usable') reasons.muscleArea = fill(t.imagingSegUnusable, { reason: ct.missingReasons.muscleArea ?? '—' });
 }
-
-const DAY_MS = 86_400_000;
 
 function patientFacts(patient: Patient | undefined, now: Date, reasons: Record<string, string>): Pick<CirrhosisInputs, 'sex' | 'age'> {
   const source = patient?.id ? `Patient/${patient.id}` : 'Patient';

@@ -26,7 +26,7 @@ import type { FhirReader } from '../../fhir/reader.ts';
 import { QUANTITIES } from '../../fhir/quantities.ts';
 import { chooseStudy, dayOf, type MassStudy, type StudyChoice } from './study.ts';
 import type { MassImagingInputs } from '../../imaging/types.ts';
-import { compareDates, datedWithin } from '../imaging-inputs.ts';
+import { compareDates, withinLookback } from '../imaging-inputs.ts';
 
 export interface CardiacMassInputs {
   applies: boolean;
@@ -151,7 +151,7 @@ function dicomMassStudy(ev: Evaluation, fhirChoice: StudyChoice, now: Date, look
   const finding = part?.inputs.finding;
   const date = finding?.date ?? part?.study?.date;
   if (!part || !finding || !date) return undefined;
-  if (!datedWithin({ ...finding, date }, now.getTime() - lookbackDays * 86_400_000, now.getTime())) return undefined;
+  if (!withinLookback({ ...finding, date }, now, lookbackDays)) return undefined;
   const fhirDate = fhirChoice.finding?.date ?? fhirChoice.study?.day;
   if (fhirDate !== undefined && compareDates(date, fhirDate) < 0) return undefined;
   const day = date.slice(0, 10);

@@ -6,7 +6,7 @@ import type { Card } from '../../../src/hooks/types.ts';
 import type { Input } from '../../../src/models/types.ts';
 import type { ImagingPart, ImagingResult, ImagingStudy } from '../../../src/imaging/types.ts';
 import { createEvaluation } from '../../../src/services/evaluation.ts';
-import { compareDates, newerInput } from '../../../src/services/imaging-inputs.ts';
+import { compareDates, newerInput, withinLookback } from '../../../src/services/imaging-inputs.ts';
 import { demoPatients } from '../../../src/demo/patients/index.ts';
 import { chartData, serviceOf, testRuntime } from '../../support/runtime.ts';
 
@@ -52,6 +52,16 @@ describe('newer of FHIR and DICOM', () => {
     expect(newerInput(f, { ...d, date: undefined })).toBe(f);
     expect(newerInput(undefined, d)).toBe(d);
     expect(compareDates('2026-06-10', 'garbage')).toBe(1);
+  });
+
+  it('a look-back counts whole days back from now; a date-only value stands for its whole day; undated is out', () => {
+    const now = new Date('2026-06-10T12:00:00Z');
+    const at = (date?: string) => ({ name: 'x', value: 1, source: 'dicom:1', ...(date ? { date } : {}) });
+    expect(withinLookback(at('2026-05-11T12:00:00Z'), now, 30)).toBe(true);
+    expect(withinLookback(at('2026-05-11T11:59:59Z'), now, 30)).toBe(false);
+    expect(withinLookback(at('2026-05-11'), now, 30)).toBe(true);
+    expect(withinLookback(at('2026-06-11T00:00:00Z'), now, 30)).toBe(false);
+    expect(withinLookback(at(), now, 30)).toBe(false);
   });
 });
 
