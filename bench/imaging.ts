@@ -32,7 +32,7 @@ import { createRuntime } from '../src/runtime.ts';
 import { createEmbeddedFhirServer } from '../src/fhir/embedded-server.ts';
 import { demoPatients } from '../src/demo/patients/index.ts';
 import express from 'express';
-import { FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, buildPrefetch, hookRequest, makeSigner, signTokens } from './common.ts';
+import { FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, buildPrefetch, hookRequest, makeSigner, percentile, signTokens } from './common.ts';
 import { rehome } from './fixtures.ts';
 
 export async function runImagingBench(): Promise<void> {
@@ -186,7 +186,7 @@ async function hookLatency(dicomWebUrl: string, patientId: string, calls: number
         console.error('BENCHMARK INVALID', { service, reason: 'no input from the archive on the cards' });
         process.exitCode = 1;
       }
-      const q = (xs: number[], p: number): number => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
+      const q = (xs: number[], p: number): number => percentile(Float64Array.from(xs).sort(), p * 100);
       const ratio = q(times.with, 0.5) / q(times.without, 0.5);
       console.log(`${service.padEnd(21)} ${`${q(times.without, 0.5).toFixed(1)}/${q(times.without, 0.9).toFixed(1)}`.padStart(21)}   ` +
         `${`${q(times.with, 0.5).toFixed(1)}/${q(times.with, 0.9).toFixed(1)}`.padStart(25)}   ${`${ratio.toFixed(2)}×`.padStart(9)}   ${dicom} (target ≤ 2×: ${ratio <= 2 ? 'met' : 'MISSED'})`);
