@@ -23,7 +23,7 @@ import { loadTerminology, DEFAULT_PROFILES_DIR } from '../src/fhir/terminology.t
 import { testConfig, type AppConfig } from '../src/config.ts';
 import type { ImagingResult } from '../src/imaging/types.ts';
 import { createApp } from '../src/app.ts';
-import { configFingerprint } from '../src/config-fingerprint.ts';
+import { configFingerprint, releaseId } from '../src/config-fingerprint.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { JwtVerifier } from '../src/hooks/auth.ts';
@@ -136,7 +136,7 @@ async function hookLatency(dicomWebUrl: string, patientId: string, calls: number
     const app = createApp({
       config, logger, metrics: createMetrics(), store, runtime: createRuntime(config, { logger }),
       verifier: new JwtVerifier({ clients: [client], clockSkewS: config.jwtClockSkewS, logger }),
-      configFingerprint: configFingerprint(config, [client], 'memory'),
+      configFingerprint: configFingerprint(config, [client], 'memory'), release: releaseId(),
     });
     return listen(app);
   };

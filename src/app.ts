@@ -23,6 +23,8 @@ export interface AppDeps {
   store: CdsStore;
   /** config-fingerprint.ts, computed by server.ts from the final client list: shown in /readyz. */
   configFingerprint: string;
+  /** config-fingerprint.ts releaseId, computed once at start-up: shown in /readyz. */
+  release: string;
   /** Built once at start-up (src/runtime.ts): the services, their wording, the terminology. */
   runtime: Runtime;
   /** The embedded demo (DEMO=true): serves '/', '/demo/*'. */
@@ -64,7 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(accessLog(logger, metrics));
 
-  app.use(operationsRouter({ store, replay: verifier.replayStore, configFingerprint: deps.configFingerprint, metrics, metricsToken: config.metricsToken }));
+  app.use(operationsRouter({ store, replay: verifier.replayStore, configFingerprint: deps.configFingerprint, release: deps.release, metrics, metricsToken: config.metricsToken }));
   app.use('/cds-services', rememberMount, cdsRouter({ config, metrics, verifier, store, services, hookRunner, now }));
   const computeDetail = createDetailComputer({
     config, logger, now, services, runtime, wording: loadDetailWording(), report: loadReportTemplate(),

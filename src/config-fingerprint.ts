@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AppConfig } from './config.ts';
 import { DEFAULT_PROFILES_DIR } from './fhir/terminology.ts';
 import { DEFAULT_CARDS_DIR } from './services/card-wording.ts';
@@ -51,6 +52,21 @@ export function clinicalContent(config: AppConfig): ContentDigests {
     cards: contentDigest(DEFAULT_CARDS_DIR),
     siteTerminology: config.terminologySiteDir ? contentDigest(config.terminologySiteDir) : null,
   };
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Which release this instance runs, for /readyz and the start-up log beside the fingerprint:
+ * package.json's version and a digest of the code (`src/`) and of the locked dependencies
+ * (`package-lock.json`). Two instances of one release show the same value whatever their settings;
+ * during a rolling upgrade two values are expected, after it one. Kept out of the fingerprint, which
+ * names a configuration mistake: a second release is not one.
+ */
+export function releaseId(root: string = ROOT): string {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const hash = createHash('sha256').update(contentDigest(join(root, 'src'))).update(readFileSync(join(root, 'package-lock.json')));
+  return `${version}+sha256:${hash.digest('hex').slice(0, 16)}`;
 }
 
 /** The shared-must-agree settings, as hashed (exported for the tests and for a diff by hand). */

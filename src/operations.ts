@@ -18,13 +18,15 @@ export interface OperationsDeps {
   replay: Pick<ReplayStore, 'ping' | 'kind'>;
   /** config-fingerprint.ts: equal on every instance that serves the same clients. */
   configFingerprint: string;
+  /** config-fingerprint.ts releaseId: equal on every instance of one release. */
+  release: string;
   metrics: Metrics;
   /** METRICS_TOKEN: when set, /metrics wants it as a bearer token. */
   metricsToken?: string;
 }
 
 export function operationsRouter(deps: OperationsDeps): express.Router {
-  const { store, replay, configFingerprint, metrics } = deps;
+  const { store, replay, configFingerprint, release, metrics } = deps;
   const allowed = metricsAccess(deps.metricsToken);
   const router = express.Router();
   router.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
@@ -40,7 +42,7 @@ export function operationsRouter(deps: OperationsDeps): express.Router {
       res.status(503).json(operationOutcome('transient', 'Replay store (Redis) not reachable'));
       return;
     }
-    res.json({ status: 'ready', configFingerprint, replayStore: replay.kind });
+    res.json({ status: 'ready', configFingerprint, release, replayStore: replay.kind });
   });
   router.get('/metrics', async (req, res) => {
     if (!allowed(req.get('authorization'))) {

@@ -14,7 +14,7 @@ import { startHookWorkers } from './hooks/hook-runner.ts';
 import { memoryReplayStore, type ReplayStore } from './hooks/replay-store.ts';
 import { openRedisReplayStore } from './replay/redis-replay-store.ts';
 import { instrumentReplayStore } from './replay/instrumented.ts';
-import { configFingerprint } from './config-fingerprint.ts';
+import { configFingerprint, releaseId } from './config-fingerprint.ts';
 
 export interface RunningServer {
   server: Server;
@@ -89,6 +89,7 @@ async function build(givenConfig: AppConfig, logger: Logger, started: Array<() =
   const hookRunner = config.hookWorkers > 0 ? await startHookWorkers(config.hookWorkers, runtime.config, logger) : undefined;
   if (hookRunner) started.push(() => hookRunner.close());
   const fingerprint = configFingerprint(config, clients, replay.kind);
+  const release = releaseId();
   const app = createApp({
     config,
     logger,
@@ -96,6 +97,7 @@ async function build(givenConfig: AppConfig, logger: Logger, started: Array<() =
     verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger, replayStore: replay }),
     store,
     configFingerprint: fingerprint,
+    release,
     runtime,
     demoRouter: demo?.router,
     hookRunner,
@@ -108,10 +110,11 @@ async function build(givenConfig: AppConfig, logger: Logger, started: Array<() =
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  // The fingerprint of the shared-must-agree settings: equal on every instance behind one balancer.
+  // The fingerprint of the shared-must-agree settings: equal on every instance behind one balancer;
+  // the release: equal on every instance once a rolling upgrade is done.
   logger.info({
     port, demo: config.demo, hookWorkers: config.hookWorkers, services: services.map((s) => s.description.id),
-    configFingerprint: fingerprint, replayStore: replay.kind, trustedClients: clients.length,
+    configFingerprint: fingerprint, release, replayStore: replay.kind, trustedClients: clients.length,
   }, 'listening');
   return { server, port };
 }

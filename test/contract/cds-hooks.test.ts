@@ -7,6 +7,7 @@ import { cirrhosisSarcopenia } from '../../src/services/cirrhosis-sarcopenia/ind
 import { buildPrefetch, fhirAccess, hookRequest, startHarness, type Harness } from '../support/harness.ts';
 import { openApiProblems } from '../support/openapi.ts';
 import { ReplayStoreUnavailable } from '../../src/hooks/replay-store.ts';
+import { releaseId } from '../../src/config-fingerprint.ts';
 
 let h: Harness;
 let discovery: CdsServiceDescription[];
@@ -371,7 +372,7 @@ describe('operations', () => {
     const ready = await request(h.app).get('/readyz');
     expect(ready.status).toBe(200);
     expectValid('/readyz', 'get', ready);
-    expect(ready.body).toEqual({ status: 'ready', configFingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), replayStore: 'memory' });
+    expect(ready.body).toEqual({ status: 'ready', configFingerprint: expect.stringMatching(/^sha256:[0-9a-f]{16}$/), release: releaseId(), replayStore: 'memory' });
     const metrics = await request(h.app).get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(/cds_hook_duration_seconds_count\{service="cirrhosis-sarcopenia",status="200"\} \d+/);

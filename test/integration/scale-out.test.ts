@@ -175,9 +175,11 @@ describe('several instances behind HAProxy, on shared PostgreSQL and Redis', () 
     expect(b.configFingerprint).toBe(a.configFingerprint);
     expect(c.configFingerprint).not.toBe(a.configFingerprint);
     const [ra, rb, rc] = await Promise.all([readyz(a.url), readyz(b.url), readyz(c.url)]);
-    expect(ra.body).toEqual({ status: 'ready', configFingerprint: a.configFingerprint, replayStore: 'redis' });
+    expect(ra.body).toEqual({ status: 'ready', configFingerprint: a.configFingerprint, release: expect.stringMatching(/\+sha256:[0-9a-f]{16}$/), replayStore: 'redis' });
     expect(rb.body.configFingerprint).toBe(a.configFingerprint);
     expect(rc.body.configFingerprint).toBe(c.configFingerprint);
+    // One release, other settings: the release is the same on all three.
+    expect([rb.body.release, rc.body.release]).toEqual([ra.body.release, ra.body.release]);
     await c.stop();
   });
 

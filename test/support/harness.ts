@@ -17,7 +17,7 @@ import { JwtVerifier, type TrustedClient } from '../../src/hooks/auth.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { createRuntime } from '../../src/runtime.ts';
 import { memoryReplayStore, type ReplayStore } from '../../src/hooks/replay-store.ts';
-import { configFingerprint } from '../../src/config-fingerprint.ts';
+import { configFingerprint, releaseId } from '../../src/config-fingerprint.ts';
 import { createEmbeddedFhirServer } from '../../src/fhir/embedded-server.ts';
 import { demoPatients, demoResources } from '../../src/demo/patients/index.ts';
 
@@ -75,7 +75,7 @@ export async function startHarness(opts: {
   const app = createApp({
     config, logger, metrics: createMetrics(), store, runtime: createRuntime(config, { logger }),
     verifier: new JwtVerifier({ clients, clockSkewS: config.jwtClockSkewS, logger, replayStore }),
-    configFingerprint: configFingerprint(config, clients, replayStore.kind),
+    configFingerprint: configFingerprint(config, clients, replayStore.kind), release: releaseId(),
   });
 
   const sign = (path: string, claims: Record<string, unknown> = {}): Promise<string> =>

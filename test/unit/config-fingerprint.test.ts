@@ -4,7 +4,7 @@ import { testConfig } from '../../src/config.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFingerprint, contentDigest, sharedSettings, type ContentDigests } from '../../src/config-fingerprint.ts';
+import { configFingerprint, contentDigest, releaseId, sharedSettings, type ContentDigests } from '../../src/config-fingerprint.ts';
 import type { TrustedClient } from '../../src/hooks/trusted-clients.ts';
 import { DEFAULT_PROFILES_DIR } from '../../src/fhir/terminology.ts';
 import { DEFAULT_CARDS_DIR } from '../../src/services/card-wording.ts';
@@ -104,5 +104,15 @@ describe('the clinical content in the fingerprint', () => {
     expect(content.cards).toBe(contentDigest(DEFAULT_CARDS_DIR));
     expect(content.profiles).not.toBe(content.cards);
     expect(content.siteTerminology).toBeNull();
+  });
+
+  it('names the release by version, code and locked dependencies, apart from the fingerprint', () => {
+    const release = { 'package.json': '{"version":"1.2.3"}', 'package-lock.json': '{"lockfileVersion":3}', 'src/a.ts': 'export {};' };
+    const id = releaseId(folder(release));
+    expect(id).toMatch(/^1\.2\.3\+sha256:[0-9a-f]{16}$/);
+    expect(releaseId(folder(release))).toBe(id);
+    expect(releaseId(folder({ ...release, 'src/a.ts': 'export const a = 1;' }))).not.toBe(id);
+    expect(releaseId(folder({ ...release, 'package-lock.json': '{"lockfileVersion":3,"packages":{}}' }))).not.toBe(id);
+    expect(releaseId()).toMatch(/^\d+\.\d+\.\d+\+sha256:[0-9a-f]{16}$/);
   });
 });
