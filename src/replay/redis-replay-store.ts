@@ -14,21 +14,20 @@ import { ReplayStoreUnavailable, type ReplayClaim, type ReplayStore } from '../h
 export interface RedisReplayStoreOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// (TLS). Never logged (it may carry a password). */
   url: string;
-  /** Longest wait for one claim or ping, ms: beyond it the call is refused (503). Default 1000. */
-  commandTimeoutMs?: number;
+  /** Longest wait for one claim or ping, ms: beyond it the call is refused (503). REDIS_TIMEOUT_MS. */
+  commandTimeoutMs: number;
   /** Key prefix, so that one Redis may serve several deployments. Default "cds:jti:". */
   keyPrefix?: string;
   logger?: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
 }
 
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_000;
 /** Longest wait for the first connection at start-up; the instance starts anyway (not ready). */
 const STARTUP_WAIT_MS = 3_000;
 
 export async function openRedisReplayStore(opts: RedisReplayStoreOptions): Promise<ReplayStore> {
   const prefix = opts.keyPrefix ?? 'cds:jti:';
   const options: RedisOptions = {
-    commandTimeout: opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    commandTimeout: opts.commandTimeoutMs,
     connectTimeout: 2_000,
     // Commands while disconnected fail at once instead of queueing until a reconnect.
     enableOfflineQueue: false,

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { openRedisReplayStore } from '../../src/replay/redis-replay-store.ts';
+import { testConfig } from '../../src/config.ts';
 import { ReplayStoreUnavailable, type ReplayStore } from '../../src/hooks/replay-store.ts';
 import { startRedis, type RedisServer } from '../support/redis-server.ts';
 
@@ -14,7 +15,7 @@ const PREFIX = 'test:jti:';
 
 beforeAll(async () => {
   redis = await startRedis();
-  store = await openRedisReplayStore({ url: redis.url, keyPrefix: PREFIX });
+  store = await openRedisReplayStore({ url: redis.url, keyPrefix: PREFIX, commandTimeoutMs: testConfig().redisTimeoutMs });
   probe = new Redis(redis.url);
 });
 
@@ -54,7 +55,7 @@ describe('Redis replay store', () => {
   });
 
   it('lets exactly one of many concurrent claims of one token win, across connections', async () => {
-    const other = await openRedisReplayStore({ url: redis.url, keyPrefix: PREFIX });
+    const other = await openRedisReplayStore({ url: redis.url, keyPrefix: PREFIX, commandTimeoutMs: testConfig().redisTimeoutMs });
     try {
       const now = Date.now();
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).claim('https://ehr-a.example', 'jti-race', now + 60_000, now)));
