@@ -10,7 +10,8 @@
 // other wording answer the same call differently.
 //
 // No secrets go in (SMART_CLIENT_SECRET, DICOMWEB_AUTHORIZATION, the database and Redis URLs), nor
-// what may differ per instance without harm (port, host, data dir, log level, worker threads).
+// what may differ per instance without harm (port, host, data dir, log level, worker threads), nor
+// the code: releaseId names that apart, since two releases side by side are a rolling upgrade.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
