@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   cardsDir?: string;
   /** Default: every service of the registry (services/registry.ts). */
   definitions?: readonly ServiceDefinition[];
+  /** The channel the process's threads share imaging cache entries on (imaging/shared-caches.ts). */
+  imagingCacheChannel?: string;
 }
 
 const SILENT: ImagingLogger = { warn: () => undefined };
@@ -65,6 +67,9 @@ export function createRuntime(config: AppConfig, options: RuntimeOptions = {}): 
     terminology,
     units,
     services,
-    imaging: createImagingRuntime(config.imaging, { terminology, units, logger: options.logger ?? SILENT }),
+    imaging: createImagingRuntime(config.imaging, {
+      terminology, units, logger: options.logger ?? SILENT,
+      ...(options.imagingCacheChannel ? { cacheChannel: options.imagingCacheChannel } : {}),
+    }),
   };
 }

@@ -1,6 +1,7 @@
 // Entry point: config -> dependencies -> app -> listen. With no configuration it runs the embedded
 // demo (DEMO defaults to true): an in-process FHIR server, demo patients and a demo EHR page at '/'.
 import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { loadConfig, withArchiveShare, type AppConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -67,7 +68,11 @@ async function build(givenConfig: AppConfig, logger: Logger, started: Array<() =
   // Terminology, services and their wording now, so a broken ValueSet or wording file fails the
   // start, not a call. Each hook worker builds its own runtime from the same configuration (with its
   // share of the archive's concurrency: withArchiveShare).
-  const runtime = createRuntime(withArchiveShare(config, config.hookWorkers + 1), { logger });
+  // The threads share what they read from the archive (imaging/shared-caches.ts), on a channel of
+  // this start only.
+  const imagingCacheChannel = `imaging-cache-${randomUUID()}`;
+  const runtime = createRuntime(withArchiveShare(config, config.hookWorkers + 1), { logger, imagingCacheChannel });
+  started.push(async () => runtime.imaging.close());
   const clients: TrustedClient[] = config.cdsClientsFile ? loadTrustedClients(config.cdsClientsFile) : [];
   if (demo) clients.push(demo.trustedClient);
   const store = await openStore({
@@ -86,7 +91,7 @@ async function build(givenConfig: AppConfig, logger: Logger, started: Array<() =
     ? await openRedisReplayStore({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, logger })
     : memoryReplayStore(), metrics.replayClaimDuration);
   started.push(() => replay.close());
-  const hookRunner = config.hookWorkers > 0 ? await startHookWorkers(config.hookWorkers, runtime.config, logger) : undefined;
+  const hookRunner = config.hookWorkers > 0 ? await startHookWorkers(config.hookWorkers, runtime.config, logger, { imagingCacheChannel }) : undefined;
   if (hookRunner) started.push(() => hookRunner.close());
   const fingerprint = configFingerprint(config, clients, replay.kind);
   const release = releaseId();

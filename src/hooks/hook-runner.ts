@@ -33,6 +33,8 @@ export function inProcessHookRunner(deps: CallServiceDeps): HookRunner {
 
 export interface WorkerData {
   config: AppConfig;
+  /** imaging/shared-caches.ts: the process's channel for imaging cache entries. */
+  imagingCacheChannel?: string;
 }
 
 /** A hook worker's own messages: its pino log lines, for the main thread's one destination. */
@@ -72,13 +74,13 @@ const HOOK_WORKER_SEMI_SPACE_FLAG = `--max-semi-space-size=${HOOK_WORKER_YOUNG_G
  * broken profile fails the start, as on the main thread). A worker that dies is replaced; the calls
  * it held answer 500.
  */
-export async function startHookWorkers(size: number, config: AppConfig, logger: Logger): Promise<HookWorkerPool> {
+export async function startHookWorkers(size: number, config: AppConfig, logger: Logger, options: { imagingCacheChannel?: string } = {}): Promise<HookWorkerPool> {
   if (!Number.isInteger(size) || size < 1) throw new Error('startHookWorkers: size must be a positive integer');
   setFlagsFromString(HOOK_WORKER_SEMI_SPACE_FLAG);
   const start = (): Promise<HookWorker> => WorkerRpc.start<ServiceCall, CallResult, HookWorkerEvent>({
     entry: WORKER_URL,
     name: 'hook worker',
-    workerData: { config } satisfies WorkerData,
+    workerData: { config, ...options } satisfies WorkerData,
     resourceLimits: { maxYoungGenerationSizeMb: HOOK_WORKER_YOUNG_GENERATION_MB },
     restart: RESTART,
     stoppedError: () => new Error('The hook worker stopped'),

@@ -8,10 +8,10 @@ import { emitEvent, movable, serveRequests, type Reply } from '../threads/worker
 import { callService, type CallResult, type CallServiceDeps, type ServiceCall } from './call-service.ts';
 import type { HookWorkerEvent, WorkerData } from './hook-runner.ts';
 
-const { config } = workerData as WorkerData;
+const { config, imagingCacheChannel } = workerData as WorkerData;
 // Log lines go to the main thread, which writes them to the one log destination.
 const logger = createLogger(config.logLevel, { write: (line: string) => emitEvent<HookWorkerEvent>(line) });
-const runtime = createRuntime(config, { logger });
+const runtime = createRuntime(config, { logger, ...(imagingCacheChannel ? { imagingCacheChannel } : {}) });
 const deps: CallServiceDeps = {
   runtime,
   services: new Map(runtime.services.map((s) => [s.description.id, s])),

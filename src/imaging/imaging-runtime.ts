@@ -8,6 +8,7 @@ import { createUnitConverter, type UnitConverter } from '../fhir/units.ts';
 import { createArchiveClient, type ArchiveClient } from './dicomweb-client.ts';
 import { loadDicomConceptMap, type DicomConceptMap } from './dicom-concept-map.ts';
 import { loadSeriesPatterns, type SeriesPatterns } from './series-classifier.ts';
+import { shareCaches } from './shared-caches.ts';
 import { TtlCache } from './ttl-cache.ts';
 import type { PatientIndex } from './qido.ts';
 import type { SrReading } from './sr-measurements.ts';
@@ -38,7 +39,7 @@ export interface ImagingCaches {
   muscle: TtlCache<MuscleReading>;
 }
 
-/** Entries each cache keeps at most (per process): bounds memory whatever the traffic. */
+/** Entries each cache keeps at most (per thread): bounds memory whatever the traffic. */
 export const CACHE_MAX_ENTRIES = 10_000;
 
 /** The one log line of an unavailable archive: no URL, no patient identifier. */
@@ -59,6 +60,8 @@ export interface ImagingRuntime {
   units: Pick<UnitConverter, 'toUnit' | 'meansQuantity'>;
   logger: ImagingLogger;
   now(): number;
+  /** Leaves the process's shared cache channel (shared-caches.ts), when it joined one. */
+  close(): void;
 }
 
 export function createImagingRuntime(
@@ -70,9 +73,14 @@ export function createImagingRuntime(
     now?: () => number;
     patterns?: SeriesPatterns;
     conceptMap?: DicomConceptMap;
+    /** The BroadcastChannel the process's threads share their cache entries on (server.ts). */
+    cacheChannel?: string;
   },
 ): ImagingRuntime {
   const now = deps.now ?? Date.now;
+  const cache = <V>(): TtlCache<V> => new TtlCache<V>({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now });
+  const caches: ImagingCaches = { index: cache(), series: cache(), readings: cache(), muscle: cache() };
+  const leaveChannel = deps.cacheChannel && config.qidoCacheTtlS > 0 ? shareCaches({ ...caches }, deps.cacheChannel) : undefined;
   // dcmjs reports parsing oddities (e.g. "Invalid vr type") on the console, around our logger: the
   // layer turns what matters into values and reasons instead.
   dcmjs.log.setLevel('silent');
@@ -92,17 +100,13 @@ export function createImagingRuntime(
           ),
         }
       : {}),
-    caches: {
-      index: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
-      series: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
-      readings: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
-      muscle: new TtlCache({ ttlMs: config.qidoCacheTtlS * 1000, maxEntries: CACHE_MAX_ENTRIES, now }),
-    },
+    caches,
     patterns: deps.patterns ?? loadSeriesPatterns(),
     conceptMap: deps.conceptMap ?? loadDicomConceptMap(),
     terminology: deps.terminology,
     units: deps.units ?? createUnitConverter(),
     logger: deps.logger,
     now,
+    close: () => leaveChannel?.(),
   };
 }

@@ -58,6 +58,31 @@ test('with Orthanc: the demo reads its studies, the cards name them, close() sto
   expect(childOrthancs()).toEqual([]);
 }, 90_000);
 
+/** cds_imaging_requests_total for one service, from /metrics. */
+async function archiveRequests(base: string, service: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^cds_imaging_requests_total\\{service="${service}"\\} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+test('the hook workers share what one of them read from the archive (one read per patient, not per thread)', async () => {
+  const { running, base, dataDir } = await startDemo({ hookWorkers: 2 });
+  try {
+    // One call alone goes to the first worker (least busy, ties to the first): it reads the archive.
+    await demoCall(base, 'cirrhosis-sarcopenia', 'demo-cirrhosis-compensated');
+    const first = await archiveRequests(base, 'cirrhosis-sarcopenia');
+    expect(first).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 100));
+    // Two at once: the second goes to the other worker, which has not read this patient itself.
+    const bodies = await Promise.all([1, 2].map(() => demoCall(base, 'cirrhosis-sarcopenia', 'demo-cirrhosis-compensated')));
+    for (const body of bodies) expect(body).toMatch(/"name":"muscleArea","value":168\.96,"unit":"cm2"/);
+    expect(await archiveRequests(base, 'cirrhosis-sarcopenia')).toBe(first);
+  } finally {
+    await running.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 90_000);
+
 test('without Orthanc (a missing binary): the demo starts without imaging and says why and how to enable it', async () => {
   const { running, base, dataDir } = await startDemo({ demoOrthancBinary: '/nonexistent/bin/Orthanc', hookWorkers: 0 });
   try {

@@ -2,7 +2,6 @@
 // Orthanc's real XML is exercised in test/integration/imaging/imaging-orthanc.test.ts.
 import { decodeMetadata } from '../../../src/imaging/fetch-xhr.ts';
 import { multipartTextParts, parseNativeDicomModel } from '../../../src/imaging/dicom-xml.ts';
-import { TtlCache } from '../../../src/imaging/ttl-cache.ts';
 
 const DOC = `<?xml version="1.0" encoding="UTF-8"?>
 <NativeDicomModel xmlns="http://dicom.nema.org/PS3.19/models/NativeDICOM">
@@ -51,21 +50,5 @@ describe('PS3.19 XML → DICOM JSON', () => {
     expect(decodeMetadata(new TextEncoder().encode('{"not":"a list"}'), 'application/dicom+json')).toBeUndefined();
     expect(decodeMetadata(new TextEncoder().encode('[{"bad tag":{}}]'), 'application/json')).toBeUndefined();
     expect(decodeMetadata(new TextEncoder().encode('<html/>'), 'application/dicom+xml')).toBeUndefined();
-  });
-});
-
-describe('TtlCache', () => {
-  it('forgets entries after the TTL, keeps at most maxEntries, and caches nothing at TTL 0', () => {
-    let now = 0;
-    const cache = new TtlCache<number>({ ttlMs: 1000, maxEntries: 2, now: () => now });
-    cache.set('a', 1);
-    cache.set('b', 2);
-    cache.set('c', 3);
-    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, 2, 3]);
-    now = 1000;
-    expect(cache.get('b')).toBeUndefined();
-    const off = new TtlCache<number>({ ttlMs: 0, maxEntries: 2, now: () => now });
-    off.set('a', 1);
-    expect(off.get('a')).toBeUndefined();
   });
 });
