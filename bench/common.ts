@@ -16,6 +16,14 @@ export const SERVICES = ['cirrhosis-sarcopenia', 'cmr-ihd-macce', 'cmr-cardiac-m
 export type ServiceId = (typeof SERVICES)[number];
 export type Alg = 'RS384' | 'ES384';
 
+/** A demo chart named as `service:patient` in a setting (BENCH_S_CHART, EVAL_CHARTS). */
+export function parseChart(setting: string, text: string): { service: ServiceId; patient: string } {
+  const [service, patient] = text.trim().split(':');
+  const id = SERVICES.find((s) => s === service);
+  if (!id || !patient) throw new Error(`${setting}: '${text}' is not service:patient with a service of ${SERVICES.join(', ')}`);
+  return { service: id, patient };
+}
+
 // Service configuration variables of src/config.ts: never inherited from the caller's shell.
 export const CONFIG_VARS = [
   'PORT', 'HOST', 'PUBLIC_BASE_URL', 'CDS_CLIENTS_FILE', 'CORS_ORIGINS', 'DATABASE_URL', 'DATA_DIR',

@@ -22,19 +22,14 @@ import { testConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { callService, type CallServiceDeps } from '../src/hooks/call-service.ts';
 import { benchResources } from './fixtures.ts';
-import { FHIR_TOKEN, SERVICES, buildPrefetch, hookRequest, type ServiceId } from './common.ts';
+import { FHIR_TOKEN, buildPrefetch, hookRequest, parseChart } from './common.ts';
 
 const DEFAULT_CHARTS = [
   'cmr-ihd-macce:demo-stemi-high-risk', 'cmr-ihd-macce:demo-nstemi', 'cmr-ihd-macce:demo-chronic-ihd',
   'cirrhosis-sarcopenia:demo-cirrhosis-compensated', 'cirrhosis-sarcopenia:demo-cirrhosis-decompensated',
   'cmr-cardiac-mass:demo-mass-malignant',
 ];
-const charts = (process.env.EVAL_CHARTS?.split(',') ?? DEFAULT_CHARTS).map((c) => {
-  const [service, patient] = c.trim().split(':');
-  const id = SERVICES.find((s) => s === service);
-  if (!id || !patient) throw new Error(`EVAL_CHARTS: '${c}' is not service:patient with a service of ${SERVICES.join(', ')}`);
-  return { service: id as ServiceId, patient };
-});
+const charts = (process.env.EVAL_CHARTS?.split(',') ?? DEFAULT_CHARTS).map((c) => parseChart('EVAL_CHARTS', c));
 const CALLS = Math.max(1, Number(process.env.EVAL_CALLS ?? 2000));
 const ROUNDS = Math.max(2, Number(process.env.EVAL_ROUNDS ?? 5));
 

@@ -39,7 +39,7 @@ import { findRedisServer, startRedis, type RedisServer } from '../test/support/r
 import { findHaproxy, startHaproxy, type Haproxy } from '../test/support/haproxy.ts';
 import {
   CARDS_PREFIX, ECHO_PREFIX, FHIR_TOKEN, ISSUER, PUBLIC_BASE_URL, SERVICES, TokenPool, buildPrefetch, childBaseEnv, cpuMs,
-  discoveryTemplates, fhirAccess, guardRun, hookRequest, makeSigner, percentile, signTokens, signing, startChild,
+  discoveryTemplates, fhirAccess, guardRun, hookRequest, makeSigner, parseChart, percentile, signTokens, signing, startChild,
   startFhirServers, stopChild, stopChildren, type Child, type ServiceId, type Signer,
 } from './common.ts';
 
@@ -70,13 +70,9 @@ const TIME_LIMIT_MS = 300_000;
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'warn';
 const BODY_LIMIT = env.BODY_LIMIT ?? '1mb';
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
-const [S_SERVICE, S_PATIENT] = ((): [ServiceId, string] => {
-  if (!env.BENCH_S_CHART) return [SMALL_BODY_SERVICE, SMALL_BODY_PATIENT];
-  const [service, patient] = env.BENCH_S_CHART.split(':');
-  const id = SERVICES.find((s) => s === service);
-  if (!id || !patient) throw new Error(`BENCH_S_CHART: want service:patient with a service of ${SERVICES.join(', ')}`);
-  return [id, patient];
-})();
+const { service: S_SERVICE, patient: S_PATIENT }: ReturnType<typeof parseChart> = env.BENCH_S_CHART
+  ? parseChart('BENCH_S_CHART', env.BENCH_S_CHART)
+  : { service: SMALL_BODY_SERVICE, patient: SMALL_BODY_PATIENT };
 
 
 // ---------------------------------------------------------------------------------------------------
