@@ -326,9 +326,14 @@ function threadStats(pid: number): ThreadStats {
 }
 
 function addThreadStats(all: ThreadStats[]): ThreadStats {
-  const cpuMs: Record<string, number> = {};
-  for (const t of all) for (const [kind, ms] of Object.entries(t.cpuMs)) cpuMs[kind] = (cpuMs[kind] ?? 0) + ms;
-  return { ctxSwitches: sum(all.map((t) => t.ctxSwitches)), cpuMs };
+  return { ctxSwitches: sum(all.map((t) => t.ctxSwitches)), cpuMs: sumByKey(all.map((t) => t.cpuMs)) };
+}
+
+/** Per-kind figures added up key by key. */
+function sumByKey(all: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of all) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
+  return out;
 }
 
 /** utime + stime of a /proc/…/stat line, ms. */
@@ -399,7 +404,7 @@ async function runGroup(specs: ScenarioSpec[], rounds: number): Promise<Scenario
       rounds: own.map((x) => x.rps),
       serverCpuMsPerReq: sum(own.map((x) => x.serverCpuMs)) / run.requests,
       ctxSwitchesPerReq: sum(own.map((x) => x.ctxSwitches)) / run.requests,
-      threadCpuMsPerReq: perRequest(addThreadStats(own.map((x) => ({ ctxSwitches: 0, cpuMs: x.threadCpuMs }))).cpuMs, run.requests),
+      threadCpuMsPerReq: perRequest(sumByKey(own.map((x) => x.threadCpuMs)), run.requests),
       ...(upstream !== undefined ? { upstreamCpuMsPerReq: upstream } : {}),
       ...(sideNames.length > 0 ? { sideCpuMsPerReq: Object.fromEntries(sideNames.map((n) => [n, sum(own.map((x) => x.sideCpuMs[n] ?? 0)) / run.requests])) } : {}),
       serviceLogLines: sum(own.map((x) => x.logLines)),
